@@ -1,0 +1,245 @@
+"""Settings shared by every environment. Everything that differs between machines comes from
+the environment (or `.env`) through the single `env` object."""
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from config.env import BASE_DIR, env
+
+VAR_DIR = Path(env("VETRINA_VAR_DIR", default=str(BASE_DIR / "var")))
+
+SECRET_KEY = env("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "core",
+    "sandbox",
+    "campaigns",
+    "loyalty",
+    "messaging",
+    "callcenter",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.sandbox",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'vetrina.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server, the worker and beat read while one of them writes; the busy
+    # timeout makes a writer wait for the lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Language and time: Italian first, English available; stored in UTC, shown in Europe/Rome.
+LANGUAGE_CODE = "it"
+LANGUAGES = [("it", _("Italian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Rome"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up without it
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "admin:login"
+
+# --- API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vetrina API",
+    "DESCRIPTION": "Shops, campaigns, loyalty, messaging and call-center lists, kept in step "
+    "with the providers.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files: no external network needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Celery ----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: a broker with no server, for the embedded default.
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # With Redis an unacked task comes back after the visibility timeout; our retries are
+    # scheduled by the outbox, never by long countdowns, so one hour is ample.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must fail fast when the broker is down: the outbox row is already saved and the
+# sweeper will enqueue it later, so a web request must not hang waiting for the broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "core.tasks.outbox_sweep_task",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
+    },
+}
+
+# --- Sync core -------------------------------------------------------------------------------
+OUTBOX = {
+    # Retryable failures back off exponentially with full jitter, capped, then give up.
+    "MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=8),
+    "BACKOFF_BASE_SECONDS": env.float("OUTBOX_BACKOFF_BASE_SECONDS", default=5.0),
+    "BACKOFF_MAX_SECONDS": env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=3600.0),
+    # A claimed row whose worker vanished is taken over after this lease.
+    "LEASE_SECONDS": env.int("OUTBOX_LEASE_SECONDS", default=180),
+    # The sweeper re-enqueues a due row only if nothing enqueued it this recently.
+    "REENQUEUE_AFTER_SECONDS": env.int("OUTBOX_REENQUEUE_AFTER_SECONDS", default=60),
+    # A row that finds every provider slot busy is looked at again after this delay.
+    "BUSY_DELAY_SECONDS": env.float("OUTBOX_BUSY_DELAY_SECONDS", default=2.0),
+}
+# Calls in flight at once per provider, across every worker process (shared DB semaphore).
+PROVIDER_CONCURRENCY = {
+    "volantinopiu": env.int("VOLANTINOPIU_CONCURRENCY", default=4),
+    "amm": env.int("AMM_CONCURRENCY", default=4),
+    "smshosting": env.int("SMSHOSTING_CONCURRENCY", default=4),
+    "wolkvox": env.int("WOLKVOX_CONCURRENCY", default=2),
+    "aisac": env.int("AISAC_CONCURRENCY", default=4),
+}
+PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
+PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
+
+# --- Providers: base URLs and credentials always come from the environment -------------------
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+VOLANTINOPIU_BASE_URL = env("VOLANTINOPIU_BASE_URL", default="")
+VOLANTINOPIU_TOKEN = env("VOLANTINOPIU_TOKEN", default="")
+AMM_BASE_URL = env("AMM_BASE_URL", default="")
+AMM_AUTH_KEY = env("AMM_AUTH_KEY", default="")
+AMM_AUTH_SECRET = env("AMM_AUTH_SECRET", default="")
+SMSHOSTING_BASE_URL = env("SMSHOSTING_BASE_URL", default="")
+SMSHOSTING_AUTH_KEY = env("SMSHOSTING_AUTH_KEY", default="")
+SMSHOSTING_AUTH_SECRET = env("SMSHOSTING_AUTH_SECRET", default="")
+WOLKVOX_BASE_URL = env("WOLKVOX_BASE_URL", default="")
+WOLKVOX_TOKEN = env("WOLKVOX_TOKEN", default="")
+AISAC_BASE_URL = env("AISAC_BASE_URL", default="")
+AISAC_API_KEY = env("AISAC_API_KEY", default="")
+AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")
+
+# What the simulated providers accept (the embedded default's client values match these).
+SANDBOX_CREDENTIALS = {
+    "volantinopiu": {"token": env("SANDBOX_VOLANTINOPIU_TOKEN", default="sandbox-volantinopiu-token")},
+    "amm": {
+        "key": env("SANDBOX_AMM_AUTH_KEY", default="sandbox-amm-key"),
+        "secret": env("SANDBOX_AMM_AUTH_SECRET", default="sandbox-amm-secret"),
+    },
+    "smshosting": {
+        "key": env("SANDBOX_SMSHOSTING_AUTH_KEY", default="sandbox-smshosting-key"),
+        "secret": env("SANDBOX_SMSHOSTING_AUTH_SECRET", default="sandbox-smshosting-secret"),
+    },
+    "wolkvox": {"token": env("SANDBOX_WOLKVOX_TOKEN", default="sandbox-wolkvox-token")},
+    "aisac": {"api_key": env("SANDBOX_AISAC_API_KEY", default="sandbox-aisac-key")},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # urllib3 logs full URLs (with query-string keys such as Aisac's api_key) at DEBUG.
+        "urllib3": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}

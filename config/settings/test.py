@@ -1,0 +1,24 @@
+"""Settings for the test suite: the embedded default with fast hashing and inline tasks.
+
+Provider base URLs point at `http://sandbox.test`, which the test suite routes in-process to the
+sandbox views (see tests/sandbox_transport.py); tests that need real sockets use live_server."""
+
+import os
+
+os.environ.setdefault("SANDBOX_ORIGIN", "http://sandbox.test")
+os.environ.setdefault("DEBUG", "false")
+
+from .local import *  # noqa: E402, F403
+from .local import env  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+ALLOWED_HOSTS = ["*"]
+
+# Tasks run inline when enqueued (on commit); tests marked `worker` switch this off and use a
+# real worker on the configured broker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+OUTBOX = {**OUTBOX, "BACKOFF_BASE_SECONDS": 1.0, "BUSY_DELAY_SECONDS": 0.0}  # noqa: F405
+PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=5.0)

@@ -1,0 +1,165 @@
+"""Admin for the sync core: a mixin for every synced model, the outbox and the call log."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from core.models import OutboxEntry, OutboxState, RemoteCall, SyncStatus
+from core.outbox import outbox_cancel, outbox_retry
+from core.services import records_retry_failed, records_sync_now
+
+STATUS_COLOURS = {
+    SyncStatus.PENDING: "#b26a00",
+    SyncStatus.SYNCED: "#1b7f3b",
+    SyncStatus.FAILED: "#b00020",
+    OutboxState.IN_FLIGHT: "#1f5fa8",
+    OutboxState.DONE: "#1b7f3b",
+    OutboxState.CANCELLED: "#666666",
+}
+
+
+def status_badge(value: str, label: str):
+    colour = STATUS_COLOURS.get(value, "#666666")
+    return format_html(
+        '<span class="sync-badge sync-{}" style="color:#fff;background:{};padding:2px 8px;'
+        'border-radius:10px;white-space:nowrap">{}</span>',
+        value,
+        colour,
+        label,
+    )
+
+
+class SyncAdminMixin:
+    """Gives a synced model's admin its sync column, filter, read-only fields and actions."""
+
+    sync_fields = (
+        "remote_id",
+        "sync_status_badge",
+        "sync_error",
+        "sync_attempts",
+        "last_sync_attempt_at",
+        "synced_at",
+    )
+    actions = ["sync_now", "retry_failed"]
+
+    def get_list_display(self, request: HttpRequest):
+        return (*super().get_list_display(request), "sync_status_badge")
+
+    def get_list_filter(self, request: HttpRequest):
+        return (*super().get_list_filter(request), "sync_status")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return (*super().get_readonly_fields(request, obj), *self.sync_fields)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        own = [f for f in fieldsets[0][1]["fields"] if f not in self.sync_fields]
+        if obj is None:
+            return [(None, {"fields": own})]
+        return [(None, {"fields": own}), (_("Synchronisation"), {"fields": self.sync_fields})]
+
+    @admin.display(description=_("sync status"), ordering="sync_status")
+    def sync_status_badge(self, obj):
+        return status_badge(obj.sync_status, obj.get_sync_status_display())
+
+    @admin.action(description=_("Sync now with the provider"), permissions=["change"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = records_sync_now(objects=queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d record queued for sync.", "%(n)d records queued for sync.", count)
+            % {"n": count},
+        )
+
+    @admin.action(description=_("Retry failed syncs"), permissions=["change"])
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = records_retry_failed(objects=queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d failed record queued again.", "%(n)d failed records queued again.", count
+            )
+            % {"n": count},
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutboxEntry)
+class OutboxEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "provider",
+        "operation",
+        "object_repr",
+        "state_badge",
+        "attempts",
+        "next_attempt_at",
+        "error_code",
+        "last_error",
+    )
+    list_filter = ("state", "provider", "operation", "model_label")
+    search_fields = ("object_repr", "object_key", "last_error", "error_code")
+    date_hierarchy = "created_at"
+    actions = ["retry", "cancel"]
+    show_full_result_count = False
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj: OutboxEntry):
+        return status_badge(obj.state, obj.get_state_display())
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing is read-only; the actions below need the change permission.
+        return request.user.has_perm("core.change_outboxentry") and obj is None
+
+    @admin.action(description=_("Retry now"), permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = outbox_retry(entries=queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d entry queued again.", "%(n)d entries queued again.", count)
+            % {"n": count},
+        )
+
+    @admin.action(description=_("Cancel (do not send)"), permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = outbox_cancel(entries=queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d entry cancelled.", "%(n)d entries cancelled.", count) % {"n": count},
+        )
+
+
+@admin.register(RemoteCall)
+class RemoteCallAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "provider",
+        "operation",
+        "method",
+        "path",
+        "status_code",
+        "duration_ms",
+        "error_code",
+        "ok",
+    )
+    list_filter = ("provider", "ok", "status_code", "operation")
+    search_fields = ("path", "error_code", "error")
+    date_hierarchy = "created_at"
+    list_select_related = ("outbox_entry",)
+    show_full_result_count = False

@@ -1,0 +1,70 @@
+"""One error tree for every provider. Each error carries the provider's own code and a message
+the user can act on; the class says whether the outbox retries it."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+class ProviderError(Exception):
+    """A provider call did not do what we asked."""
+
+    retryable: bool = False
+    # True when the provider may have acted although we got no answer (read timeout, lost
+    # reply): the next attempt must look the operation up before repeating it.
+    outcome_unknown: bool = False
+    default_message = _("The provider could not complete the request.")
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        provider: str = "",
+        code: str = "",
+        status: int | None = None,
+        response_text: str = "",
+    ) -> None:
+        self.user_message = str(message or self.default_message)
+        self.provider = provider
+        self.code = code
+        self.status = status
+        self.response_text = response_text[:2000]
+        super().__init__(self.user_message)
+
+    def __str__(self) -> str:
+        prefix = f"[{self.code}] " if self.code else ""
+        return f"{prefix}{self.user_message}"
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: connection refused, timeout, 429, 5xx. Retried with backoff."""
+
+    retryable = True
+    default_message = _("The provider is temporarily unavailable; the request will be retried.")
+
+
+class ProviderTimeout(ProviderUnavailable):
+    """The request was sent but no answer came in time: it may or may not have been applied."""
+
+    outcome_unknown = True
+    default_message = _("The provider did not answer in time; the outcome will be checked.")
+
+
+class ProviderRateLimited(ProviderUnavailable):
+    default_message = _("The provider is busy (too many requests); the request will be retried.")
+
+
+class ProviderRejected(ProviderError):
+    """Permanent: the provider refused the request as made (4xx). Not retried."""
+
+    default_message = _("The provider rejected the request.")
+
+
+class ProviderAuthError(ProviderRejected):
+    default_message = _(
+        "The provider refused our credentials: check the token or key in the settings."
+    )
+
+
+class ProviderNotFound(ProviderRejected):
+    default_message = _("The provider does not know this record.")

@@ -1,0 +1,234 @@
+"""The HTTP base every provider client builds on (the only module that imports `requests`).
+
+A provider module fills in hooks — how to authenticate, how to read an error body — and calls
+`request()`, which runs the fixed sequence: send → time and log the call → map failures to the
+typed errors of `core.errors`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from core import errors
+
+# Provider modules type their hooks with these, so that only this module imports requests.
+Response = requests.Response
+Session = requests.Session
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the call log keeps of one remote call: never a secret, never a body."""
+
+    provider: str
+    operation: str
+    method: str
+    path: str
+    status: int | None
+    duration_ms: int
+    error_code: str = ""
+    error: str = ""
+
+
+CallListener = Callable[[CallRecord], None]
+_listeners: list[CallListener] = []
+
+
+def add_call_listener(listener: CallListener) -> None:
+    """Subscribe to every remote call (the core app writes them to the call log)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+_client_factories: list[Any] = []
+
+
+def cached_client_factory(factory):
+    """Cache a provider's client per configuration (one pooled session each), resettable."""
+    cached = lru_cache(maxsize=4)(factory)
+    _client_factories.append(cached)
+    return cached
+
+
+def clients_reset() -> None:
+    """Forget cached clients (after settings change, or in tests)."""
+    for cached in _client_factories:
+        cached.cache_clear()
+
+
+def build_session() -> requests.Session:
+    """One pooled session per client; tests swap this to route the sandbox in-process."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before the request left: safe to repeat blindly."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+class ProviderClient:
+    """Base for one provider's client. Subclasses set `provider` and fill in the hooks."""
+
+    provider: ClassVar[str] = ""
+    # HTTP status → error class; anything else ≥ 400 is a rejection, ≥ 500 unavailable.
+    status_errors: ClassVar[dict[int, type[errors.ProviderError]]] = {
+        401: errors.ProviderAuthError,
+        403: errors.ProviderAuthError,
+        404: errors.ProviderNotFound,
+        408: errors.ProviderUnavailable,
+        409: errors.ProviderRejected,
+        429: errors.ProviderRateLimited,
+    }
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+    ) -> None:
+        if not base_url:
+            raise errors.ProviderAuthError(
+                f"{self.provider}: base URL is not configured.", provider=self.provider
+            )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = build_session()
+        self.configure_session(self.session)
+
+    # --- hooks ---------------------------------------------------------------------------
+    def configure_session(self, session: requests.Session) -> None:
+        """Set authentication and default headers."""
+
+    def parse_error(self, response: requests.Response) -> tuple[str, str]:
+        """Return (provider error code, human message) from an error response."""
+        body = self._json_or_none(response)
+        if isinstance(body, dict):
+            code = str(body.get("code") or body.get("errorCode") or body.get("error") or "")
+            message = str(body.get("message") or body.get("errorMsg") or body.get("error") or "")
+            return code, message
+        return "", response.text[:300]
+
+    # --- the fixed sequence --------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        data: dict[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        files: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        log_path: str | None = None,
+    ) -> requests.Response:
+        """Send one request; return the response if 2xx, raise a ProviderError otherwise.
+
+        `log_path` replaces `path` in the call log when the path itself carries personal data.
+        """
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        started = time.monotonic()
+        response: requests.Response | None = None
+        failure: errors.ProviderError | None = None
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.ReadTimeout as exc:
+            failure = errors.ProviderTimeout(provider=self.provider, code="TIMEOUT")
+            raise failure from exc
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):
+                failure = errors.ProviderUnavailable(provider=self.provider, code="CONNECTION")
+            else:
+                failure = errors.ProviderTimeout(
+                    errors.ProviderTimeout.default_message,
+                    provider=self.provider,
+                    code="CONNECTION_LOST",
+                )
+            raise failure from exc
+        except requests.RequestException as exc:
+            failure = errors.ProviderUnavailable(str(exc), provider=self.provider, code="HTTP")
+            raise failure from exc
+        else:
+            if response.status_code >= 300:
+                failure = self.error_for(response)
+                raise failure
+            return response
+        finally:
+            self._record(
+                CallRecord(
+                    provider=self.provider,
+                    operation=operation,
+                    method=method.upper(),
+                    path=log_path or "/" + path.lstrip("/"),
+                    status=response.status_code if response is not None else None,
+                    duration_ms=round((time.monotonic() - started) * 1000),
+                    error_code=failure.code if failure else "",
+                    error=failure.user_message if failure else "",
+                )
+            )
+
+    def error_for(self, response: requests.Response) -> errors.ProviderError:
+        code, message = self.parse_error(response)
+        status = response.status_code
+        if status in self.status_errors:
+            cls = self.status_errors[status]
+        elif status >= 500:
+            cls = errors.ProviderUnavailable
+        else:
+            cls = errors.ProviderRejected
+        return cls(
+            message or None,
+            provider=self.provider,
+            code=code or f"HTTP_{status}",
+            status=status,
+            response_text=response.text,
+        )
+
+    def json(self, response: requests.Response) -> Any:
+        """The response body as JSON; a garbled 2xx body means we cannot tell what happened."""
+        body = self._json_or_none(response)
+        if body is None and response.content.strip():
+            raise errors.ProviderTimeout(
+                "The provider sent an unreadable answer; the outcome will be checked.",
+                provider=self.provider,
+                code="MALFORMED_RESPONSE",
+                status=response.status_code,
+            )
+        return body
+
+    @staticmethod
+    def _json_or_none(response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError):
+            return None
+
+    def _record(self, record: CallRecord) -> None:
+        for listener in _listeners:
+            listener(record)

@@ -1,0 +1,158 @@
+"""The sync core's tables: the outbox, the remote-call log, provider slots, and the abstract
+base every synced model inherits."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    SYNCED = "synced", _("synced")
+    FAILED = "failed", _("failed")
+
+
+class SyncedModel(models.Model):
+    """A local record kept in step with one remote record (dj-stripe's shape: local primary key,
+    unique remote id, the raw remote payload kept)."""
+
+    # NULL until the provider has assigned one (unique, and many NULLs are allowed).
+    remote_id = models.CharField(  # noqa: DJ001
+        _("remote id"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    sync_status = models.CharField(
+        _("sync status"),
+        max_length=16,
+        choices=SyncStatus.choices,
+        default=SyncStatus.PENDING,
+        db_index=True,
+    )
+    sync_error = models.TextField(_("sync error"), blank=True, default="")
+    sync_attempts = models.PositiveIntegerField(_("sync attempts"), default=0)
+    last_sync_attempt_at = models.DateTimeField(_("last sync attempt"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("synced at"), null=True, blank=True)
+    remote_data = models.JSONField(_("remote data"), null=True, blank=True, editable=False)
+
+    # Which provider this model syncs with (used by the outbox and the admin).
+    sync_provider: str = ""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def outbox_key(self) -> str:
+        return f"{self._meta.label_lower}:{self.pk}"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    IN_FLIGHT = "in_flight", _("in flight")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# Entries in these states still have to reach the provider and hold back later entries of the
+# same record (a delete never overtakes its create).
+OPEN_STATES = (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.FAILED)
+
+
+class Operation(models.TextChoices):
+    CREATE = "create", _("create")
+    UPDATE = "update", _("update")
+    DELETE = "delete", _("delete")
+
+
+class OutboxEntry(models.Model):
+    """One change that must reach a provider, written in the same transaction as the change."""
+
+    provider = models.CharField(_("provider"), max_length=32, db_index=True)
+    model_label = models.CharField(_("record type"), max_length=100)
+    object_id = models.CharField(_("record id"), max_length=64)
+    object_key = models.CharField(_("record"), max_length=170, db_index=True)
+    object_repr = models.CharField(_("description"), max_length=200, blank=True, default="")
+    operation = models.CharField(_("operation"), max_length=32, choices=Operation.choices)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    # Carried to the provider where its API accepts one (e.g. SMSHosting transactionId).
+    idempotency_key = models.UUIDField(_("idempotency key"), default=uuid.uuid4, editable=False)
+    state = models.CharField(
+        _("state"), max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    enqueued_at = models.DateTimeField(_("last enqueued"), null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    # The previous attempt may have reached the provider: look the operation up before repeating.
+    outcome_unknown = models.BooleanField(_("outcome unknown"), default=False)
+    remote_id = models.CharField(_("remote id"), max_length=64, blank=True, default="")
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    error_code = models.CharField(_("error code"), max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox entry")
+        verbose_name_plural = _("outbox")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due_idx"),
+            models.Index(fields=["object_key", "state"], name="outbox_key_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.object_repr or self.object_key}"
+
+
+class RemoteCall(models.Model):
+    """One call made to a provider: what, when, how long, how it ended. No secrets, no bodies."""
+
+    provider = models.CharField(_("provider"), max_length=32, db_index=True)
+    operation = models.CharField(_("operation"), max_length=64)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.CharField(_("path"), max_length=300)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    error_code = models.CharField(_("error code"), max_length=64, blank=True, default="")
+    error = models.TextField(_("error"), blank=True, default="")
+    ok = models.BooleanField(_("succeeded"), db_index=True)
+    outbox_entry = models.ForeignKey(
+        OutboxEntry,
+        verbose_name=_("outbox entry"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("remote call")
+        verbose_name_plural = _("remote calls")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.method} {self.path} → {self.status_code or '—'}"
+
+
+class ProviderSlot(models.Model):
+    """One of N permits for calls in flight to a provider, shared by every worker process."""
+
+    provider = models.CharField(max_length=32)
+    index = models.PositiveSmallIntegerField()
+    holder = models.CharField(max_length=32, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("provider slot")
+        verbose_name_plural = _("provider slots")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "index"], name="provider_slot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}#{self.index}"

@@ -1,0 +1,399 @@
+"""The transactional outbox: enqueue a change with the record, claim it once, deliver it in
+order, classify the outcome, retry with backoff, and sweep up what the broker lost."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from core.calllog import calls_for_entry
+from core.errors import ProviderError, ProviderUnavailable
+from core.limits import SlotsBusy, provider_slot
+from core.models import (
+    OPEN_STATES,
+    Operation,
+    OutboxEntry,
+    OutboxState,
+    SyncedModel,
+    SyncStatus,
+)
+from core.sync import RemoteState, SyncHandler, sync_handler_for
+
+logger = logging.getLogger("vetrina.outbox")
+
+QUEUED_STATES = (OutboxState.PENDING, OutboxState.FAILED)
+
+
+# --- enqueue -----------------------------------------------------------------------------
+def outbox_enqueue(*, obj: SyncedModel, operation: str) -> OutboxEntry | None:
+    """Record that `obj` must be created, updated or deleted remotely.
+
+    Call it in the transaction that changes `obj` (it opens one if there is none): the entry
+    commits or rolls back with the change, and is published to the workers only on commit.
+    Quick successive edits coalesce into one queued entry that reads the latest state when it is
+    delivered; a delete cancels whatever had not gone out yet."""
+    handler = sync_handler_for(obj._meta.label_lower)
+    with transaction.atomic():
+        # The caller's instance may predate a delivery that stored the remote id.
+        obj.remote_id = (
+            type(obj)._default_manager.filter(pk=obj.pk).values_list("remote_id", flat=True).first()
+        )
+        open_entries = list(
+            OutboxEntry.objects.filter(object_key=obj.outbox_key, state__in=OPEN_STATES).order_by(
+                "id"
+            )
+        )
+        if operation == Operation.DELETE:
+            return _enqueue_delete(obj, handler, open_entries)
+        queued_write = next(
+            (
+                e
+                for e in reversed(open_entries)
+                if e.state in QUEUED_STATES and e.operation != Operation.DELETE
+            ),
+            None,
+        )
+        if queued_write is not None:
+            _revive(queued_write)
+            entry = queued_write
+        else:
+            creating = any(e.operation == Operation.CREATE for e in open_entries)
+            if operation == Operation.UPDATE and not obj.remote_id and not creating:
+                operation = Operation.CREATE  # never reached the provider: create it now
+            entry = _new_entry(obj, handler, operation)
+        _mark_record(obj, status=SyncStatus.PENDING, error="")
+    return entry
+
+
+def _enqueue_delete(
+    obj: SyncedModel, handler: SyncHandler, open_entries: list[OutboxEntry]
+) -> OutboxEntry | None:
+    now = timezone.now()
+    for entry in open_entries:
+        if entry.state in QUEUED_STATES:
+            entry.state = OutboxState.CANCELLED
+            entry.completed_at = now
+            entry.last_error = _("Superseded by a deletion before it was sent.")
+            entry.save(update_fields=["state", "completed_at", "last_error", "updated_at"])
+    create_in_flight = any(
+        e.state == OutboxState.IN_FLIGHT and e.operation == Operation.CREATE for e in open_entries
+    )
+    if not obj.remote_id and not create_in_flight:
+        return None  # the provider never heard of it: nothing to delete remotely
+    payload = {"remote_id": obj.remote_id or "", **handler.delete_payload(obj)}
+    return _new_entry(obj, handler, Operation.DELETE, payload=payload)
+
+
+def _new_entry(
+    obj: SyncedModel, handler: SyncHandler, operation: str, *, payload: dict | None = None
+) -> OutboxEntry:
+    now = timezone.now()
+    entry = OutboxEntry.objects.create(
+        provider=handler.provider,
+        model_label=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_key=obj.outbox_key,
+        object_repr=str(obj)[:200],
+        operation=operation,
+        payload=payload or {},
+        next_attempt_at=now,
+        enqueued_at=now,
+    )
+    transaction.on_commit(partial(_publish, entry.pk))
+    return entry
+
+
+def _revive(entry: OutboxEntry) -> None:
+    now = timezone.now()
+    entry.state = OutboxState.PENDING
+    entry.attempts = 0
+    entry.next_attempt_at = now
+    entry.enqueued_at = now
+    entry.last_error = ""
+    entry.error_code = ""
+    entry.save()
+    transaction.on_commit(partial(_publish, entry.pk))
+
+
+def _publish(entry_id: int) -> None:
+    """Hand an entry to the workers; if the broker is down the sweeper will do it later."""
+    from core.tasks import outbox_deliver_task
+
+    try:
+        outbox_deliver_task.delay(entry_id)
+    except (KombuOperationalError, OSError) as exc:
+        logger.warning(
+            "Broker unavailable (%s); outbox entry %s waits for the sweeper", exc, entry_id
+        )
+
+
+# --- retry and sweep ---------------------------------------------------------------------
+def outbox_retry(*, entries: QuerySet[OutboxEntry]) -> int:
+    """Send failed (or waiting) entries again now, from a fresh attempt count."""
+    count = 0
+    for entry in entries.filter(state__in=QUEUED_STATES):
+        with transaction.atomic():
+            _revive(entry)
+            _mark_record_for_entry(entry, status=SyncStatus.PENDING, error="")
+        count += 1
+    return count
+
+
+def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
+    """Give up on entries that have not gone out; the records keep their local state."""
+    now = timezone.now()
+    return entries.filter(state__in=QUEUED_STATES).update(
+        state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now
+    )
+
+
+def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Publish entries that are due but that nothing is delivering: the broker lost them, a
+    retry came due, or the worker holding them died (lease expired)."""
+    now = now or timezone.now()
+    reenqueue_before = now - timedelta(seconds=settings.OUTBOX["REENQUEUE_AFTER_SECONDS"])
+    due = (
+        Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=reenqueue_before))
+    ) | Q(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
+    ids = list(OutboxEntry.objects.filter(due).order_by("id").values_list("id", flat=True)[:limit])
+    if ids:
+        OutboxEntry.objects.filter(id__in=ids).update(enqueued_at=now)
+        for entry_id in ids:
+            _publish(entry_id)
+    return len(ids)
+
+
+# --- claim and deliver -------------------------------------------------------------------
+def outbox_claim(*, entry_id: int, now: datetime | None = None) -> OutboxEntry | None:
+    """Take an entry for delivery, or return None if it is not ours to deliver now.
+
+    One conditional UPDATE decides: on SQLite it runs alone, on PostgreSQL the row lock makes a
+    second claimer re-check and miss. An entry waits while an earlier entry of the same record
+    is still open, so a delete never overtakes its create."""
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=settings.OUTBOX["LEASE_SECONDS"])
+    token = uuid.uuid4().hex
+    earlier_open = OutboxEntry.objects.filter(
+        object_key=OuterRef("object_key"), id__lt=OuterRef("id"), state__in=OPEN_STATES
+    )
+    claimable = OutboxEntry.objects.filter(pk=entry_id).exclude(Exists(earlier_open))
+    with transaction.atomic():
+        taken = claimable.filter(state=OutboxState.PENDING, next_attempt_at__lte=now).update(
+            state=OutboxState.IN_FLIGHT, claim_token=token, lease_until=lease
+        )
+        if not taken:
+            # A worker died holding it: take over, and treat the last attempt as unresolved.
+            taken = claimable.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now).update(
+                claim_token=token, lease_until=lease, outcome_unknown=True
+            )
+    if not taken:
+        return None
+    entry = OutboxEntry.objects.get(pk=entry_id)
+    entry.attempts += 1
+    OutboxEntry.objects.filter(pk=entry_id).update(attempts=entry.attempts)
+    return entry
+
+
+def outbox_deliver(*, entry_id: int) -> str:
+    """Deliver one entry. Safe to run twice, or concurrently: only one run claims the entry.
+
+    Returns what happened: skipped, busy, done, retry or failed."""
+    entry = outbox_claim(entry_id=entry_id)
+    if entry is None:
+        return "skipped"
+    handler = sync_handler_for(entry.model_label)
+    try:
+        with provider_slot(entry.provider), calls_for_entry(entry.pk):
+            state = _perform(handler, entry)
+    except SlotsBusy:
+        _release_busy(entry)
+        return "busy"
+    except ProviderError as exc:
+        return _record_failure(entry, exc)
+    except Exception as exc:
+        logger.exception("Unexpected error delivering outbox entry %s", entry.pk)
+        failure = ProviderUnavailable(
+            _("Unexpected error: %(error)s") % {"error": exc}, code="UNEXPECTED"
+        )
+        failure.outcome_unknown = True
+        return _record_failure(entry, failure)
+    _record_success(entry, state)
+    return "done"
+
+
+def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
+    if entry.operation == Operation.DELETE:
+        remote_id = entry.payload.get("remote_id") or _remote_id_from_history(entry)
+        if not remote_id and _create_was_attempted(entry):
+            # A create went out but its answer was lost before the row was deleted here.
+            found = handler.find_for_delete(entry.payload)
+            remote_id = found.remote_id if found else ""
+        if remote_id:
+            handler.delete(remote_id=remote_id, payload=entry.payload)
+        return None
+    obj = handler.model._default_manager.filter(pk=entry.object_id).first()
+    if obj is None:
+        return None  # deleted locally meanwhile; its delete entry takes care of the remote side
+    if obj.remote_id:
+        return handler.update(obj)
+    if entry.attempts > 1 or entry.outcome_unknown:
+        # An earlier attempt may have created it although we never heard back.
+        found = handler.find_existing(obj)
+        if found is not None:
+            obj.remote_id = found.remote_id
+            return handler.update(obj)
+    return handler.create(obj)
+
+
+def _remote_id_from_history(entry: OutboxEntry) -> str:
+    """The remote id a create earned after this delete was queued (the row is gone by now)."""
+    return (
+        OutboxEntry.objects.filter(
+            object_key=entry.object_key, state=OutboxState.DONE, id__lt=entry.pk
+        )
+        .exclude(remote_id="")
+        .order_by("-id")
+        .values_list("remote_id", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _create_was_attempted(entry: OutboxEntry) -> bool:
+    return OutboxEntry.objects.filter(
+        object_key=entry.object_key, operation=Operation.CREATE, attempts__gt=0, id__lt=entry.pk
+    ).exists()
+
+
+def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        OutboxEntry.objects.filter(pk=entry.pk).update(
+            state=OutboxState.DONE,
+            completed_at=now,
+            lease_until=None,
+            remote_id=state.remote_id if state else "",
+            last_error="",
+            error_code="",
+            outcome_unknown=False,
+        )
+        if state is not None:
+            more_to_do = _has_open_entries(entry)
+            _record_queryset(entry).update(
+                remote_id=state.remote_id,
+                remote_data=state.data or None,
+                sync_status=SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
+                sync_error="",
+                sync_attempts=entry.attempts,
+                last_sync_attempt_at=now,
+                synced_at=now,
+            )
+        _publish_next(entry)
+
+
+def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
+    now = timezone.now()
+    message = str(exc)
+    retry = exc.retryable and entry.attempts < settings.OUTBOX["MAX_ATTEMPTS"]
+    with transaction.atomic():
+        if retry:
+            delay = _backoff_seconds(entry.attempts)
+            OutboxEntry.objects.filter(pk=entry.pk).update(
+                state=OutboxState.PENDING,
+                next_attempt_at=now + timedelta(seconds=delay),
+                enqueued_at=None,  # the sweeper publishes it when due
+                lease_until=None,
+                outcome_unknown=exc.outcome_unknown or entry.outcome_unknown,
+                last_error=message,
+                error_code=exc.code[:64],
+            )
+            record_error = _("Attempt %(n)d of %(max)d failed, retrying: %(error)s") % {
+                "n": entry.attempts,
+                "max": settings.OUTBOX["MAX_ATTEMPTS"],
+                "error": message,
+            }
+            record_status = SyncStatus.PENDING
+        else:
+            OutboxEntry.objects.filter(pk=entry.pk).update(
+                state=OutboxState.FAILED,
+                lease_until=None,
+                completed_at=now,
+                last_error=message,
+                error_code=exc.code[:64],
+            )
+            record_error, record_status = message, SyncStatus.FAILED
+        _record_queryset(entry).update(
+            sync_status=record_status,
+            sync_error=record_error,
+            sync_attempts=entry.attempts,
+            last_sync_attempt_at=now,
+        )
+    return "retry" if retry else "failed"
+
+
+def _release_busy(entry: OutboxEntry) -> None:
+    """Every provider slot was taken: put the entry back, this attempt does not count."""
+    delay = settings.OUTBOX["BUSY_DELAY_SECONDS"]
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        state=OutboxState.PENDING,
+        attempts=max(entry.attempts - 1, 0),
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        enqueued_at=None,
+        lease_until=None,
+    )
+
+
+def _backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with equal jitter, capped."""
+    base = settings.OUTBOX["BACKOFF_BASE_SECONDS"]
+    ceiling = min(settings.OUTBOX["BACKOFF_MAX_SECONDS"], base * 2 ** max(attempt - 1, 0))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not crypto)
+
+
+def _has_open_entries(entry: OutboxEntry) -> bool:
+    return (
+        OutboxEntry.objects.filter(object_key=entry.object_key, state__in=OPEN_STATES)
+        .exclude(pk=entry.pk)
+        .exists()
+    )
+
+
+def _publish_next(entry: OutboxEntry) -> None:
+    """Ordering per record: once an entry is done, the next open one of the record may go."""
+    following = (
+        OutboxEntry.objects.filter(
+            object_key=entry.object_key, state=OutboxState.PENDING, id__gt=entry.pk
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if following:
+        OutboxEntry.objects.filter(pk=following).update(enqueued_at=timezone.now())
+        transaction.on_commit(partial(_publish, following))
+
+
+def _record_queryset(entry: OutboxEntry) -> QuerySet:
+    handler = sync_handler_for(entry.model_label)
+    return handler.model._default_manager.filter(pk=entry.object_id)
+
+
+def _mark_record(obj: SyncedModel, *, status: str, error: str) -> None:
+    type(obj)._default_manager.filter(pk=obj.pk).update(sync_status=status, sync_error=error)
+    obj.sync_status, obj.sync_error = status, error
+
+
+def _mark_record_for_entry(entry: OutboxEntry, *, status: str, error: str) -> None:
+    if entry.operation != Operation.DELETE:
+        _record_queryset(entry).update(sync_status=status, sync_error=error)

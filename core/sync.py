@@ -1,0 +1,67 @@
+"""Sync handlers: how one model's outbox operations become provider calls.
+
+A handler is registered per model and only maps; the outbox decides when to call it, and the
+provider client knows the wire format."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from core.models import SyncedModel
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """What the provider holds for a record after a call: its id and its raw data."""
+
+    remote_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class SyncHandler(ABC):
+    """Subclass per synced model; every method must be safe to run twice."""
+
+    provider: ClassVar[str]
+    model: ClassVar[type[SyncedModel]]
+
+    @abstractmethod
+    def create(self, obj: SyncedModel) -> RemoteState:
+        """Make the call; raise a core.errors.ProviderError on failure."""
+
+    @abstractmethod
+    def update(self, obj: SyncedModel) -> RemoteState:
+        """Make the call; raise a core.errors.ProviderError on failure."""
+
+    @abstractmethod
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        """Make the call; raise a core.errors.ProviderError on failure."""
+
+    def find_existing(self, obj: SyncedModel) -> RemoteState | None:
+        """Look up a record a previous create may have made although its answer was lost."""
+        return None
+
+    def delete_payload(self, obj: SyncedModel) -> dict[str, Any]:
+        """What a delete needs once the local row is gone (beyond the remote id)."""
+        return {}
+
+    def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
+        """Find, from a delete's payload, a record whose create answer was lost."""
+        return None
+
+
+_handlers: dict[str, SyncHandler] = {}
+
+
+def sync_handler_register(handler_class: type[SyncHandler]) -> type[SyncHandler]:
+    """Class decorator: make `handler_class` the handler of its model."""
+    _handlers[handler_class.model._meta.label_lower] = handler_class()
+    return handler_class
+
+
+def sync_handler_for(model_label: str) -> SyncHandler:
+    try:
+        return _handlers[model_label.lower()]
+    except KeyError:
+        raise LookupError(f"No sync handler registered for {model_label}") from None

@@ -1,0 +1,15 @@
+"""Thin Celery tasks: take an id, call the outbox. Both are safe to run twice."""
+
+from celery import shared_task
+
+from core.outbox import outbox_deliver, outbox_sweep
+
+
+@shared_task(name="core.tasks.outbox_deliver_task", ignore_result=True)
+def outbox_deliver_task(entry_id: int) -> str:
+    return outbox_deliver(entry_id=entry_id)
+
+
+@shared_task(name="core.tasks.outbox_sweep_task", ignore_result=True)
+def outbox_sweep_task() -> int:
+    return outbox_sweep()

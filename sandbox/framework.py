@@ -1,0 +1,127 @@
+"""What every simulated provider shares: mounting, fault knobs, JSON in and out.
+
+A provider module writes plain views and wraps them with `sandbox_endpoint`, which applies, in
+order: the concurrency cap, latency, forced failures, the provider's auth check, the view, then
+the after-effects (late answer, garbled body)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox.models import SandboxKnob
+
+AuthCheck = Callable[[HttpRequest], HttpResponse | None]
+
+
+class SandboxError(Exception):
+    """Raised inside a sandbox view to answer with an error body in the provider's shape."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(body)
+
+
+def knob_for(provider: str) -> SandboxKnob:
+    knob = SandboxKnob.objects.filter(provider=provider).first()
+    return knob or SandboxKnob(provider=provider)
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """Parse a JSON object body, or answer 400 like a JSON API would."""
+    if not request.content_type or request.content_type != "application/json":
+        raise SandboxError(415, {"message": "Content-Type must be application/json."})
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise SandboxError(400, {"message": "Malformed JSON body."}) from None
+    if not isinstance(body, dict):
+        raise SandboxError(400, {"message": "The JSON body must be an object."})
+    return body
+
+
+def sandbox_endpoint(
+    provider: str, *, methods: tuple[str, ...], auth: AuthCheck
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @wraps(view)
+        def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not settings.SANDBOX_ENABLED:
+                raise Http404
+            knob = knob_for(provider)
+            counted = _enter(knob)
+            if counted is False:
+                return JsonResponse({"message": "Too Many Requests."}, status=429)
+            try:
+                return _handle(knob, view, request, methods, auth, *args, **kwargs)
+            finally:
+                if counted:
+                    SandboxKnob.objects.filter(pk=knob.pk).update(in_flight=F("in_flight") - 1)
+
+        return endpoint
+
+    return decorate
+
+
+def _handle(knob, view, request, methods, auth, *args, **kwargs) -> HttpResponse:
+    if knob.latency_ms:
+        time.sleep(knob.latency_ms / 1000)
+    forced = _forced_status(knob)
+    if forced:
+        return JsonResponse({"message": f"Sandbox forced status {forced}."}, status=forced)
+    if knob.error_rate and random.random() < knob.error_rate:  # noqa: S311
+        return JsonResponse({"message": "Server Error"}, status=500)
+    if request.method not in methods:
+        return JsonResponse({"message": f"The {request.method} method is not supported."}, status=405)
+    refusal = auth(request)
+    if refusal is not None:
+        return refusal
+    try:
+        response = view(request, *args, **kwargs)
+    except SandboxError as exc:
+        response = JsonResponse(exc.body, status=exc.status)
+    if knob.latency_after_ms:
+        time.sleep(knob.latency_after_ms / 1000)
+    if knob.malformed_json and response.status_code < 300:
+        return HttpResponse(b'{"success": tru', content_type="application/json")
+    return response
+
+
+def _enter(knob: SandboxKnob) -> bool | None:
+    """Count the request against the cap: True if counted, False if over, None if no cap."""
+    if knob.pk is None or knob.concurrency_cap is None:
+        return None
+    entered = (
+        SandboxKnob.objects.filter(pk=knob.pk)
+        .filter(Q(in_flight__lt=F("concurrency_cap")))
+        .update(in_flight=F("in_flight") + 1)
+    )
+    if not entered:
+        return False
+    SandboxKnob.objects.filter(pk=knob.pk).update(
+        max_in_flight=Greatest(F("max_in_flight"), F("in_flight"))
+    )
+    return True
+
+
+def _forced_status(knob: SandboxKnob) -> int | None:
+    if not knob.forced_status or knob.pk is None:
+        return None
+    if knob.forced_remaining is None:
+        return knob.forced_status
+    used = SandboxKnob.objects.filter(pk=knob.pk, forced_remaining__gt=0).update(
+        forced_remaining=F("forced_remaining") - 1
+    )
+    return knob.forced_status if used else None

@@ -1,0 +1,71 @@
+"""The sandboxes' own state: what each simulated provider holds, and its fault knobs."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SandboxObject(models.Model):
+    """One record held by a simulated provider (a shop, a card, …) in the provider's own shape."""
+
+    provider = models.CharField(_("provider"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=32)
+    data = models.JSONField(_("data"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sandbox record")
+        verbose_name_plural = _("sandbox records")
+        indexes = [models.Index(fields=["provider", "kind"], name="sandbox_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.kind}/{self.pk}"
+
+
+class SandboxKnob(models.Model):
+    """Fault knobs of one simulated provider, adjustable while it runs."""
+
+    provider = models.CharField(_("provider"), max_length=32, unique=True)
+    latency_ms = models.PositiveIntegerField(
+        _("latency before acting (ms)"), default=0, help_text=_("Added before the request is handled.")
+    )
+    latency_after_ms = models.PositiveIntegerField(
+        _("latency after acting (ms)"),
+        default=0,
+        help_text=_("Added after the change is applied: a client timeout then loses the answer."),
+    )
+    error_rate = models.FloatField(
+        _("error rate"), default=0.0, help_text=_("Share of requests answered 500 (0 to 1).")
+    )
+    forced_status = models.PositiveSmallIntegerField(
+        _("forced status"),
+        null=True,
+        blank=True,
+        help_text=_("Answer every request with this HTTP status, without acting."),
+    )
+    forced_remaining = models.PositiveIntegerField(
+        _("forced answers left"),
+        null=True,
+        blank=True,
+        help_text=_("How many requests get the forced status; empty means all."),
+    )
+    malformed_json = models.BooleanField(
+        _("malformed answers"),
+        default=False,
+        help_text=_("Act, then answer with a body that is not valid JSON."),
+    )
+    concurrency_cap = models.PositiveSmallIntegerField(
+        _("concurrency cap"),
+        null=True,
+        blank=True,
+        help_text=_("Requests over this many at once are answered 429."),
+    )
+    in_flight = models.PositiveIntegerField(_("requests in flight"), default=0)
+    max_in_flight = models.PositiveIntegerField(_("most requests seen at once"), default=0)
+
+    class Meta:
+        verbose_name = _("sandbox knob")
+        verbose_name_plural = _("sandbox knobs")
+
+    def __str__(self) -> str:
+        return self.provider

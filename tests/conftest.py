@@ -1,0 +1,64 @@
+import socket
+
+import pytest
+
+from core import http as core_http
+from sandbox.knobs import knob_set
+from sandbox.models import SandboxObject
+from tests.sandbox_transport import SANDBOX_ORIGIN, DjangoSandboxAdapter
+
+_real_build_session = core_http.build_session
+_real_connect = socket.socket.connect
+_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def _guarded_connect(self, address):
+    """The network is closed in tests: only loopback (live_server, PostgreSQL, Redis)."""
+    if isinstance(address, tuple) and address[0] not in _LOCAL_HOSTS:
+        raise RuntimeError(f"Test tried to reach {address[0]}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network():
+    socket.socket.connect = _guarded_connect
+    yield
+    socket.socket.connect = _real_connect
+
+
+@pytest.fixture(autouse=True)
+def sandbox_transport(monkeypatch):
+    """Provider clients reach the sandbox views in-process at http://sandbox.test."""
+
+    def build_session():
+        session = _real_build_session()
+        session.mount(SANDBOX_ORIGIN, DjangoSandboxAdapter())
+        return session
+
+    monkeypatch.setattr(core_http, "build_session", build_session)
+    core_http.clients_reset()
+    yield
+    core_http.clients_reset()
+
+
+@pytest.fixture
+def knobs():
+    """Set a simulated provider's fault knobs: knobs("volantinopiu", forced_status=500)."""
+
+    def set_knobs(provider: str, **values):
+        return knob_set(provider=provider, **values)
+
+    return set_knobs
+
+
+@pytest.fixture
+def sandbox_records():
+    """What a simulated provider holds: sandbox_records("volantinopiu", "shop")."""
+
+    def records(provider: str, kind: str) -> list[dict]:
+        return [
+            {"id": o.pk, **o.data}
+            for o in SandboxObject.objects.filter(provider=provider, kind=kind).order_by("pk")
+        ]
+
+    return records
