@@ -1,0 +1,109 @@
+"""Fill an empty embedded-default database with demo data and print an admin login.
+
+Examples:
+    python manage.py demo_data                 # demo shops (once) + a fresh admin password
+    python manage.py demo_data --no-password   # only the data
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from campaigns.models import Shop
+from campaigns.services import shop_create
+
+DEMO_SHOPS = [
+    {
+        "code": "PV-MI-01",
+        "address": "Corso Buenos Aires 12",
+        "postal_code": "20124",
+        "city": "Milano",
+        "province": "MI",
+        "latitude": "45.478500",
+        "longitude": "9.210300",
+        "email": "milano.buenosaires@example.com",
+        "url": "https://example.com/negozi/milano-buenos-aires",
+        "description": "Milano Buenos Aires",
+    },
+    {
+        "code": "PV-RM-01",
+        "address": "Via del Corso 210",
+        "postal_code": "00186",
+        "city": "Roma",
+        "province": "RM",
+        "latitude": "41.901000",
+        "longitude": "12.481000",
+        "email": "roma.corso@example.com",
+        "description": "Roma Via del Corso",
+    },
+    {
+        "code": "PV-TO-01",
+        "address": "Via Roma 55",
+        "postal_code": "10123",
+        "city": "Torino",
+        "province": "TO",
+        "latitude": "45.067500",
+        "longitude": "7.682000",
+        "description": "Torino Centro",
+    },
+    {
+        "code": "PV-BO-01",
+        "address": "Via dell'Indipendenza 8",
+        "postal_code": "40121",
+        "city": "Bologna",
+        "province": "BO",
+        "description": "Bologna Indipendenza",
+    },
+    {
+        "code": "PV-NA-01",
+        "address": "Via Toledo 150",
+        "postal_code": "80134",
+        "city": "Napoli",
+        "province": "NA",
+        "description": "Napoli Toledo",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo data (once) and print a login for the admin."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-password", action="store_true", help="Do not create or reset the admin login."
+        )
+
+    def handle(self, *args, no_password: bool = False, **options) -> None:
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError(
+                "Demo data goes to the provider sandboxes only: set SANDBOX_ENABLED=true."
+            )
+        created = self._shops()
+        self.stdout.write(f"Demo shops: {created} created, {Shop.objects.count()} in all.")
+        if not no_password:
+            self._login()
+
+    @transaction.atomic
+    def _shops(self) -> int:
+        created = 0
+        for fields in DEMO_SHOPS:
+            if not Shop.objects.filter(code=fields["code"]).exists():
+                shop_create(**fields)
+                created += 1
+        return created
+
+    def _login(self) -> None:
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(
+            username="admin", defaults={"email": "admin@example.com"}
+        )
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = True
+        user.save()
+        self.stdout.write(self.style.SUCCESS(f"Admin login — user: admin  password: {password}"))
