@@ -56,7 +56,9 @@ def shop_update(*, shop: Shop, data: dict[str, Any]) -> Shop:
     for name, value in data.items():
         setattr(shop, name, value)
     shop.full_clean()
-    changed = [name for name in SHOP_EDITABLE_FIELDS if getattr(stored, name) != getattr(shop, name)]
+    changed = [
+        name for name in SHOP_EDITABLE_FIELDS if getattr(stored, name) != getattr(shop, name)
+    ]
     if not changed:
         return shop
     with transaction.atomic():

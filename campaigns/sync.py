@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -38,10 +39,9 @@ class ShopSync(SyncHandler):
         return RemoteState(remote.id, remote.raw)
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
-        try:
+        # Already gone remotely means the goal of the delete is met.
+        with suppress(ProviderNotFound):
             volantinopiu_client().delete_shop(remote_id)
-        except ProviderNotFound:
-            pass  # already gone remotely: the goal of the delete is met
 
     def find_existing(self, obj: Shop) -> RemoteState | None:
         return self._find_by_code(obj.code)

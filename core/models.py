@@ -20,7 +20,7 @@ class SyncedModel(models.Model):
     unique remote id, the raw remote payload kept)."""
 
     # NULL until the provider has assigned one (unique, and many NULLs are allowed).
-    remote_id = models.CharField(  # noqa: DJ001
+    remote_id = models.CharField(
         _("remote id"), max_length=64, null=True, blank=True, unique=True, editable=False
     )
     sync_status = models.CharField(

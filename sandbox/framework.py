@@ -84,7 +84,9 @@ def _handle(knob, view, request, methods, auth, *args, **kwargs) -> HttpResponse
     if knob.error_rate and random.random() < knob.error_rate:  # noqa: S311
         return JsonResponse({"message": "Server Error"}, status=500)
     if request.method not in methods:
-        return JsonResponse({"message": f"The {request.method} method is not supported."}, status=405)
+        return JsonResponse(
+            {"message": f"The {request.method} method is not supported."}, status=405
+        )
     refusal = auth(request)
     if refusal is not None:
         return refusal

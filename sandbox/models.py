@@ -27,7 +27,9 @@ class SandboxKnob(models.Model):
 
     provider = models.CharField(_("provider"), max_length=32, unique=True)
     latency_ms = models.PositiveIntegerField(
-        _("latency before acting (ms)"), default=0, help_text=_("Added before the request is handled.")
+        _("latency before acting (ms)"),
+        default=0,
+        help_text=_("Added before the request is handled."),
     )
     latency_after_ms = models.PositiveIntegerField(
         _("latency after acting (ms)"),

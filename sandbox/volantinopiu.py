@@ -120,7 +120,11 @@ def _shop_or_404(body: dict[str, Any]) -> SandboxObject:
     shop_id = body.get("id")
     if shop_id in (None, ""):
         raise SandboxError(
-            422, {"message": "The id field is required.", "errors": {"id": ["The id field is required."]}}
+            422,
+            {
+                "message": "The id field is required.",
+                "errors": {"id": ["The id field is required."]},
+            },
         )
     try:
         return _shops().get(pk=int(shop_id))

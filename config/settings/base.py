@@ -222,7 +222,9 @@ AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")
 
 # What the simulated providers accept (the embedded default's client values match these).
 SANDBOX_CREDENTIALS = {
-    "volantinopiu": {"token": env("SANDBOX_VOLANTINOPIU_TOKEN", default="sandbox-volantinopiu-token")},
+    "volantinopiu": {
+        "token": env("SANDBOX_VOLANTINOPIU_TOKEN", default="sandbox-volantinopiu-token")
+    },
     "amm": {
         "key": env("SANDBOX_AMM_AUTH_KEY", default="sandbox-amm-key"),
         "secret": env("SANDBOX_AMM_AUTH_SECRET", default="sandbox-amm-secret"),

@@ -8,8 +8,8 @@ import os
 os.environ.setdefault("SANDBOX_ORIGIN", "http://sandbox.test")
 os.environ.setdefault("DEBUG", "false")
 
-from .local import *  # noqa: E402, F403
-from .local import env  # noqa: E402
+from .local import *  # noqa: F403
+from .local import env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
@@ -22,3 +22,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 OUTBOX = {**OUTBOX, "BACKOFF_BASE_SECONDS": 1.0, "BUSY_DELAY_SECONDS": 0.0}  # noqa: F405
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=5.0)
+
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    # Its own queue, so that a running `bin/start` never sees the tests' messages.
+    _test_queue = VAR_DIR / "test-broker"  # noqa: F405
+    _test_queue.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "data_folder_in": str(_test_queue),
+        "data_folder_out": str(_test_queue),
+    }

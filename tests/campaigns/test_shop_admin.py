@@ -35,7 +35,9 @@ def test_bad_input_in_the_admin_is_explained_in_italian_and_saves_nothing(admin_
     assert not Shop.objects.exists() and not OutboxEntry.objects.exists()
 
 
-def test_the_change_page_shows_sync_fields_read_only(admin_client, django_capture_on_commit_callbacks):
+def test_the_change_page_shows_sync_fields_read_only(
+    admin_client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         shop = make_shop()
     page = admin_client.get(reverse("admin:campaigns_shop_change", args=[shop.pk])).content.decode()
@@ -94,7 +96,10 @@ def test_the_outbox_page_lists_failures_and_retries_them(
     entry = OutboxEntry.objects.get()
     page = admin_client.get(reverse("admin:core_outboxentry_changelist") + "?state__exact=failed")
     assert "PV-FAIL" in page.content.decode()
-    assert admin_client.get(reverse("admin:core_outboxentry_change", args=[entry.pk])).status_code == 200
+    assert (
+        admin_client.get(reverse("admin:core_outboxentry_change", args=[entry.pk])).status_code
+        == 200
+    )
 
     knobs("volantinopiu", forced_status=None)
     with django_capture_on_commit_callbacks(execute=True):

@@ -62,12 +62,12 @@ def test_the_list_is_paginated_filterable_and_searchable(token_client):
 
     page = token_client.get("/api/v1/shops/").json()
     assert page["count"] == 2 and [s["code"] for s in page["results"]] == ["PV-A", "PV-B"]
-    assert [s["code"] for s in token_client.get("/api/v1/shops/?province=RM").json()["results"]] == [
-        "PV-B"
-    ]
-    assert [s["code"] for s in token_client.get("/api/v1/shops/?search=milano").json()["results"]] == [
-        "PV-A"
-    ]
+    assert [
+        s["code"] for s in token_client.get("/api/v1/shops/?province=RM").json()["results"]
+    ] == ["PV-B"]
+    assert [
+        s["code"] for s in token_client.get("/api/v1/shops/?search=milano").json()["results"]
+    ] == ["PV-A"]
 
 
 def test_bad_input_gets_a_clear_italian_message_and_changes_nothing(token_client):

@@ -31,9 +31,11 @@ def sweep_later(django_capture_on_commit_callbacks):
 
     def sweep(seconds: float = 7200) -> int:
         ahead["seconds"] += seconds
-        with time_machine.travel(later(ahead["seconds"]), tick=True):
-            with django_capture_on_commit_callbacks(execute=True):
-                return outbox_sweep()
+        with (
+            time_machine.travel(later(ahead["seconds"]), tick=True),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            return outbox_sweep()
 
     return sweep
 
@@ -75,10 +77,13 @@ def test_created_shop_reaches_the_provider_and_is_marked_synced(
 def test_a_rolled_back_transaction_sends_nothing(
     django_capture_on_commit_callbacks, sandbox_records
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            make_shop()
-            raise RuntimeError("the view failed after saving")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        make_shop()
+        raise RuntimeError("the view failed after saving")
 
     assert callbacks == []
     assert not Shop.objects.exists()
@@ -126,7 +131,7 @@ def test_a_500_is_retried_with_backoff_and_ends_synced(
     assert entry.next_attempt_at > timezone.now()
     shop.refresh_from_db()
     assert shop.sync_status == SyncStatus.PENDING
-    assert "1 of" in shop.sync_error
+    assert shop.sync_error.startswith("Tentativo 1 di")
 
     for _ in range(2):
         sweep_later()

@@ -1,0 +1,57 @@
+"""The outbox with a real Celery worker consuming from the configured broker (the filesystem
+transport by default, Redis in CI), instead of inline tasks."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from campaigns.models import Shop
+from config.celery import app
+from core.models import OutboxEntry, OutboxState, SyncStatus
+from core.outbox import outbox_sweep
+from tests.campaigns.factories import make_shop
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, *, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up waiting")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def worker():
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")  # leftovers of an earlier run
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+def test_a_shop_saved_is_delivered_by_the_worker(worker, sandbox_records):
+    shop = make_shop(code="PV-WORKER")
+
+    wait_for(lambda: Shop.objects.get(pk=shop.pk).sync_status == SyncStatus.SYNCED)
+    assert [r["codice"] for r in sandbox_records("volantinopiu", "shop")] == ["PV-WORKER"]
+
+
+def test_a_retry_scheduled_by_the_outbox_is_picked_up_by_the_sweeper(
+    worker, knobs, sandbox_records, settings
+):
+    settings.OUTBOX = {**settings.OUTBOX, "BACKOFF_BASE_SECONDS": 0.01}
+    knobs("volantinopiu", forced_status=502, forced_remaining=1)
+    shop = make_shop()
+    wait_for(lambda: OutboxEntry.objects.get().attempts == 1)
+    wait_for(lambda: OutboxEntry.objects.get().state == OutboxState.PENDING)
+
+    time.sleep(0.05)
+    assert outbox_sweep() == 1
+    wait_for(lambda: Shop.objects.get(pk=shop.pk).sync_status == SyncStatus.SYNCED)
+    assert len(sandbox_records("volantinopiu", "shop")) == 1
