@@ -7,4 +7,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns (VolantinoPiù)")
 
     def ready(self) -> None:
-        from campaigns import sync  # noqa: F401  (registers the sync handlers)
+        from campaigns import (  # noqa: F401  (registers the sync handlers and the pull)
+            pull,
+            sync,
+        )

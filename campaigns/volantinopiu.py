@@ -2,13 +2,16 @@
 
 Bearer token; JSON bodies with `Content-Type: application/json` and `Accept: application/json`;
 Italian field names on the wire. The document shows requests only: responses are read as
-`{"success": …, "data": …}` (or a bare object/list), errors as `{"message", "errors"}`."""
+`{"success": …, "data": …}` (or a bare object/list), errors as `{"message", "errors"}`, and
+`date_send` is written `YYYY-MM-DD HH:MM:SS` in Italian time (see docs/sandbox.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -83,6 +86,93 @@ class RemoteShop:
 
 SHOP_DATA_FIELDS = tuple(f.name for f in fields(ShopData))
 
+# The document gives no format for date_send: Laravel's default datetime format, in the
+# provider's (Italian) local time.
+DATE_SEND_FORMAT = "%Y-%m-%d %H:%M:%S"
+PROVIDER_TZ = ZoneInfo("Europe/Rome")
+
+
+def format_date_send(value: datetime) -> str:
+    return value.astimezone(PROVIDER_TZ).strftime(DATE_SEND_FORMAT)
+
+
+def parse_date_send(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, DATE_SEND_FORMAT).replace(tzinfo=PROVIDER_TZ)
+    except ValueError:
+        return datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class RemoteMedia:
+    id: str
+    url: str
+    name: str
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any]) -> RemoteMedia:
+        return cls(
+            id=str(raw["id"]),
+            url=str(raw.get("url") or raw.get("path") or ""),
+            name=str(raw.get("name") or raw.get("filename") or ""),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class CampaignData:
+    """A campaign as we register it. `kind` is "template" (registerCampaign) or "flyer"
+    (registerCampaignFlyer); `pv_id` is the shop's VolantinoPiù id, `image` a media URL."""
+
+    kind: str
+    pv_id: str
+    image: str
+    date_send: datetime
+    promo_name: str
+    link: str = ""
+    template_name: str = ""
+    flyer_link: str = ""
+
+    def wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"pv_id": _wire_id(self.pv_id), "image": self.image}
+        if self.kind == "flyer":
+            body["flyer_link"] = self.flyer_link
+        else:
+            body["link"] = self.link
+        body["date_send"] = format_date_send(self.date_send)
+        if self.kind != "flyer":
+            body["template_name"] = self.template_name
+        body["promo_name"] = self.promo_name
+        return body
+
+
+@dataclass(frozen=True)
+class RemoteCampaign:
+    id: str
+    data: CampaignData
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any]) -> RemoteCampaign:
+        kind = raw.get("type") or ("flyer" if raw.get("flyer_link") else "template")
+        return cls(
+            id=str(raw["id"]),
+            data=CampaignData(
+                kind=str(kind),
+                pv_id=str(raw.get("pv_id") or ""),
+                image=str(raw.get("image") or ""),
+                date_send=parse_date_send(raw.get("date_send")),
+                promo_name=str(raw.get("promo_name") or ""),
+                link=str(raw.get("link") or ""),
+                template_name=str(raw.get("template_name") or ""),
+                flyer_link=str(raw.get("flyer_link") or ""),
+            ),
+            raw=raw,
+        )
+
 
 class VolantinoPiuClient(ProviderClient):
     provider = "volantinopiu"
@@ -127,6 +217,51 @@ class VolantinoPiuClient(ProviderClient):
     def delete_shop(self, remote_id: str) -> None:
         self.request(
             "DELETE", "deleteShop", operation="deleteShop", json_body={"id": _wire_id(remote_id)}
+        )
+
+    # --- media ------------------------------------------------------------------------------
+    def list_media(self) -> list[RemoteMedia]:
+        response = self.request("GET", "listMedia", operation="listMedia")
+        return [RemoteMedia.from_wire(item) for item in self._data_list(response)]
+
+    def upload_media(self, *, filename: str, content: bytes, content_type: str) -> RemoteMedia:
+        response = self.request(
+            "POST",
+            "uploadMedia",
+            operation="uploadMedia",
+            files={"file": (filename, content, content_type)},
+        )
+        return RemoteMedia.from_wire(self._data_object(response))
+
+    # --- campaigns --------------------------------------------------------------------------
+    def register_campaign(self, campaign: CampaignData) -> RemoteCampaign:
+        """registerCampaign (template) or registerCampaignFlyer (flyer), by `campaign.kind`."""
+        operation = "registerCampaignFlyer" if campaign.kind == "flyer" else "registerCampaign"
+        response = self.request("POST", operation, operation=operation, json_body=campaign.wire())
+        data = self._data_object(response)
+        return RemoteCampaign.from_wire({"type": campaign.kind, **campaign.wire(), **data})
+
+    def list_campaigns(self) -> list[RemoteCampaign]:
+        response = self.request("GET", "listCampaigns", operation="listCampaigns")
+        return [RemoteCampaign.from_wire(item) for item in self._data_list(response)]
+
+    def get_campaign(self, remote_id: str) -> RemoteCampaign:
+        response = self.request(
+            "GET", "listCampaigns", operation="listCampaigns", params={"id": remote_id}
+        )
+        data = self._unwrap(response)
+        if isinstance(data, list):  # some answers wrap the one campaign in a list
+            data = next((c for c in data if str(c.get("id")) == str(remote_id)), None)
+        if not isinstance(data, dict) or not data.get("id"):
+            raise errors.ProviderNotFound(provider=self.provider, code="NOT_FOUND", status=200)
+        return RemoteCampaign.from_wire(data)
+
+    def delete_campaign(self, remote_id: str) -> None:
+        self.request(
+            "DELETE",
+            "deleteCampaign",
+            operation="deleteCampaign",
+            json_body={"id": _wire_id(remote_id)},
         )
 
     # --- answers ---------------------------------------------------------------------------

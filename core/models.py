@@ -89,6 +89,10 @@ class OutboxEntry(models.Model):
     # The previous attempt may have reached the provider: look the operation up before repeating.
     outcome_unknown = models.BooleanField(_("outcome unknown"), default=False)
     remote_id = models.CharField(_("remote id"), max_length=64, blank=True, default="")
+    # Set while the entry waits for another record (e.g. its shop) to reach the provider.
+    waiting_for = models.CharField(
+        _("waiting for"), max_length=170, blank=True, default="", db_index=True
+    )
     last_error = models.TextField(_("last error"), blank=True, default="")
     error_code = models.CharField(_("error code"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -90,6 +90,8 @@ def _enqueue_delete(
     )
     if not obj.remote_id and not create_in_flight:
         return None  # the provider never heard of it: nothing to delete remotely
+    if not handler.remote_delete:
+        return None  # the provider offers no way to delete it; it stays there
     payload = {"remote_id": obj.remote_id or "", **handler.delete_payload(obj)}
     return _new_entry(obj, handler, Operation.DELETE, payload=payload)
 
@@ -219,6 +221,9 @@ def outbox_deliver(*, entry_id: int) -> str:
     except SlotsBusy:
         _release_busy(entry)
         return "busy"
+    except _Waiting as waiting:
+        _release_waiting(entry, waiting.prerequisite)
+        return "waiting"
     except ProviderError as exc:
         return _record_failure(entry, exc)
     except Exception as exc:
@@ -245,6 +250,9 @@ def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
     obj = handler.model._default_manager.filter(pk=entry.object_id).first()
     if obj is None:
         return None  # deleted locally meanwhile; its delete entry takes care of the remote side
+    for prerequisite in handler.prerequisites(obj):
+        if not prerequisite.remote_id:
+            raise _Waiting(prerequisite)
     if obj.remote_id:
         return handler.update(obj)
     if entry.attempts > 1 or entry.outcome_unknown:
@@ -254,6 +262,35 @@ def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
             obj.remote_id = found.remote_id
             return handler.update(obj)
     return handler.create(obj)
+
+
+class _Waiting(Exception):
+    def __init__(self, prerequisite: SyncedModel) -> None:
+        self.prerequisite = prerequisite
+        super().__init__(prerequisite.outbox_key)
+
+
+def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
+    """Put the entry back until its prerequisite is synced; this attempt does not count.
+
+    The prerequisite's success publishes it again; the sweeper looks again meanwhile, in case
+    the prerequisite was fixed some other way."""
+    message = _("Waiting for %(record)s (%(type)s) to reach the provider first.") % {
+        "record": prerequisite,
+        "type": prerequisite._meta.verbose_name,
+    }
+    with transaction.atomic():
+        OutboxEntry.objects.filter(pk=entry.pk).update(
+            state=OutboxState.PENDING,
+            attempts=max(entry.attempts - 1, 0),
+            next_attempt_at=timezone.now()
+            + timedelta(seconds=settings.OUTBOX["WAITING_RECHECK_SECONDS"]),
+            enqueued_at=None,
+            lease_until=None,
+            waiting_for=prerequisite.outbox_key,
+            last_error=message,
+        )
+        _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=message)
 
 
 def _remote_id_from_history(entry: OutboxEntry) -> str:
@@ -287,10 +324,12 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             last_error="",
             error_code="",
             outcome_unknown=False,
+            waiting_for="",
         )
         if state is not None:
             more_to_do = _has_open_entries(entry)
             _record_queryset(entry).update(
+                **sync_handler_for(entry.model_label).record_fields(state),
                 remote_id=state.remote_id,
                 remote_data=state.data or None,
                 sync_status=SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
@@ -370,7 +409,19 @@ def _has_open_entries(entry: OutboxEntry) -> bool:
 
 
 def _publish_next(entry: OutboxEntry) -> None:
-    """Ordering per record: once an entry is done, the next open one of the record may go."""
+    """Ordering per record: once an entry is done, the next open one of the record may go;
+    so may every entry that was waiting for this record."""
+    waiting = list(
+        OutboxEntry.objects.filter(
+            waiting_for=entry.object_key, state=OutboxState.PENDING
+        ).values_list("id", flat=True)
+    )
+    if waiting:
+        OutboxEntry.objects.filter(id__in=waiting).update(
+            waiting_for="", next_attempt_at=timezone.now(), enqueued_at=timezone.now()
+        )
+        for waiting_id in waiting:
+            transaction.on_commit(partial(_publish, waiting_id))
     following = (
         OutboxEntry.objects.filter(
             object_key=entry.object_key, state=OutboxState.PENDING, id__gt=entry.pk

@@ -25,6 +25,16 @@ class SyncHandler(ABC):
 
     provider: ClassVar[str]
     model: ClassVar[type[SyncedModel]]
+    # False when the provider has no call to delete this kind of record (e.g. media).
+    remote_delete: ClassVar[bool] = True
+
+    def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        """Model fields to store from the provider's answer, beyond remote id and raw data."""
+        return {}
+
+    def prerequisites(self, obj: SyncedModel) -> list[SyncedModel]:
+        """Records that must exist remotely before this one can be sent (e.g. its shop)."""
+        return []
 
     @abstractmethod
     def create(self, obj: SyncedModel) -> RemoteState:

@@ -7,20 +7,29 @@ same ones `campaigns/volantinopiu.py` parses."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import io
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
 from sandbox.framework import SandboxError, json_body, sandbox_endpoint
 from sandbox.models import SandboxObject
 
 PROVIDER = "volantinopiu"
+ROME = ZoneInfo("Europe/Rome")
 SHOP_FIELDS = (
     "indirizzo",
     "cap",
@@ -160,3 +169,180 @@ def delete_shop(request: HttpRequest) -> HttpResponse:
     shop = _shop_or_404(json_body(request))
     shop.delete()
     return JsonResponse({"success": True, "message": "Shop deleted."})
+
+
+# --- media ---------------------------------------------------------------------------------
+MEDIA_MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MEDIA_MAX_KB = 5120
+
+
+def _media():
+    return SandboxObject.objects.filter(provider=PROVIDER, kind="media")
+
+
+def _media_out(obj: SandboxObject) -> dict[str, Any]:
+    return {"id": obj.pk, **obj.data}
+
+
+def _media_path(obj_id: int, name: str) -> str:
+    return f"sandbox/volantinopiu/media/{obj_id}_{name}"
+
+
+@endpoint("GET")
+def list_media(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"success": True, "data": [_media_out(m) for m in _media().order_by("pk")]})
+
+
+@endpoint("POST")
+def upload_media(request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise SandboxError(422, _field_error("file", "The file field is required."))
+    if upload.size > MEDIA_MAX_KB * 1024:
+        raise SandboxError(
+            422,
+            _field_error(
+                "file", f"The file field must not be greater than {MEDIA_MAX_KB} kilobytes."
+            ),
+        )
+    content = upload.read()
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.verify()
+            image_format = image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        image_format = None
+    if image_format not in MEDIA_MIMES:
+        raise SandboxError(
+            422,
+            _field_error("file", "The file field must be a file of type: jpeg, jpg, png, webp."),
+        )
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", upload.name or "upload")[-100:]
+    with transaction.atomic():
+        media = SandboxObject.objects.create(provider=PROVIDER, kind="media", data={})
+        default_storage.save(_media_path(media.pk, name), ContentFile(content))
+        media.data = {
+            "name": name,
+            "mime": MEDIA_MIMES[image_format],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "url": request.build_absolute_uri(f"/sandbox/volantinopiu/storage/{media.pk}/{name}"),
+        }
+        media.save(update_fields=["data", "updated_at"])
+    return JsonResponse({"success": True, "data": _media_out(media)}, status=201)
+
+
+def media_file(request: HttpRequest, media_id: int, name: str) -> HttpResponse:
+    """The stored file, as the provider's storage URL would serve it (no auth, like a CDN)."""
+    media = _media().filter(pk=media_id, data__name=name).first()
+    if media is None or not settings.SANDBOX_ENABLED:
+        raise Http404
+    with default_storage.open(_media_path(media.pk, name)) as stored:
+        return HttpResponse(stored.read(), content_type=media.data["mime"])
+
+
+# --- campaigns -----------------------------------------------------------------------------
+def _campaigns():
+    return SandboxObject.objects.filter(provider=PROVIDER, kind="campaign")
+
+
+def _campaign_out(obj: SandboxObject) -> dict[str, Any]:
+    return {"id": obj.pk, **obj.data}
+
+
+def _field_error(name: str, message: str) -> dict[str, Any]:
+    return {"message": message, "errors": {name: [message]}}
+
+
+def _validate_campaign(body: dict[str, Any], *, kind: str) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    link_field = "flyer_link" if kind == "flyer" else "link"
+    required = ["pv_id", "image", link_field, "date_send", "promo_name"]
+    if kind == "template":
+        required.append("template_name")
+    for name in required:
+        if body.get(name) in (None, ""):
+            add(name, f"The {name} field is required.")
+    pv_id = body.get("pv_id")
+    if pv_id not in (None, "") and not _shops().filter(pk=_int_or_none(pv_id) or 0).exists():
+        add("pv_id", "The selected pv id is invalid.")
+    for name in ("image", link_field):
+        value = body.get(name)
+        if value not in (None, ""):
+            try:
+                URLValidator()(str(value))
+            except ValidationError:
+                add(name, f"The {name} field must be a valid URL.")
+    for name in ("promo_name", "template_name"):
+        value = body.get(name)
+        if value not in (None, "") and (not isinstance(value, str) or len(value) > 255):
+            add(name, f"The {name} field must be a string of at most 255 characters.")
+    date_send = body.get("date_send")
+    if date_send not in (None, ""):
+        try:
+            when = datetime.strptime(str(date_send), "%Y-%m-%d %H:%M:%S").replace(tzinfo=ROME)
+        except ValueError:
+            add("date_send", "The date send field must match the format Y-m-d H:i:s.")
+        else:
+            if when <= timezone.now():
+                add("date_send", "The date send field must be a date after now.")
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise SandboxError(422, {"message": first, "errors": errors})
+    data = {name: body.get(name) for name in required}
+    data["pv_id"] = _int_or_none(pv_id)
+    data["type"] = kind
+    return data
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@endpoint("GET")
+def list_campaigns(request: HttpRequest) -> HttpResponse:
+    wanted = request.GET.get("id", "")
+    if wanted:
+        campaign = _campaigns().filter(pk=_int_or_none(wanted) or 0).first()
+        if campaign is None:
+            raise SandboxError(404, {"message": "Campaign not found."})
+        return JsonResponse({"success": True, "data": _campaign_out(campaign)})
+    return JsonResponse(
+        {"success": True, "data": [_campaign_out(c) for c in _campaigns().order_by("pk")]}
+    )
+
+
+def _register(request: HttpRequest, kind: str) -> HttpResponse:
+    with transaction.atomic():
+        data = _validate_campaign(json_body(request), kind=kind)
+        campaign = SandboxObject.objects.create(provider=PROVIDER, kind="campaign", data=data)
+    return JsonResponse({"success": True, "data": _campaign_out(campaign)}, status=201)
+
+
+@endpoint("POST")
+def register_campaign(request: HttpRequest) -> HttpResponse:
+    return _register(request, "template")
+
+
+@endpoint("POST")
+def register_campaign_flyer(request: HttpRequest) -> HttpResponse:
+    return _register(request, "flyer")
+
+
+@endpoint("DELETE")
+def delete_campaign(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    if body.get("id") in (None, ""):
+        raise SandboxError(422, _field_error("id", "The id field is required."))
+    campaign = _campaigns().filter(pk=_int_or_none(body["id"]) or 0).first()
+    if campaign is None:
+        raise SandboxError(404, {"message": "Campaign not found."})
+    campaign.delete()
+    return JsonResponse({"success": True, "message": "Campaign deleted."})

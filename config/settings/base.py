@@ -113,6 +113,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
 
+# Largest image accepted for VolantinoPiù (its uploadMedia limit in the sandbox: 5120 KB).
+MEDIA_UPLOAD_MAX_BYTES = env.int("MEDIA_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -193,6 +197,8 @@ OUTBOX = {
     "REENQUEUE_AFTER_SECONDS": env.int("OUTBOX_REENQUEUE_AFTER_SECONDS", default=60),
     # A row that finds every provider slot busy is looked at again after this delay.
     "BUSY_DELAY_SECONDS": env.float("OUTBOX_BUSY_DELAY_SECONDS", default=2.0),
+    # A row waiting for another record (a campaign for its shop) looks again this often.
+    "WAITING_RECHECK_SECONDS": env.float("OUTBOX_WAITING_RECHECK_SECONDS", default=30.0),
 }
 # Calls in flight at once per provider, across every worker process (shared DB semaphore).
 PROVIDER_CONCURRENCY = {

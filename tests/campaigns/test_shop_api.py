@@ -22,6 +22,7 @@ API_FIELDS = {
     "email",
     "url",
     "description",
+    "active",
     "remote_id",
     "sync_status",
     "sync_error",
