@@ -10,8 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns.forms import CampaignBatchForm
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
@@ -112,7 +111,9 @@ class ShopAdmin(SyncAdminMixin, admin.ModelAdmin):
             report = pull_run(provider="volantinopiu", dry_run=dry_run)
         except ProviderError as exc:
             self.message_user(
-                request, _("VolantinoPiù could not be read: %(error)s") % {"error": exc}, messages.ERROR
+                request,
+                _("VolantinoPiù could not be read: %(error)s") % {"error": exc},
+                messages.ERROR,
             )
         if report is not None and not dry_run:
             self.message_user(request, _("Pull completed."), messages.SUCCESS)
@@ -259,7 +260,8 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
             count += 1
         self.message_user(
             request,
-            ngettext("%(n)d campaign withdrawn.", "%(n)d campaigns withdrawn.", count) % {"n": count},
+            ngettext("%(n)d campaign withdrawn.", "%(n)d campaigns withdrawn.", count)
+            % {"n": count},
         )
 
     def get_urls(self):

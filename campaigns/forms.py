@@ -18,9 +18,7 @@ class CampaignBatchForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Active shops only. All are ticked unless you came from a selection."),
     )
-    media = forms.ModelChoiceField(
-        label=_("image"), queryset=Media.objects.all(), required=False
-    )
+    media = forms.ModelChoiceField(label=_("image"), queryset=Media.objects.all(), required=False)
     image_url = forms.URLField(label=_("image URL"), required=False, max_length=500)
     link = forms.URLField(label=_("link"), required=False, max_length=500)
     flyer_link = forms.URLField(label=_("flyer link"), required=False, max_length=500)
@@ -42,7 +40,10 @@ class CampaignBatchForm(forms.ModelForm):
             shop=cleaned["shops"][0],
             date_send=cleaned.get("date_send"),
             promo_name=cleaned.get("promo_name") or "",
-            **{name: cleaned.get(name) or ("" if name != "media" else None) for name in self.campaign_fields},
+            **{
+                name: cleaned.get(name) or ("" if name != "media" else None)
+                for name in self.campaign_fields
+            },
         )
         try:
             sample.full_clean(exclude=["batch", "shop"])

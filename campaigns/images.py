@@ -26,7 +26,10 @@ def validate_campaign_image(upload: File) -> None:
         upload.seek(0)
         with Image.open(upload) as image:
             image_format = image.format
-            image.verify()  # reads the whole file: a truncated or corrupt image fails here
+            image.verify()  # checks the structure (and PNG checksums)
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.load()  # decodes every pixel: a truncated JPEG fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(
             _("The file is not a readable image: upload a JPEG, PNG or WebP picture."),

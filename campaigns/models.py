@@ -92,7 +92,9 @@ class Media(SyncedModel):
     name = models.CharField(_("name"), max_length=200, blank=True)
     width = models.PositiveIntegerField(_("width"), null=True, blank=True, editable=False)
     height = models.PositiveIntegerField(_("height"), null=True, blank=True, editable=False)
-    size_bytes = models.PositiveIntegerField(_("size (bytes)"), null=True, blank=True, editable=False)
+    size_bytes = models.PositiveIntegerField(
+        _("size (bytes)"), null=True, blank=True, editable=False
+    )
     remote_url = models.URLField(_("remote URL"), max_length=500, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -102,7 +104,9 @@ class Media(SyncedModel):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.name or (self.remote_url.rsplit("/", 1)[-1] if self.remote_url else f"#{self.pk}")
+        return self.name or (
+            self.remote_url.rsplit("/", 1)[-1] if self.remote_url else f"#{self.pk}"
+        )
 
     @property
     def preview_url(self) -> str:

@@ -92,7 +92,9 @@ def _pull_media(remote_media: list[RemoteMedia], report: DriftReport) -> None:
         if local.pop(remote.id, None) is not None:
             report.count_in_step("media")
             continue
-        report.only_remote.append(DriftLine("media", remote.name or remote.url, remote_id=remote.id))
+        report.only_remote.append(
+            DriftLine("media", remote.name or remote.url, remote_id=remote.id)
+        )
         Media.objects.create(
             name=remote.name[:200],
             remote_url=remote.url,
@@ -120,9 +122,7 @@ def _pull_campaigns(remote_campaigns: list[RemoteCampaign], report: DriftReport)
             differences = _differences(ours, theirs, (*CAMPAIGN_COMPARED, "date_send"))
             if differences:
                 report.different.append(
-                    DriftLine(
-                        "campaign", campaign.promo_name, campaign.pk, remote.id, differences
-                    )
+                    DriftLine("campaign", campaign.promo_name, campaign.pk, remote.id, differences)
                 )
             else:
                 report.count_in_step("campaign")

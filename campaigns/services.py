@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
 from campaigns.volantinopiu import SHOP_DATA_FIELDS
-from core.models import Operation, SyncStatus, OutboxEntry, OutboxState
+from core.models import Operation, OutboxEntry, OutboxState, SyncStatus
 from core.outbox import outbox_enqueue
 
 SHOP_EDITABLE_FIELDS = (*SHOP_DATA_FIELDS, "active")
@@ -77,7 +77,9 @@ def shop_update(*, shop: Shop, data: dict[str, Any]) -> Shop:
     for name, value in data.items():
         setattr(shop, name, value)
     shop.full_clean()
-    changed = [name for name in SHOP_EDITABLE_FIELDS if getattr(stored, name) != getattr(shop, name)]
+    changed = [
+        name for name in SHOP_EDITABLE_FIELDS if getattr(stored, name) != getattr(shop, name)
+    ]
     if not changed:
         return shop
     with transaction.atomic():
@@ -255,9 +257,9 @@ def campaign_batch_create(
 def campaign_batch_progress(*, batch: CampaignBatch) -> dict[str, Any]:
     """Counts of a chain-wide campaign's per-shop outcomes, for its progress view."""
     rows = list(
-        batch.campaigns.select_related("shop").order_by("shop__code").values(
-            "id", "shop__code", "shop__city", "sync_status", "sync_error", "remote_id"
-        )
+        batch.campaigns.select_related("shop")
+        .order_by("shop__code")
+        .values("id", "shop__code", "shop__city", "sync_status", "sync_error", "remote_id")
     )
     counts = {status: 0 for status in ("pending", "synced", "failed")}
     for row in rows:
@@ -274,4 +276,3 @@ def campaign_batch_progress(*, batch: CampaignBatch) -> dict[str, Any]:
         "skipped": batch.skipped,
         "rows": rows,
     }
-

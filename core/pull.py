@@ -45,7 +45,10 @@ class DriftReport:
     def as_text(self) -> str:
         lines = [
             _("Pull from %(provider)s%(dry)s")
-            % {"provider": self.provider, "dry": _(" (dry run: nothing changed)") if self.dry_run else ""}
+            % {
+                "provider": self.provider,
+                "dry": _(" (dry run: nothing changed)") if self.dry_run else "",
+            }
         ]
         for kind, count in sorted(self.in_step.items()):
             lines.append(_("  %(kind)s in step: %(n)d") % {"kind": kind, "n": count})

@@ -29,6 +29,7 @@ class DjangoSandboxAdapter(BaseAdapter):
             data=body,
             content_type=request.headers.get("Content-Type", ""),
             QUERY_STRING=url.query,
+            HTTP_HOST=url.netloc,
             headers=headers,
         )
         response = requests.Response()
