@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -190,8 +191,8 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
     def thumbnail(self, obj: Campaign):
         return _thumbnail(obj.media.preview_url if obj.media_id else obj.image_url, 40)
 
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         actions.pop("delete_selected", None)  # "withdraw" says what really happens
         return actions
 
