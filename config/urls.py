@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -13,6 +14,10 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+if settings.DEBUG:
+    # Uploaded images on the embedded default; in production the web server serves MEDIA_ROOT.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

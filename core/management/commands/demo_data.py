@@ -7,15 +7,20 @@ Examples:
 
 from __future__ import annotations
 
+import io
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
 
-from campaigns.models import Shop
-from campaigns.services import shop_create
+from campaigns.models import Campaign, Media, Shop
+from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 
 DEMO_SHOPS = [
     {
@@ -85,6 +90,11 @@ class Command(BaseCommand):
             )
         created = self._shops()
         self.stdout.write(f"Demo shops: {created} created, {Shop.objects.count()} in all.")
+        if not Campaign.objects.exists():
+            self._campaigns()
+        self.stdout.write(
+            f"Demo campaigns: {Campaign.objects.count()}, images: {Media.objects.count()}."
+        )
         if not no_password:
             self._login()
 
@@ -97,6 +107,31 @@ class Command(BaseCommand):
                 created += 1
         return created
 
+    @transaction.atomic
+    def _campaigns(self) -> None:
+        """A flyer image, a chain-wide flyer for every shop, a WhatsApp template for Milano."""
+        flyer = media_create(file=_flyer_image(), name="Volantino di dicembre")
+        next_week = (timezone.now() + timedelta(days=7)).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        campaign_batch_create(
+            shops=Shop.objects.filter(active=True),
+            kind="flyer",
+            date_send=next_week,
+            promo_name="Volantino di dicembre",
+            media=flyer,
+            flyer_link="https://example.com/volantini/dicembre.pdf",
+        )
+        campaign_create(
+            kind="template",
+            shop=Shop.objects.get(code="PV-MI-01"),
+            date_send=next_week + timedelta(days=2),
+            promo_name="Sottocosto Milano",
+            media=flyer,
+            link="https://example.com/promo/sottocosto-milano",
+            template_name="promo_negozio",
+        )
+
     def _login(self) -> None:
         user_model = get_user_model()
         user, _ = user_model.objects.get_or_create(
@@ -107,3 +142,14 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Admin login — user: admin  password: {password}"))
+
+
+def _flyer_image() -> SimpleUploadedFile:
+    image = Image.new("RGB", (800, 1100), (196, 30, 58))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 760, 1060), outline=(255, 255, 255), width=8)
+    draw.text((80, 120), "VOLANTINO DI DICEMBRE", fill=(255, 255, 255))
+    draw.text((80, 180), "Sottocosto in tutti i negozi", fill=(255, 230, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return SimpleUploadedFile("volantino-dicembre.png", buffer.getvalue(), content_type="image/png")
