@@ -22,7 +22,7 @@ from core.pull import DriftLine, DriftReport, pull_register
 CAMPAIGN_COMPARED = ("kind", "pv_id", "image", "link", "flyer_link", "template_name", "promo_name")
 
 
-def volantinopiu_pull(*, dry_run: bool) -> DriftReport:
+def volantinopiu_pull(*, dry_run: bool, progress=None, **options) -> DriftReport:
     client = volantinopiu_client()
     remote_shops = client.list_shops()
     remote_media = client.list_media()
@@ -55,16 +55,17 @@ def _pull_shops(remote_shops: list[RemoteShop], report: DriftReport) -> None:
         shop = local.pop(remote.id, None)
         if shop is None:
             if remote.data.code in codes_here:
-                report.different.append(
+                report.add(
+                    "different",
                     DriftLine(
                         "shop",
                         remote.data.code,
                         remote_id=remote.id,
                         note=_("a shop with this code is here but not linked to it"),
-                    )
+                    ),
                 )
                 continue
-            report.only_remote.append(DriftLine("shop", remote.data.code, remote_id=remote.id))
+            report.add("only_remote", DriftLine("shop", remote.data.code, remote_id=remote.id))
             Shop.objects.create(
                 **{name: getattr(remote.data, name) for name in SHOP_DATA_FIELDS},
                 **_synced_fields(remote.id, remote.raw),
@@ -73,17 +74,19 @@ def _pull_shops(remote_shops: list[RemoteShop], report: DriftReport) -> None:
             continue
         differences = _differences(shop_data(shop).wire(), remote.data.wire())
         if differences:
-            report.different.append(
-                DriftLine("shop", shop.code, shop.pk, remote.id, differences=differences)
+            report.add(
+                "different",
+                DriftLine("shop", shop.code, shop.pk, remote.id, differences=differences),
             )
         else:
             report.count_in_step("shop")
     for shop in local.values():
-        report.only_local.append(
-            DriftLine("shop", shop.code, shop.pk, shop.remote_id, note=_("deleted there?"))
+        report.add(
+            "only_local",
+            DriftLine("shop", shop.code, shop.pk, shop.remote_id, note=_("deleted there?")),
         )
     for shop in Shop.objects.filter(remote_id=None):
-        report.only_local.append(DriftLine("shop", shop.code, shop.pk, note=_("not sent yet")))
+        report.add("only_local", DriftLine("shop", shop.code, shop.pk, note=_("not sent yet")))
 
 
 def _pull_media(remote_media: list[RemoteMedia], report: DriftReport) -> None:
@@ -92,8 +95,8 @@ def _pull_media(remote_media: list[RemoteMedia], report: DriftReport) -> None:
         if local.pop(remote.id, None) is not None:
             report.count_in_step("media")
             continue
-        report.only_remote.append(
-            DriftLine("media", remote.name or remote.url, remote_id=remote.id)
+        report.add(
+            "only_remote", DriftLine("media", remote.name or remote.url, remote_id=remote.id)
         )
         Media.objects.create(
             name=remote.name[:200],
@@ -103,7 +106,7 @@ def _pull_media(remote_media: list[RemoteMedia], report: DriftReport) -> None:
         )
         report.count_imported("media")
     for media in local.values():
-        report.only_local.append(DriftLine("media", str(media), media.pk, media.remote_id))
+        report.add("only_local", DriftLine("media", str(media), media.pk, media.remote_id))
 
 
 def _pull_campaigns(remote_campaigns: list[RemoteCampaign], report: DriftReport) -> None:
@@ -121,14 +124,15 @@ def _pull_campaigns(remote_campaigns: list[RemoteCampaign], report: DriftReport)
             ours["date_send"] = format_date_send(campaign.date_send)
             differences = _differences(ours, theirs, (*CAMPAIGN_COMPARED, "date_send"))
             if differences:
-                report.different.append(
-                    DriftLine("campaign", campaign.promo_name, campaign.pk, remote.id, differences)
+                report.add(
+                    "different",
+                    DriftLine("campaign", campaign.promo_name, campaign.pk, remote.id, differences),
                 )
             else:
                 report.count_in_step("campaign")
             continue
         line = DriftLine("campaign", remote.data.promo_name, remote_id=remote.id)
-        report.only_remote.append(line)
+        report.add("only_remote", line)
         shop = shops.get(str(remote.data.pv_id))
         if shop is None or remote.data.date_send is None:
             line.note = _("not imported: its shop (pv_id %(pv)s) is unknown here") % {
@@ -150,14 +154,15 @@ def _pull_campaigns(remote_campaigns: list[RemoteCampaign], report: DriftReport)
         )
         report.count_imported("campaign")
     for campaign in local.values():
-        report.only_local.append(
+        report.add(
+            "only_local",
             DriftLine(
                 "campaign",
                 campaign.promo_name,
                 campaign.pk,
                 campaign.remote_id,
                 note=_("withdrawn there?"),
-            )
+            ),
         )
 
 

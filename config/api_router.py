@@ -1,10 +1,22 @@
 from rest_framework.routers import DefaultRouter
 
 from campaigns.api.views import CampaignViewSet, MediaViewSet, ShopViewSet
+from loyalty.api.views import (
+    CustomerViewSet,
+    FidelityCardViewSet,
+    FidelityProgramViewSet,
+    PointMovementViewSet,
+)
 
 router = DefaultRouter()
 router.register("shops", ShopViewSet, basename="shop")
 router.register("media", MediaViewSet, basename="media")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("fidelity-programs", FidelityProgramViewSet, basename="fidelity-program")
+router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
+router.register(
+    r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
+)
 
 urlpatterns = router.urls

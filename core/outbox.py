@@ -327,9 +327,10 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             waiting_for="",
         )
         if state is not None:
+            handler = sync_handler_for(entry.model_label)
             more_to_do = _has_open_entries(entry)
             _record_queryset(entry).update(
-                **sync_handler_for(entry.model_label).record_fields(state),
+                **handler.record_fields(state),
                 remote_id=state.remote_id,
                 remote_data=state.data or None,
                 sync_status=SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
@@ -338,6 +339,7 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
                 last_sync_attempt_at=now,
                 synced_at=now,
             )
+            handler.after_success(object_id=entry.object_id, state=state)
         _publish_next(entry)
 
 

@@ -31,6 +31,17 @@ class DriftReport:
     different: list[DriftLine] = field(default_factory=list)
     imported: dict[str, int] = field(default_factory=dict)
     in_step: dict[str, int] = field(default_factory=dict)
+    # Past this many lines per section only a count is kept (a pull may see 100,000 cards).
+    max_lines: int = 200
+    not_listed: dict[str, int] = field(default_factory=dict)
+
+    def add(self, section: str, line: DriftLine) -> None:
+        """Add a line to only_local / only_remote / different, within max_lines."""
+        lines = getattr(self, section)
+        if len(lines) < self.max_lines:
+            lines.append(line)
+        else:
+            self.not_listed[section] = self.not_listed.get(section, 0) + 1
 
     def count_imported(self, kind: str) -> None:
         self.imported[kind] = self.imported.get(kind, 0) + 1
@@ -57,8 +68,10 @@ class DriftReport:
             (_("Only at the provider"), self.only_remote),
             (_("Different"), self.different),
         )
-        for title, items in sections:
-            lines.append(f"{title}: {len(items)}")
+        for (title, items), section in zip(
+            sections, ("only_local", "only_remote", "different"), strict=True
+        ):
+            lines.append(f"{title}: {len(items) + self.not_listed.get(section, 0)}")
             for item in items:
                 ref = f"{item.kind} {item.label}"
                 if item.remote_id:
@@ -70,6 +83,10 @@ class DriftReport:
                         + _("%(field)s: here %(ours)r, there %(theirs)r")
                         % {"field": name, "ours": ours, "theirs": theirs}
                     )
+            if self.not_listed.get(section):
+                lines.append(
+                    "  " + _("… and %(n)d more not listed") % {"n": self.not_listed[section]}
+                )
         verb = _("would be imported") if self.dry_run else _("imported")
         for kind, count in sorted(self.imported.items()):
             lines.append(f"{kind}: {count} {verb}")
@@ -88,9 +105,16 @@ def pull_providers() -> list[str]:
     return sorted(_pullers)
 
 
-def pull_run(*, provider: str, dry_run: bool) -> DriftReport:
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def pull_run(
+    *, provider: str, dry_run: bool, progress: ProgressCallback | None = None, **options: Any
+) -> DriftReport:
+    """Run a provider's pull. `progress(label, done, total)` is called as pages arrive;
+    `options` are provider-specific (e.g. AMM's `full`, `movements`)."""
     try:
         function = _pullers[provider]
     except KeyError:
         raise LookupError(provider) from None
-    return function(dry_run=dry_run)
+    return function(dry_run=dry_run, progress=progress or (lambda *args: None), **options)

@@ -32,6 +32,10 @@ class SyncHandler(ABC):
         """Model fields to store from the provider's answer, beyond remote id and raw data."""
         return {}
 
+    def after_success(self, *, object_id: str, state: RemoteState) -> None:
+        """Runs in the transaction that records a success (e.g. to recompute a balance)."""
+        return None
+
     def prerequisites(self, obj: SyncedModel) -> list[SyncedModel]:
         """Records that must exist remotely before this one can be sent (e.g. its shop)."""
         return []

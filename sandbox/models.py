@@ -71,3 +71,68 @@ class SandboxKnob(models.Model):
 
     def __str__(self) -> str:
         return self.provider
+
+
+class AmmProgram(models.Model):
+    """A fidelity program at the simulated AMM (configured in its console, seeded here)."""
+
+    name = models.CharField(max_length=200)
+    point_value = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("AMM program (sandbox)")
+        verbose_name_plural = _("AMM programs (sandbox)")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AmmReward(models.Model):
+    program = models.ForeignKey(AmmProgram, on_delete=models.CASCADE, related_name="rewards")
+    name = models.CharField(max_length=200)
+    points = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("AMM reward (sandbox)")
+        verbose_name_plural = _("AMM rewards (sandbox)")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points})"
+
+
+class AmmCard(models.Model):
+    program = models.ForeignKey(AmmProgram, on_delete=models.CASCADE, related_name="cards")
+    code = models.CharField(max_length=30)
+    msisdn = models.CharField(max_length=20)
+    contact = models.JSONField(default=dict, blank=True)
+    activation_date = models.DateTimeField(db_index=True)
+    active = models.BooleanField(default=True)
+    points = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("AMM card (sandbox)")
+        verbose_name_plural = _("AMM cards (sandbox)")
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="sandbox_amm_card_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AmmRecord(models.Model):
+    card = models.ForeignKey(AmmCard, on_delete=models.CASCADE, related_name="records")
+    action = models.CharField(max_length=8)
+    points = models.IntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    reward_id = models.PositiveIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    send_sms = models.BooleanField(default=False)
+    date = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("AMM record (sandbox)")
+        verbose_name_plural = _("AMM records (sandbox)")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.points}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox import knobs, volantinopiu
+from sandbox import amm, knobs, volantinopiu
 
 app_name = "sandbox"
 
@@ -21,4 +21,15 @@ urlpatterns = [
     path("volantinopiu/api/v2/registerCampaignFlyer", volantinopiu.register_campaign_flyer),
     path("volantinopiu/api/v2/deleteCampaign", volantinopiu.delete_campaign),
     path("volantinopiu/storage/<int:media_id>/<str:name>", volantinopiu.media_file),
+    # AMM: base URL …/sandbox/amm/sms/v2
+    path("amm/sms/v2/fidelity/list", amm.fidelity_list),
+    path("amm/sms/v2/fidelity/<str:program_id>/card/list", amm.card_list),
+    path("amm/sms/v2/fidelity/<str:program_id>/card", amm.card_create),
+    path("amm/sms/v2/fidelity/<str:program_id>/card/<str:code>", amm.card_detail),
+    path("amm/sms/v2/fidelity/<str:program_id>/card/<str:code>/record/list", amm.record_list),
+    path("amm/sms/v2/fidelity/<str:program_id>/card/<str:code>/record", amm.record_create),
+    path(
+        "amm/sms/v2/fidelity/<str:program_id>/card/<str:code>/record/<str:record_id>",
+        amm.record_delete,
+    ),
 ]

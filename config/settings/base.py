@@ -25,12 +25,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "phonenumber_field",
     "core",
     "sandbox",
     "campaigns",
     "loyalty",
     "messaging",
     "callcenter",
+    "store",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +114,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
+
+# Customers are identified by their mobile number; numbers without a prefix are Italian.
+PHONENUMBER_DEFAULT_REGION = "IT"
+PHONENUMBER_DB_FORMAT = "E164"
 
 # Largest image accepted for VolantinoPiù (its uploadMedia limit in the sandbox: 5120 KB).
 MEDIA_UPLOAD_MAX_BYTES = env.int("MEDIA_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)

@@ -3,9 +3,13 @@
 Examples:
     python manage.py pull volantinopiu             # import remote-only records, report drift
     python manage.py pull volantinopiu --dry-run   # only report; change nothing
+    python manage.py pull amm                      # programs, new cards since the last pull
+    python manage.py pull amm --full --movements   # every card, and their point records
 """
 
 from __future__ import annotations
+
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -21,14 +25,41 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Report only; change nothing locally."
         )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="AMM: read every card, not only those issued since the last pull.",
+        )
+        parser.add_argument(
+            "--movements",
+            action="store_true",
+            help="AMM: also import each card's point records (one call per card).",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, provider: str, dry_run: bool, **options) -> None:
         if provider not in pull_providers():
             raise CommandError(
                 f"Unknown provider {provider!r}: choose one of {', '.join(pull_providers())}."
             )
+        show = not options["no_progress"] and sys.stderr.isatty()
         try:
-            report = pull_run(provider=provider, dry_run=dry_run)
+            report = pull_run(
+                provider=provider,
+                dry_run=dry_run,
+                progress=self._progress if show else None,
+                full=options["full"],
+                movements=options["movements"],
+            )
         except ProviderError as exc:
             raise CommandError(f"{provider} could not be read: {exc}") from exc
+        if show:
+            self.stderr.write("")
         self.stdout.write(report.as_text())
+
+    def _progress(self, label: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        bar = "#" * filled + "." * (width - filled)
+        self.stderr.write(f"\r{label:<24} [{bar}] {done:>9,}/{total:,}", ending="")
+        self.stderr.flush()

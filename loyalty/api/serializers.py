@@ -1,0 +1,89 @@
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+
+from core.api import SYNC_FIELDS
+from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    msisdn = PhoneNumberField(region="IT")
+
+    class Meta:
+        model = Customer
+        fields = ("id", "msisdn", "name", "surname", "email", "created_at")
+        read_only_fields = ("created_at",)
+
+
+class FidelityProgramSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FidelityProgram
+        fields = ("id", "remote_id", "name", "point_value", "pulled_at")
+
+
+class FidelityCardSerializer(serializers.ModelSerializer):
+    msisdn = serializers.CharField(
+        write_only=True,
+        required=False,
+        help_text="The customer's mobile number; the customer is created if missing.",
+    )
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
+
+    class Meta:
+        model = FidelityCard
+        fields = (
+            "id",
+            "program",
+            "code",
+            "customer",
+            "msisdn",
+            "shop",
+            "starting_points",
+            "starting_amount",
+            "send_sms",
+            "points",
+            "active",
+            "activation_date",
+            *SYNC_FIELDS,
+        )
+        read_only_fields = ("points", "active", "activation_date", *SYNC_FIELDS)
+
+    def to_representation(self, instance: FidelityCard):
+        data = super().to_representation(instance)
+        data["msisdn"] = str(instance.customer.msisdn) if instance.customer_id else None
+        return data
+
+    def validate(self, attrs):
+        if not attrs.get("customer") and not attrs.get("msisdn"):
+            raise serializers.ValidationError({"msisdn": ["Give the customer or their msisdn."]})
+        return attrs
+
+
+class PointMovementSerializer(serializers.ModelSerializer):
+    points = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="ADD: the points to add (or give `amount` and they follow from it). "
+        "Reads back the points the movement made.",
+    )
+
+    class Meta:
+        model = PointMovement
+        fields = (
+            "id",
+            "action",
+            "points",
+            "amount",
+            "reward_id",
+            "note",
+            "send_sms",
+            "date",
+            "shop",
+            *SYNC_FIELDS,
+        )
+        read_only_fields = ("date", *SYNC_FIELDS)
+
+    def validate_action(self, value):
+        if value not in MovementAction.values:
+            raise serializers.ValidationError("Unknown action.")
+        return value

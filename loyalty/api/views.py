@@ -1,0 +1,141 @@
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, viewsets
+
+from loyalty.api.serializers import (
+    CustomerSerializer,
+    FidelityCardSerializer,
+    FidelityProgramSerializer,
+    PointMovementSerializer,
+)
+from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+from loyalty.services import (
+    card_enrol,
+    customer_get_or_create,
+    customer_update,
+    movement_add,
+    movement_delete,
+    movement_reset,
+    movement_reward,
+)
+
+
+class CustomerViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customers, identified by mobile number (Italian if no prefix)."""
+
+    queryset = Customer.objects.all().order_by("id")
+    serializer_class = CustomerSerializer
+    search_fields = ("msisdn", "name", "surname", "email")
+    filterset_fields = ("email",)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = customer_get_or_create(
+            msisdn=str(data["msisdn"]),
+            name=data.get("name", ""),
+            surname=data.get("surname", ""),
+            email=data.get("email", ""),
+        )
+
+    def perform_update(self, serializer):
+        instance, data = serializer.instance, serializer.validated_data
+        serializer.instance = customer_update(
+            customer=instance,
+            name=data.get("name", instance.name),
+            surname=data.get("surname", instance.surname),
+            email=data.get("email", instance.email),
+        )
+
+
+class FidelityProgramViewSet(viewsets.ReadOnlyModelViewSet):
+    """AMM fidelity programs (pulled with `manage.py pull amm`), read-only."""
+
+    queryset = FidelityProgram.objects.all().order_by("name")
+    serializer_class = FidelityProgramSerializer
+
+
+class FidelityCardViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Fidelity cards (AMM `fidelity/{program}/card`). A POST with `msisdn` alone creates the
+    customer when missing. AMM cannot change or delete a card, so neither can the API."""
+
+    queryset = FidelityCard.objects.select_related("customer").order_by("-id")
+    serializer_class = FidelityCardSerializer
+    filterset_fields = ("program", "shop", "active", "sync_status", "customer")
+    search_fields = ("code", "customer__msisdn")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        customer = data.get("customer") or customer_get_or_create(msisdn=data["msisdn"])
+        serializer.instance = card_enrol(
+            program=data["program"],
+            customer=customer,
+            shop=data.get("shop"),
+            code=data.get("code", ""),
+            starting_points=data.get("starting_points")
+            if data.get("starting_amount") is None
+            else None,
+            starting_amount=data.get("starting_amount"),
+            send_sms=data.get("send_sms", False),
+            user=self.request.user,
+        )
+
+
+class PointMovementViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A card's point movements: ADD (points or amount), REWARD (reward_id), AZZERA (reset).
+    DELETE removes the record at AMM too."""
+
+    serializer_class = PointMovementSerializer
+    filterset_fields = ("action", "sync_status")
+
+    def card(self) -> FidelityCard:
+        if not hasattr(self, "_card"):
+            self._card = get_object_or_404(
+                FidelityCard.objects.select_related("program"), pk=self.kwargs["card_pk"]
+            )
+        return self._card
+
+    def get_queryset(self):
+        return PointMovement.objects.filter(card_id=self.kwargs["card_pk"]).order_by("-date", "-id")
+
+    def perform_create(self, serializer):
+        data, card = serializer.validated_data, self.card()
+        common = {
+            "card": card,
+            "note": data.get("note", ""),
+            "shop": data.get("shop"),
+            "user": self.request.user,
+        }
+        action = data["action"]
+        if action == MovementAction.ADD:
+            movement = movement_add(
+                points=data.get("points"),
+                amount=data.get("amount"),
+                send_sms=data.get("send_sms", False),
+                **common,
+            )
+        elif action == MovementAction.REWARD:
+            movement = movement_reward(
+                reward_id=data.get("reward_id"), send_sms=data.get("send_sms", False), **common
+            )
+        else:
+            movement = movement_reset(**common)
+        serializer.instance = movement
+
+    def perform_destroy(self, instance):
+        movement_delete(movement=instance)

@@ -1,0 +1,207 @@
+"""Customers, AMM fidelity programs, cards and point movements."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from core.models import SyncedModel
+
+CARD_CODE_VALIDATOR = RegexValidator(
+    r"^[0-9A-Za-z_]{6,30}$",
+    _("The card code must be 6 to 30 characters: digits, letters or underscore."),
+)
+
+
+class Customer(models.Model):
+    """A customer, identified across every channel by their mobile number."""
+
+    msisdn = PhoneNumberField(
+        _("mobile number"),
+        unique=True,
+        help_text=_("With or without +39; numbers without a prefix are taken as Italian."),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    surname = models.CharField(_("surname"), max_length=100, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["surname", "name", "id"]
+
+    def __str__(self) -> str:
+        full = f"{self.name} {self.surname}".strip()
+        return f"{full} ({self.msisdn})" if full else str(self.msisdn)
+
+    @property
+    def amm_msisdn(self) -> str:
+        """The number as AMM wants it: international prefix, digits only (393400000000)."""
+        return self.msisdn.as_e164.lstrip("+")
+
+
+class FidelityProgram(models.Model):
+    """A fidelity program configured at AMM; pulled from `fidelity/list`, read-only here."""
+
+    remote_id = models.CharField(_("AMM id"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    point_value = models.DecimalField(
+        _("point value"),
+        max_digits=10,
+        decimal_places=2,
+        help_text=_("Amount spent for one point."),
+    )
+    cards_pulled_until = models.DateTimeField(_("cards pulled until"), null=True, blank=True)
+    pulled_at = models.DateTimeField(_("pulled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fidelity program")
+        verbose_name_plural = _("fidelity programs")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FidelityCard(SyncedModel):
+    """A fidelity card at AMM (`fidelity/{program}/card`). Its balance here is the sum of its
+    movements; the balance AMM reports is kept beside it and a difference is flagged."""
+
+    sync_provider = "amm"
+
+    program = models.ForeignKey(
+        FidelityProgram, verbose_name=_("program"), on_delete=models.PROTECT, related_name="cards"
+    )
+    code = models.CharField(
+        _("card code"),
+        max_length=30,
+        blank=True,
+        validators=[CARD_CODE_VALIDATOR],
+        help_text=_("Optional: AMM generates one when left empty."),
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cards",
+    )
+    shop = models.ForeignKey(
+        "campaigns.Shop",
+        verbose_name=_("shop of enrolment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cards",
+    )
+    starting_points = models.IntegerField(
+        _("starting points"), default=0, validators=[MinValueValidator(0)]
+    )
+    starting_amount = models.DecimalField(
+        _("starting amount"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    send_sms = models.BooleanField(_("send SMS"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    activation_date = models.DateTimeField(_("activation date"), null=True, blank=True)
+    points = models.IntegerField(_("points"), default=0, help_text=_("Sum of the movements."))
+    remote_points = models.IntegerField(_("points at AMM"), null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enrolled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("fidelity card")
+        verbose_name_plural = _("fidelity cards")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "code"],
+                condition=~models.Q(code=""),
+                name="card_code_unique_per_program",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code or _("card #%(id)s (code pending)") % {"id": self.pk}
+
+    @property
+    def balance_differs(self) -> bool:
+        return self.remote_points is not None and self.remote_points != self.points
+
+
+class MovementAction(models.TextChoices):
+    ADD = "ADD", _("add points")
+    REWARD = "REWARD", _("reward")
+    AZZERA = "AZZERA", _("reset")
+
+
+class PointMovement(SyncedModel):
+    """A points record of a card (`.../card/{code}/record`). ADD points are known here; the
+    points of a REWARD or AZZERA come from AMM's answer."""
+
+    sync_provider = "amm"
+
+    card = models.ForeignKey(
+        FidelityCard, verbose_name=_("card"), on_delete=models.CASCADE, related_name="movements"
+    )
+    action = models.CharField(_("action"), max_length=8, choices=MovementAction.choices)
+    points = models.IntegerField(_("points"), default=0)
+    amount = models.DecimalField(
+        _("amount"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    points_requested = models.IntegerField(
+        _("points requested"),
+        null=True,
+        blank=True,
+        help_text=_("Points given explicitly; empty when they come from the amount."),
+    )
+    reward_id = models.PositiveIntegerField(_("reward id"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    send_sms = models.BooleanField(_("send SMS"), default=False)
+    date = models.DateTimeField(_("date"), db_index=True)
+    shop = models.ForeignKey(
+        "campaigns.Shop",
+        verbose_name=_("shop"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("point movement")
+        verbose_name_plural = _("point movements")
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["card", "-date"], name="movement_card_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.points:+d}"

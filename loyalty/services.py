@@ -1,0 +1,240 @@
+"""The only way to change loyalty data: the admin, the store forms and the API call these."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from phonenumber_field.phonenumber import PhoneNumber
+
+from campaigns.models import Shop
+from core.models import Operation
+from core.outbox import outbox_enqueue
+from loyalty.amm import points_for_amount
+from loyalty.models import (
+    Customer,
+    FidelityCard,
+    FidelityProgram,
+    MovementAction,
+    PointMovement,
+)
+
+
+# --- customers -----------------------------------------------------------------------------
+def msisdn_normalise(raw: str) -> PhoneNumber:
+    """A valid mobile number in E.164, Italian by default, or a ValidationError saying why."""
+    try:
+        number = PhoneNumber.from_string(str(raw).strip(), region="IT")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not number.is_valid():
+        raise ValidationError(
+            {"msisdn": _("“%(number)s” is not a valid phone number.") % {"number": raw}}
+        )
+    kind = phonenumbers.number_type(number)
+    if kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise ValidationError(
+            {
+                "msisdn": _("“%(number)s” is not a mobile number: cards need a mobile.")
+                % {"number": raw}
+            }
+        )
+    return number
+
+
+def customer_get_or_create(
+    *, msisdn: str, name: str = "", surname: str = "", email: str = ""
+) -> Customer:
+    """The customer with this mobile number, created if missing. Details given fill in what
+    is empty; they never overwrite what the customer already has."""
+    number = msisdn_normalise(msisdn)
+    customer = Customer.objects.filter(msisdn=number).first()
+    if customer is None:
+        customer = Customer(msisdn=number, name=name, surname=surname, email=email)
+        customer.full_clean()
+        customer.save()
+        return customer
+    changed = []
+    for field, value in (("name", name), ("surname", surname), ("email", email)):
+        if value and not getattr(customer, field):
+            setattr(customer, field, value)
+            changed.append(field)
+    if changed:
+        customer.full_clean()
+        customer.save(update_fields=changed)
+    return customer
+
+
+def customer_update(*, customer: Customer, name: str, surname: str, email: str) -> Customer:
+    customer.name, customer.surname, customer.email = name, surname, email
+    customer.full_clean()
+    customer.save(update_fields=["name", "surname", "email"])
+    return customer
+
+
+# --- cards ---------------------------------------------------------------------------------
+def card_enrol(
+    *,
+    program: FidelityProgram,
+    customer: Customer,
+    shop: Shop | None,
+    code: str = "",
+    starting_points: int | None = None,
+    starting_amount: Decimal | None = None,
+    send_sms: bool = False,
+    user=None,
+) -> FidelityCard:
+    """Create a card for a customer and queue it for AMM (`POST fidelity/{program}/card`).
+
+    With only a starting amount, the starting points follow AMM's rule (amount ÷ point value,
+    rounded down), so the balance here is right before AMM answers."""
+    if starting_points is None:
+        starting_points = (
+            points_for_amount(starting_amount, program.point_value) if starting_amount else 0
+        )
+    card = FidelityCard(
+        program=program,
+        customer=customer,
+        shop=shop,
+        code=code or "",
+        starting_points=starting_points,
+        starting_amount=starting_amount,
+        send_sms=send_sms,
+        points=starting_points,
+        created_by=user if user and user.is_authenticated else None,
+    )
+    card.full_clean()
+    if shop is not None and not shop.active:
+        raise ValidationError({"shop": _("The shop %(shop)s is not active.") % {"shop": shop}})
+    with transaction.atomic():
+        card.save()
+        outbox_enqueue(obj=card, operation=Operation.CREATE)
+    return card
+
+
+def card_recompute_points(*, card_id: int) -> int:
+    """The local balance: starting points plus every movement (one UPDATE, no race)."""
+    card = FidelityCard.objects.only("starting_points").get(pk=card_id)
+    total = PointMovement.objects.filter(card_id=card_id).aggregate(s=Sum("points"))["s"] or 0
+    points = card.starting_points + total
+    FidelityCard.objects.filter(pk=card_id).update(points=points)
+    return points
+
+
+# --- movements -----------------------------------------------------------------------------
+def _movement(card: FidelityCard, **fields) -> PointMovement:
+    movement_check(card=card, action=fields["action"])
+    movement = PointMovement(card=card, date=timezone.now(), **fields)
+    movement.full_clean()
+    with transaction.atomic():
+        movement.save()
+        card_recompute_points(card_id=card.pk)
+        outbox_enqueue(obj=movement, operation=Operation.CREATE)
+    card.refresh_from_db(fields=["points"])
+    return movement
+
+
+def movement_check(
+    *,
+    card: FidelityCard,
+    action: str,
+    points: int | None = None,
+    amount: Decimal | None = None,
+    reward_id: int | None = None,
+) -> None:
+    """The rules of a movement, checked before anything is saved or sent."""
+    errors: dict[str, str] = {}
+    if not card.active:
+        errors["card"] = _("The card %(card)s is not active.") % {"card": card}
+    if action == MovementAction.ADD:
+        if points is None and amount is None:
+            errors["points"] = _("Give the points to add or the amount spent.")
+        if points is not None and points <= 0:
+            errors["points"] = _("The points to add must be more than zero.")
+        if amount is not None and amount <= 0:
+            errors["amount"] = _("The amount spent must be more than zero.")
+    elif action == MovementAction.REWARD and not reward_id:
+        errors["reward_id"] = _("A reward needs the reward id.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def movement_add(
+    *,
+    card: FidelityCard,
+    points: int | None = None,
+    amount: Decimal | None = None,
+    note: str = "",
+    send_sms: bool = False,
+    shop: Shop | None = None,
+    user=None,
+) -> PointMovement:
+    """ADD: by points, or by amount spent (points = amount ÷ point value, rounded down)."""
+    movement_check(card=card, action=MovementAction.ADD, points=points, amount=amount)
+    earned = points if points is not None else points_for_amount(amount, card.program.point_value)
+    return _movement(
+        card,
+        action=MovementAction.ADD,
+        points=earned,
+        points_requested=points,
+        amount=amount,
+        note=note,
+        send_sms=send_sms,
+        shop=shop,
+        created_by=user if user and user.is_authenticated else None,
+    )
+
+
+def movement_reward(
+    *,
+    card: FidelityCard,
+    reward_id: int | None,
+    note: str = "",
+    send_sms: bool = False,
+    shop: Shop | None = None,
+    user=None,
+) -> PointMovement:
+    """REWARD: AMM deducts the reward's points; they are known once AMM answers."""
+    movement_check(card=card, action=MovementAction.REWARD, reward_id=reward_id)
+    return _movement(
+        card,
+        action=MovementAction.REWARD,
+        points=0,
+        reward_id=reward_id,
+        note=note,
+        send_sms=send_sms,
+        shop=shop,
+        created_by=user if user and user.is_authenticated else None,
+    )
+
+
+def movement_reset(
+    *, card: FidelityCard, note: str = "", shop: Shop | None = None, user=None
+) -> PointMovement:
+    """AZZERA: the card's balance goes to zero."""
+    card.refresh_from_db(fields=["points"])
+    return _movement(
+        card,
+        action=MovementAction.AZZERA,
+        points=-card.points,
+        note=note,
+        shop=shop,
+        created_by=user if user and user.is_authenticated else None,
+    )
+
+
+def movement_delete(*, movement: PointMovement) -> None:
+    """Delete a movement here and at AMM (`DELETE .../record/{id}`); the balance follows."""
+    card_id = movement.card_id
+    with transaction.atomic():
+        outbox_enqueue(obj=movement, operation=Operation.DELETE)
+        movement.delete()
+        card_recompute_points(card_id=card_id)

@@ -1,0 +1,172 @@
+"""Outbox handlers for the loyalty app: cards and point movements → AMM calls."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from core.errors import ProviderNotFound
+from core.sync import RemoteState, SyncHandler, sync_handler_register
+from loyalty.amm import RemoteCard, RemoteRecord, amm_client
+from loyalty.models import FidelityCard, MovementAction, PointMovement
+
+
+def card_fields_from_remote(card: RemoteCard) -> dict[str, Any]:
+    """The one mapping from AMM's card onto our fields (balance kept apart, never overwritten)."""
+    return {
+        "code": card.code,
+        "active": card.active,
+        "activation_date": card.activation_date,
+        "remote_points": card.points,
+    }
+
+
+@sync_handler_register
+class CardSync(SyncHandler):
+    """`POST fidelity/{program}/card`; AMM has no call to change or delete a card, so a sync of
+    an existing card reads its detail (balance, active) instead."""
+
+    provider = "amm"
+    model = FidelityCard
+    remote_delete = False
+
+    def create(self, obj: FidelityCard) -> RemoteState:
+        remote = amm_client().create_card(
+            obj.program.remote_id,
+            msisdn=obj.customer.amm_msisdn,
+            card_code=obj.code,
+            starting_points=obj.starting_points if obj.starting_amount is None else None,
+            starting_amount=obj.starting_amount,
+            send_sms=obj.send_sms,
+        )
+        return RemoteState(remote.id, remote.raw)
+
+    def update(self, obj: FidelityCard) -> RemoteState:
+        remote = amm_client().get_card(obj.program.remote_id, obj.code)
+        return RemoteState(remote.id, remote.raw)
+
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        """Never called: `remote_delete` is False."""
+
+    def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        return card_fields_from_remote(RemoteCard.from_wire(state.data))
+
+    def after_success(self, *, object_id: str, state: RemoteState) -> None:
+        # A card pulled from AMM has no customer until its detail names the phone number.
+        msisdn = (state.data.get("contactDetail") or {}).get("msisdn")
+        card = FidelityCard.objects.only("customer_id").get(pk=object_id)
+        if msisdn and card.customer_id is None:
+            from loyalty.services import customer_get_or_create
+
+            contact = state.data["contactDetail"]
+            with suppress(ValidationError):  # a number AMM holds but we cannot read stays unlinked
+                customer = customer_get_or_create(
+                    msisdn="+" + msisdn,
+                    name=contact.get("name") or "",
+                    surname=contact.get("lastname") or "",
+                    email=contact.get("email") or "",
+                )
+                FidelityCard.objects.filter(pk=object_id).update(customer=customer)
+
+    def find_existing(self, obj: FidelityCard) -> RemoteState | None:
+        client = amm_client()
+        if obj.code:
+            try:
+                remote = client.get_card(obj.program.remote_id, obj.code)
+            except ProviderNotFound:
+                return None
+            return RemoteState(remote.id, remote.raw)
+        # A generated code we never heard: look at cards issued since, by phone number.
+        since = obj.created_at - timedelta(minutes=5)
+        for _page, cards in client.iter_cards(obj.program.remote_id, from_date=since):
+            for card in cards:
+                detail = client.get_card(obj.program.remote_id, card.code)
+                if detail.contact.get("msisdn") == obj.customer.amm_msisdn:
+                    return RemoteState(detail.id, detail.raw)
+        return None
+
+
+@sync_handler_register
+class MovementSync(SyncHandler):
+    """`POST .../card/{code}/record` and `DELETE .../record/{id}`; no update call exists."""
+
+    provider = "amm"
+    model = PointMovement
+
+    def prerequisites(self, obj: PointMovement) -> list:
+        return [obj.card]
+
+    def create(self, obj: PointMovement) -> RemoteState:
+        card = obj.card
+        remote = amm_client().add_record(
+            card.program.remote_id,
+            card.code,
+            action=obj.action,
+            points=obj.points_requested if obj.action == MovementAction.ADD else None,
+            amount=obj.amount,
+            reward_id=obj.reward_id,
+            note=obj.note,
+            send_sms=obj.send_sms,
+        )
+        return RemoteState(remote.id, remote.raw)
+
+    def update(self, obj: PointMovement) -> RemoteState:
+        # A record never changes at AMM; a "sync" confirms it is still there.
+        card = obj.card
+        for record in amm_client().iter_records(card.program.remote_id, card.code):
+            if record.id == obj.remote_id:
+                return RemoteState(record.id, record.raw)
+        raise ProviderNotFound(
+            _("AMM no longer has this movement (id %(id)s).") % {"id": obj.remote_id},
+            provider=self.provider,
+            code="RECORD_NOT_FOUND",
+        )
+
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        with suppress(ProviderNotFound):  # already gone at AMM: the goal is met
+            amm_client().delete_record(payload["program"], payload["code"], remote_id)
+
+    def delete_payload(self, obj: PointMovement) -> dict[str, Any]:
+        return {"program": obj.card.program.remote_id, "code": obj.card.code}
+
+    def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        record = RemoteRecord.from_wire(state.data)
+        # AMM decides what a reward or a reset is worth; ADD points are ours, same rule.
+        fields: dict[str, Any] = {"date": record.date} if record.date else {}
+        if record.action in (MovementAction.REWARD, MovementAction.AZZERA):
+            fields["points"] = record.points
+        return fields
+
+    def after_success(self, *, object_id: str, state: RemoteState) -> None:
+        from loyalty.services import card_recompute_points
+
+        movement = PointMovement.objects.only("card_id").get(pk=object_id)
+        card_recompute_points(card_id=movement.card_id)
+        # Our records changed AMM's balance by the same points: keep the comparison current.
+        FidelityCard.objects.filter(pk=movement.card_id, remote_points__isnull=False).update(
+            remote_points=F("remote_points") + int(state.data.get("points") or 0)
+        )
+
+    def find_existing(self, obj: PointMovement) -> RemoteState | None:
+        card = obj.card
+        page = amm_client().list_records(
+            card.program.remote_id,
+            card.code,
+            action=obj.action,
+            from_date=obj.date - timedelta(minutes=5),
+        )
+        taken = set(
+            PointMovement.objects.filter(card=card)
+            .exclude(remote_id=None)
+            .values_list("remote_id", flat=True)
+        )
+        for record in page.items:
+            same_amount = (record.amount or 0) == (obj.amount or 0)
+            if record.id not in taken and same_amount and record.reward_id == obj.reward_id:
+                return RemoteState(record.id, record.raw)
+        return None

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from loyalty.models import CARD_CODE_VALIDATOR, FidelityProgram
+
+
+class LookupForm(forms.Form):
+    q = forms.CharField(
+        label=_("Card code or mobile number"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "search"}),
+    )
+
+
+class EnrolForm(forms.Form):
+    program = forms.ModelChoiceField(
+        label=_("Program"), queryset=FidelityProgram.objects.order_by("name"), empty_label=None
+    )
+    msisdn = forms.CharField(
+        label=_("Mobile number"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    surname = forms.CharField(label=_("Surname"), max_length=100, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    code = forms.CharField(
+        label=_("Card code"),
+        max_length=30,
+        required=False,
+        validators=[CARD_CODE_VALIDATOR],
+        help_text=_("Leave empty and AMM generates one."),
+    )
+    starting_amount = forms.DecimalField(
+        label=_("First receipt amount (€)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    send_sms = forms.BooleanField(label=_("Send the welcome SMS"), required=False)
+
+
+class LoadPointsForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Receipt amount (€)"),
+        min_value=0.01,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+    )
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class RewardForm(forms.Form):
+    reward_id = forms.IntegerField(label=_("Reward id"), min_value=1)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class ResetForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Yes, reset this card's points to zero"),
+        error_messages={"required": _("Tick the box to confirm the reset.")},
+    )
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)

@@ -1,0 +1,70 @@
+"""Create (or update) a store manager for some shops, without prompts.
+
+Examples:
+    python manage.py createstoremanager mario --shop PV-MI-01
+    python manage.py createstoremanager lucia --shop PV-RM-01 --shop PV-NA-01 --password 's3gr3t0!'
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from campaigns.models import Shop
+from store.access import STORE_MANAGERS_GROUP
+from store.models import StoreManager
+
+
+class Command(BaseCommand):
+    help = "Create a store manager who can use /store/ for the given shops only."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument(
+            "--shop", action="append", required=True, dest="shops", help="shop code (repeatable)"
+        )
+        parser.add_argument("--password", help="password; a strong one is generated otherwise")
+        parser.add_argument("--email", default="")
+
+    @transaction.atomic
+    def handle(
+        self, *args, username: str, shops: list[str], password: str | None, email: str, **options
+    ):
+        found = {s.code: s for s in Shop.objects.filter(code__in=shops)}
+        missing = sorted(set(shops) - set(found))
+        if missing:
+            raise CommandError(f"Unknown shop code(s): {', '.join(missing)}.")
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        if user.is_staff or user.is_superuser:
+            raise CommandError(
+                f"{username} is an admin user: store managers must not reach the admin."
+            )
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.save()
+        group, _ = Group.objects.get_or_create(name=STORE_MANAGERS_GROUP)
+        user.groups.add(group)
+        manager, _ = StoreManager.objects.get_or_create(user=user)
+        manager.shops.add(*found.values())
+        shop_list = ", ".join(sorted(found))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Store manager {username} {'created' if created else 'updated'} for {shop_list}."
+            )
+        )
+        if generated:
+            self.stdout.write(f"Password (shown once): {password}")

@@ -1,0 +1,185 @@
+"""The counter forms: a store manager's whole job on a phone, for their own shops only."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loyalty.models import FidelityProgram
+from loyalty.services import (
+    card_enrol,
+    customer_get_or_create,
+    movement_add,
+    movement_reset,
+    movement_reward,
+    msisdn_normalise,
+)
+from store.access import store_cards, store_shops
+from store.forms import EnrolForm, LoadPointsForm, LookupForm, ResetForm, RewardForm
+
+
+class StoreLoginView(auth_views.LoginView):
+    template_name = "store/login.html"
+    redirect_authenticated_user = True
+
+
+def store_manager_required(view):
+    """Logged in, and a store manager of at least one active shop; else to the login page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(f"{_login_url()}?next={request.path}")
+        if not store_shops(request.user).exists():
+            return render(request, "store/not_allowed.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _login_url() -> str:
+    from django.urls import reverse
+
+    return reverse("store:login")
+
+
+def _current_shop(request: HttpRequest):
+    shops = store_shops(request.user)
+    chosen = request.session.get("store_shop")
+    return shops.filter(pk=chosen).first() or shops.first()
+
+
+@store_manager_required
+def home(request: HttpRequest) -> HttpResponse:
+    shops = store_shops(request.user)
+    if request.method == "POST" and "shop" in request.POST:
+        shop = shops.filter(pk=request.POST.get("shop")).first()
+        if shop is not None:
+            request.session["store_shop"] = shop.pk
+        return redirect("store:home")
+    form = LookupForm(request.GET or None)
+    results = None
+    if form.is_valid():
+        results = _lookup(request, form.cleaned_data["q"])
+        if len(results) == 1:
+            return redirect("store:card", card_id=results[0].pk)
+    context = {"shops": shops, "shop": _current_shop(request), "form": form, "results": results}
+    return render(request, "store/home.html", context)
+
+
+def _lookup(request: HttpRequest, query: str) -> list:
+    cards = store_cards(request.user)
+    condition = Q(code__iexact=query.strip())
+    with suppress(ValidationError):  # not a phone number: look by code only
+        condition |= Q(customer__msisdn=msisdn_normalise(query))
+    return list(cards.filter(condition).order_by("-id")[:20])
+
+
+@store_manager_required
+def enrol(request: HttpRequest) -> HttpResponse:
+    shop = _current_shop(request)
+    form = EnrolForm(request.POST or None, initial={"program": FidelityProgram.objects.first()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = customer_get_or_create(
+                msisdn=data["msisdn"],
+                name=data["name"],
+                surname=data["surname"],
+                email=data["email"],
+            )
+            card = card_enrol(
+                program=data["program"],
+                customer=customer,
+                shop=shop,
+                code=data["code"],
+                starting_amount=data["starting_amount"],
+                send_sms=data["send_sms"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Card enrolled for %(customer)s.") % {"customer": customer})
+            return redirect("store:card", card_id=card.pk)
+    return render(request, "store/enrol.html", {"form": form, "shop": shop})
+
+
+@store_manager_required
+def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = get_object_or_404(store_cards(request.user), pk=card_id)
+    context = {
+        "card": card,
+        "shop": _current_shop(request),
+        "movements": card.movements.select_related("shop").order_by("-date", "-id")[:10],
+        "load_form": LoadPointsForm(),
+        "reward_form": RewardForm(),
+        "reset_form": ResetForm(),
+    }
+    return render(request, "store/card.html", context)
+
+
+@require_POST
+@store_manager_required
+def card_action(request: HttpRequest, card_id: int, action: str) -> HttpResponse:
+    card = get_object_or_404(store_cards(request.user), pk=card_id)
+    shop = _current_shop(request)
+    forms = {"load": LoadPointsForm, "reward": RewardForm, "reset": ResetForm}
+    if action not in forms:
+        return redirect("store:card", card_id=card.pk)
+    form = forms[action](request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if action == "load":
+                movement = movement_add(
+                    card=card,
+                    amount=data["amount"],
+                    note=data["note"],
+                    shop=shop,
+                    user=request.user,
+                )
+                done = _("%(points)d points loaded.") % {"points": movement.points}
+            elif action == "reward":
+                movement_reward(
+                    card=card,
+                    reward_id=data["reward_id"],
+                    note=data["note"],
+                    shop=shop,
+                    user=request.user,
+                )
+                done = _("Reward given; AMM is deducting its points.")
+            else:
+                movement_reset(card=card, note=data["note"], shop=shop, user=request.user)
+                done = _("The card's points were reset to zero.")
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("store:card", card_id=card.pk)
+    context = {
+        "card": card,
+        "shop": shop,
+        "movements": card.movements.select_related("shop").order_by("-date", "-id")[:10],
+        "load_form": form if action == "load" else LoadPointsForm(),
+        "reward_form": form if action == "reward" else RewardForm(),
+        "reset_form": form if action == "reset" else ResetForm(),
+    }
+    return render(request, "store/card.html", context, status=400)
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
