@@ -131,7 +131,8 @@ def card_recompute_points(*, card_id: int) -> int:
 
 # --- movements -----------------------------------------------------------------------------
 def _movement(card: FidelityCard, **fields) -> PointMovement:
-    movement_check(card=card, action=fields["action"])
+    if not card.active:
+        raise ValidationError({"card": _("The card %(card)s is not active.") % {"card": card}})
     movement = PointMovement(card=card, date=timezone.now(), **fields)
     movement.full_clean()
     with transaction.atomic():

@@ -128,11 +128,22 @@ class MovementSync(SyncHandler):
         )
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
-        with suppress(ProviderNotFound):  # already gone at AMM: the goal is met
+        try:
             amm_client().delete_record(payload["program"], payload["code"], remote_id)
+        except ProviderNotFound:
+            return  # already gone at AMM: the goal is met, its balance was never ours to fix
+        # AMM took the record's points back: keep the balance comparison current.
+        FidelityCard.objects.filter(pk=payload["card"], remote_points__isnull=False).update(
+            remote_points=F("remote_points") - int(payload.get("points") or 0)
+        )
 
     def delete_payload(self, obj: PointMovement) -> dict[str, Any]:
-        return {"program": obj.card.program.remote_id, "code": obj.card.code}
+        return {
+            "program": obj.card.program.remote_id,
+            "code": obj.card.code,
+            "card": obj.card_id,
+            "points": obj.points,
+        }
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
         record = RemoteRecord.from_wire(state.data)
