@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
 from core.models import SyncStatus
+from loyalty.models import FidelityCard
 
 pytestmark = pytest.mark.django_db
 
@@ -22,3 +23,11 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert CampaignBatch.objects.get().campaigns.count() == 5
     assert Campaign.objects.count() == 6
     assert set(Campaign.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert "Counter login (/store/, Milano) — user: negozio.milano" in out.getvalue()
+    cards = FidelityCard.objects.all()
+    assert len(cards) == 3
+    assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {
+        (6, 6, SyncStatus.SYNCED),
+        (3, 3, SyncStatus.SYNCED),
+        (11, 11, SyncStatus.SYNCED),
+    }

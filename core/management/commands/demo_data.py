@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +22,17 @@ from PIL import Image, ImageDraw
 
 from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
+from core.pull import pull_run
+from loyalty.models import FidelityCard, FidelityProgram
+from loyalty.services import card_enrol, customer_get_or_create, movement_add
+from store.models import StoreManager
+
+DEMO_CUSTOMERS = [
+    ("+39 347 123 4501", "Giulia", "Russo", "PV-MI-01", "32.00"),
+    ("+39 348 765 4302", "Marco", "Ferrari", "PV-MI-01", "18.50"),
+    ("+39 333 222 1103", "Sara", "Esposito", "PV-RM-01", "55.00"),
+]
+DEMO_STORE_MANAGER = "negozio.milano"
 
 DEMO_SHOPS = [
     {
@@ -95,6 +107,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo campaigns: {Campaign.objects.count()}, images: {Media.objects.count()}."
         )
+        if not FidelityProgram.objects.exists():
+            pull_run(provider="amm", dry_run=False)  # AMM's programs, as a real pull would
+        if not FidelityCard.objects.exists():
+            self._cards()
+        self.stdout.write(f"Demo fidelity cards: {FidelityCard.objects.count()}.")
         if not no_password:
             self._login()
 
@@ -132,6 +149,26 @@ class Command(BaseCommand):
             template_name="promo_negozio",
         )
 
+    @transaction.atomic
+    def _cards(self) -> None:
+        program = FidelityProgram.objects.order_by("id").first()
+        for msisdn, name, surname, shop_code, receipt in DEMO_CUSTOMERS:
+            customer = customer_get_or_create(msisdn=msisdn, name=name, surname=surname)
+            card = card_enrol(program=program, customer=customer, shop=Shop.objects.get(code=shop_code))
+            movement_add(card=card, amount=Decimal(receipt), shop=card.shop, note="scontrino demo")
+
+    def _store_manager(self) -> str:
+        """A counter login for Milano (store managers use /store/, never the admin)."""
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username=DEMO_STORE_MANAGER)
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = False
+        user.save()
+        manager, _ = StoreManager.objects.get_or_create(user=user)
+        manager.shops.add(Shop.objects.get(code="PV-MI-01"))
+        return password
+
     def _login(self) -> None:
         user_model = get_user_model()
         user, _ = user_model.objects.get_or_create(
@@ -142,6 +179,12 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.save()
         self.stdout.write(self.style.SUCCESS(f"Admin login — user: admin  password: {password}"))
+        counter = self._store_manager()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Counter login (/store/, Milano) — user: {DEMO_STORE_MANAGER}  password: {counter}"
+            )
+        )
 
 
 def _flyer_image() -> SimpleUploadedFile:
