@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
 from loyalty.api.serializers import (
@@ -90,6 +91,12 @@ class FidelityCardViewSet(
         )
 
 
+@extend_schema_view(
+    **{
+        action: extend_schema(parameters=[OpenApiParameter("card_pk", int, OpenApiParameter.PATH)])
+        for action in ("list", "create", "retrieve", "destroy")
+    }
+)
 class PointMovementViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -102,6 +109,7 @@ class PointMovementViewSet(
 
     serializer_class = PointMovementSerializer
     filterset_fields = ("action", "sync_status")
+    queryset = PointMovement.objects.none()  # the real one depends on the card in the URL
 
     def card(self) -> FidelityCard:
         if not hasattr(self, "_card"):
@@ -111,6 +119,8 @@ class PointMovementViewSet(
         return self._card
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no card
+            return PointMovement.objects.none()
         return PointMovement.objects.filter(card_id=self.kwargs["card_pk"]).order_by("-date", "-id")
 
     def perform_create(self, serializer):

@@ -154,7 +154,9 @@ class Command(BaseCommand):
         program = FidelityProgram.objects.order_by("id").first()
         for msisdn, name, surname, shop_code, receipt in DEMO_CUSTOMERS:
             customer = customer_get_or_create(msisdn=msisdn, name=name, surname=surname)
-            card = card_enrol(program=program, customer=customer, shop=Shop.objects.get(code=shop_code))
+            card = card_enrol(
+                program=program, customer=customer, shop=Shop.objects.get(code=shop_code)
+            )
             movement_add(card=card, amount=Decimal(receipt), shop=card.shop, note="scontrino demo")
 
     def _store_manager(self) -> str:
