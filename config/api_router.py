@@ -7,6 +7,7 @@ from loyalty.api.views import (
     FidelityProgramViewSet,
     PointMovementViewSet,
 )
+from messaging.api.views import PushSendViewSet
 
 router = DefaultRouter()
 router.register("shops", ShopViewSet, basename="shop")
@@ -15,6 +16,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("fidelity-programs", FidelityProgramViewSet, basename="fidelity-program")
 router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
+router.register("push-sends", PushSendViewSet, basename="push-send")
 router.register(
     r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
 )

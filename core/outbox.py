@@ -380,6 +380,10 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
             sync_attempts=entry.attempts,
             last_sync_attempt_at=now,
         )
+        if not retry and entry.operation != Operation.DELETE:
+            sync_handler_for(entry.model_label).after_failure(
+                object_id=entry.object_id, message=message
+            )
     return "retry" if retry else "failed"
 
 

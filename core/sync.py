@@ -36,6 +36,10 @@ class SyncHandler(ABC):
         """Runs in the transaction that records a success (e.g. to recompute a balance)."""
         return None
 
+    def after_failure(self, *, object_id: str, message: str) -> None:
+        """Runs in the transaction that records a permanent failure (no more retries)."""
+        return None
+
     def prerequisites(self, obj: SyncedModel) -> list[SyncedModel]:
         """Records that must exist remotely before this one can be sent (e.g. its shop)."""
         return []

@@ -3,7 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
-    """SMSHosting push/SMS sends and Aisac WhatsApp customer care (see their issues)."""
+    """SMSHosting push/SMS sends (and, with its issue, Aisac WhatsApp customer care)."""
 
     name = "messaging"
-    verbose_name = _("Messaging (SMSHosting, Aisac)")
+    verbose_name = _("Messaging (SMSHosting)")
+
+    def ready(self) -> None:
+        from messaging import (  # noqa: F401  (registers the sync handler and the pull)
+            pull,
+            sync,
+        )

@@ -136,3 +136,62 @@ class AmmRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.points}"
+
+
+class SmsAccount(models.Model):
+    """The simulated SMSHosting account: credit and push quota that run out."""
+
+    credit = models.DecimalField(max_digits=12, decimal_places=4, default=50)
+    push_available = models.PositiveIntegerField(default=25000)
+    push_plan_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("SMSHosting account (sandbox)")
+        verbose_name_plural = _("SMSHosting account (sandbox)")
+
+    def __str__(self) -> str:
+        return f"credit {self.credit}, push {self.push_available}"
+
+
+class SmsGroup(models.Model):
+    name = models.CharField(max_length=100)
+    members = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("SMSHosting group (sandbox)")
+        verbose_name_plural = _("SMSHosting groups (sandbox)")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SmsMessage(models.Model):
+    transaction_id = models.CharField(max_length=60, db_index=True)
+    to = models.CharField(max_length=20, db_index=True)
+    text = models.TextField(blank=True)
+    sender = models.CharField(max_length=16, blank=True)
+    type = models.CharField(max_length=8)
+    price = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    insert_date = models.DateTimeField(db_index=True)
+    send_date = models.DateTimeField()
+    multimedia_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("SMSHosting message (sandbox)")
+        verbose_name_plural = _("SMSHosting messages (sandbox)")
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.transaction_id}"
+
+
+class SmsMultimedia(models.Model):
+    key = models.CharField(max_length=64, unique=True)
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=50)
+
+    class Meta:
+        verbose_name = _("SMSHosting image (sandbox)")
+        verbose_name_plural = _("SMSHosting images (sandbox)")
+
+    def __str__(self) -> str:
+        return self.key

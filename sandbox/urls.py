@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox import amm, knobs, volantinopiu
+from sandbox import amm, knobs, smshosting, volantinopiu
 
 app_name = "sandbox"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     path("volantinopiu/api/v2/registerCampaignFlyer", volantinopiu.register_campaign_flyer),
     path("volantinopiu/api/v2/deleteCampaign", volantinopiu.delete_campaign),
     path("volantinopiu/storage/<int:media_id>/<str:name>", volantinopiu.media_file),
+    # SMSHosting: base URL …/sandbox/smshosting/rest/api
+    path("smshosting/rest/api/push/send", smshosting.push_send),
+    path("smshosting/rest/api/push/estimate", smshosting.push_estimate),
+    path("smshosting/rest/api/push/search", smshosting.push_search),
+    path("smshosting/rest/api/push/multimedia/<str:media_id>", smshosting.push_multimedia),
+    path("smshosting/rest/api/push/invitation", smshosting.push_invitation),
     # AMM: base URL …/sandbox/amm/sms/v2
     path("amm/sms/v2/fidelity/list", amm.fidelity_list),
     path("amm/sms/v2/fidelity/<str:program_id>/card/list", amm.card_list),

@@ -189,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.outbox_sweep_task",
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
     },
+    "push-status-refresh": {
+        "task": "messaging.tasks.push_status_refresh_task",
+        "schedule": env.float("PUSH_STATUS_REFRESH_SECONDS", default=30.0),
+    },
 }
 
 # --- Sync core -------------------------------------------------------------------------------
@@ -249,6 +253,11 @@ SANDBOX_CREDENTIALS = {
     "wolkvox": {"token": env("SANDBOX_WOLKVOX_TOKEN", default="sandbox-wolkvox-token")},
     "aisac": {"api_key": env("SANDBOX_AISAC_API_KEY", default="sandbox-aisac-key")},
 }
+
+# Simulated SMSHosting messages move PENDING → SENT → DELIVERED one step of this many seconds.
+SANDBOX_SMSHOSTING_STEP_SECONDS = env.float("SANDBOX_SMSHOSTING_STEP_SECONDS", default=5.0)
+# Numbers per push/send call (each batch has its own transaction id).
+PUSH_BATCH_SIZE = env.int("PUSH_BATCH_SIZE", default=1000)
 
 LOGGING = {
     "version": 1,

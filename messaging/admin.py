@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.admin import ReadOnlyAdmin, SyncAdminMixin, status_badge
+from core.errors import ProviderError
+from messaging.forms import PushSendForm
+from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
+from messaging.services import (
+    SEND_FIELDS,
+    push_invitations_for_unreachable,
+    push_send_confirm,
+    push_send_counts,
+    push_send_create,
+    push_send_estimate,
+    push_send_update,
+    push_status_refresh,
+)
+from messaging.smshosting import smshosting_client
+
+SEND_BADGE = {
+    SendStatus.DRAFT: "pending",
+    SendStatus.ESTIMATED: "in_flight",
+    SendStatus.SENDING: "in_flight",
+    SendStatus.SENT: "synced",
+    SendStatus.FAILED: "failed",
+}
+
+
+@admin.register(PushSend)
+class PushSendAdmin(admin.ModelAdmin):
+    form = PushSendForm
+    list_display = ("name", "status_badge", "created_at", "resolved_count", "delivery")
+    list_filter = ("status", "sandbox", "only_push")
+    search_fields = ("name", "text", "transaction_id")
+    date_hierarchy = "created_at"
+    filter_horizontal = ("audience_shops", "audience_programs")
+    change_form_template = "admin/messaging/pushsend/change_form.html"
+    show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, obj: PushSend):
+        return status_badge(SEND_BADGE[obj.status], obj.get_status_display())
+
+    @admin.display(description=gettext_lazy("delivered"))
+    def delivery(self, obj: PushSend) -> str:
+        if obj.status not in (SendStatus.SENT, SendStatus.SENDING):
+            return "—"
+        counts = push_send_counts(obj)
+        return f"{counts['delivered']}/{counts['total']} ({counts['delivery_rate']}%)"
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and obj.status not in (SendStatus.DRAFT, SendStatus.ESTIMATED):
+            return False  # gone out: read-only, with its results
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: PushSend, form, change: bool) -> None:
+        data = {name: form.cleaned_data[name] for name in SEND_FIELDS if name in form.cleaned_data}
+        shops, programs = (
+            form.cleaned_data["audience_shops"],
+            form.cleaned_data["audience_programs"],
+        )
+        if change:
+            push_send_update(send=obj, data=data, shops=shops, programs=programs)
+        else:
+            obj.pk = push_send_create(shops=shops, programs=programs, **data).pk
+
+    def save_related(self, request, form, formsets, change) -> None:
+        """The audiences are set by the service."""
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        send = self.get_object(request, object_id)
+        extra = {}
+        if send is not None:
+            extra = {
+                "send": send,
+                "counts": push_send_counts(send),
+                "step_urls": {
+                    name: reverse(f"admin:messaging_pushsend_{name}", args=[send.pk])
+                    for name in ("estimate", "confirm", "refresh", "invitations")
+                },
+                "messages_url": reverse("admin:messaging_pushmessage_changelist")
+                + f"?send__id__exact={send.pk}",
+            }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:send_id>/estimate/",
+                view(self.estimate_view),
+                name="messaging_pushsend_estimate",
+            ),
+            path(
+                "<int:send_id>/confirm/", view(self.confirm_view), name="messaging_pushsend_confirm"
+            ),
+            path(
+                "<int:send_id>/refresh/", view(self.refresh_view), name="messaging_pushsend_refresh"
+            ),
+            path(
+                "<int:send_id>/invitations/",
+                view(self.invitations_view),
+                name="messaging_pushsend_invitations",
+            ),
+            path(
+                "multimedia/<str:media_id>/",
+                view(self.multimedia_view),
+                name="messaging_pushsend_multimedia",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _step(self, request: HttpRequest, send_id: int, step) -> HttpResponse:
+        if request.method != "POST" or not request.user.has_perm("messaging.change_pushsend"):
+            raise PermissionDenied
+        send = get_object_or_404(PushSend, pk=send_id)
+        try:
+            message = step(send)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        except ProviderError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:messaging_pushsend_change", args=[send_id]))
+
+    def estimate_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
+        def estimate(send):
+            push_send_estimate(send=send)
+            return _("Estimate received: check the cost, then confirm.")
+
+        return self._step(request, send_id, estimate)
+
+    def confirm_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
+        def confirm(send):
+            push_send_confirm(send=send, user=request.user)
+            return _("Confirmed: the send is going out.")
+
+        return self._step(request, send_id, confirm)
+
+    def refresh_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
+        def refresh(send):
+            return _("%(n)d messages updated.") % {"n": push_status_refresh(sends=[send])}
+
+        return self._step(request, send_id, refresh)
+
+    def invitations_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
+        def invite(send):
+            count = push_invitations_for_unreachable(send=send)
+            return _("%(n)d invitation links created.") % {"n": count}
+
+        return self._step(request, send_id, invite)
+
+    def multimedia_view(self, request: HttpRequest, media_id: str) -> HttpResponse:
+        """The image of a sent push, as SMSHosting keeps it (push/multimedia/{id})."""
+        if not request.user.has_perm("messaging.view_pushmessage"):
+            raise PermissionDenied
+        try:
+            content, content_type = smshosting_client().multimedia(media_id)
+        except ProviderError as exc:
+            return HttpResponse(str(exc), status=502, content_type="text/plain; charset=utf-8")
+        return HttpResponse(content, content_type=content_type)
+
+
+@admin.register(PushBatch)
+class PushBatchAdmin(SyncAdminMixin, ReadOnlyAdmin):
+    list_display = (
+        "send",
+        "index",
+        "transaction_id",
+        "sms_inserted",
+        "push_inserted",
+        "sms_not_inserted",
+    )
+    list_filter = ("sync_status",)
+    search_fields = ("transaction_id", "send__name")
+    list_select_related = ("send",)
+    actions = ["sync_now", "retry_failed"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("messaging.change_pushbatch") and obj is None
+
+
+@admin.register(PushMessage)
+class PushMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "msisdn",
+        "send",
+        "status",
+        "status_detail",
+        "type",
+        "sent_date",
+        "delivery_date",
+        "image",
+    )
+    list_filter = ("status", "type", "status_detail")
+    search_fields = ("msisdn", "remote_id")
+    list_select_related = ("send",)
+    show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("image"))
+    def image(self, obj: PushMessage):
+        if not obj.multimedia_id:
+            return "—"
+        url = reverse("admin:messaging_pushsend_multimedia", args=[obj.multimedia_id])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, _("view"))
+
+
+@admin.register(PushInvitation)
+class PushInvitationAdmin(ReadOnlyAdmin):
+    list_display = ("msisdn", "url", "created_at")
+    search_fields = ("msisdn",)

@@ -1,0 +1,79 @@
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from messaging.api.serializers import PushMessageSerializer, PushSendSerializer
+from messaging.models import PushSend
+from messaging.services import (
+    SEND_FIELDS,
+    push_send_confirm,
+    push_send_create,
+    push_send_estimate,
+    push_send_update,
+)
+
+
+class PushSendViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Push/SMS sends through SMSHosting: create a draft, POST `estimate` (the cost, nothing
+    sent), then POST `send`; `messages` lists every recipient's status. Status: draft,
+    estimated, sending, sent, failed."""
+
+    queryset = PushSend.objects.all().order_by("-created_at")
+    serializer_class = PushSendSerializer
+    parser_classes = (JSONParser, MultiPartParser, FormParser)
+    filterset_fields = ("status", "sandbox")
+    search_fields = ("name", "transaction_id")
+
+    def _fields(self, data: dict) -> dict:
+        return {name: data[name] for name in SEND_FIELDS if name in data}
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        data.setdefault("name", _("API send of %(when)s") % {"when": when})
+        serializer.instance = push_send_create(
+            shops=data.pop("audience_shops", []),
+            programs=data.pop("audience_programs", []),
+            **self._fields(data),
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        serializer.instance = push_send_update(
+            send=serializer.instance,
+            data=self._fields(data),
+            shops=data.get("audience_shops"),
+            programs=data.get("audience_programs"),
+        )
+
+    @extend_schema(request=None, responses=PushSendSerializer)
+    @action(detail=True, methods=["post"])
+    def estimate(self, request, pk=None):
+        """Ask SMSHosting for the cost (push/estimate). Nothing is sent."""
+        send = push_send_estimate(send=self.get_object())
+        return Response(self.get_serializer(send).data)
+
+    @extend_schema(request=None, responses=PushSendSerializer)
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Confirm and send an estimated send (push/send, in batches)."""
+        send = push_send_confirm(send=self.get_object(), user=request.user)
+        return Response(self.get_serializer(send).data, status=202)
+
+    @extend_schema(responses=PushMessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def messages(self, request, pk=None):
+        """Every recipient of the send and what became of their message."""
+        queryset = self.get_object().messages.order_by("id")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(PushMessageSerializer(page, many=True).data)

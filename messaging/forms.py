@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from messaging.models import PushSend
+
+
+class ListField(forms.CharField):
+    """A list typed as text: one item per line, or separated by commas."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def __init__(self, *args, digits: bool = False, **kwargs):
+        self.digits = digits
+        super().__init__(*args, required=False, **kwargs)
+
+    def prepare_value(self, value):
+        return "\n".join(str(v) for v in value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        items = [item.strip() for item in re.split(r"[\n,;]+", value or "") if item.strip()]
+        if self.digits and not all(item.isdigit() for item in items):
+            raise forms.ValidationError(_("Groups are address-book ids (numbers)."))
+        return [int(item) for item in items] if self.digits else items
+
+
+class PushSendForm(forms.ModelForm):
+    recipients = ListField(
+        label=_("numbers"), help_text=_("One mobile number per line (Italian if without prefix).")
+    )
+    groups = ListField(
+        label=_("address-book groups"), digits=True, help_text=_("SMSHosting group ids, e.g. 1, 2.")
+    )
+
+    class Meta:
+        model = PushSend
+        fields = (
+            "name",
+            "recipients",
+            "groups",
+            "audience_shops",
+            "audience_programs",
+            "text",
+            "image",
+            "only_push",
+            "sms_text",
+            "sms_from",
+            "sms_encoding",
+            "send_at",
+            "sandbox",
+        )

@@ -1,0 +1,189 @@
+"""Push/SMS sends through SMSHosting: the send, its batches (one push/send call each, with its
+own transaction id) and one message per recipient."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import SyncedModel
+
+SMS_FROM_VALIDATOR = RegexValidator(
+    r"^(\+?\d{6,16}|[A-Za-z0-9]{1,11})$",
+    _("The sender is a validated phone number or at most 11 letters and digits."),
+)
+
+
+def new_transaction_id() -> str:
+    return uuid.uuid4().hex
+
+
+class SendStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    ESTIMATED = "estimated", _("estimated")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+
+
+class SmsEncoding(models.TextChoices):
+    GSM = "7BIT", _("7BIT (standard, 160 characters)")
+    UCS2 = "UCS2", _("UCS2 (any character, 70 characters)")
+    AUTO = "AUTO", _("AUTO (chosen from the text)")
+
+
+class PushSend(models.Model):
+    """A push (with SMS fallback if wanted) to explicit numbers, address-book groups and
+    Vetrina audiences. draft → estimated → (confirmed) sending → sent / failed."""
+
+    name = models.CharField(_("name"), max_length=200)
+    recipients = models.JSONField(_("numbers"), default=list, blank=True)
+    groups = models.JSONField(_("address-book groups"), default=list, blank=True)
+    audience_shops = models.ManyToManyField(
+        "campaigns.Shop",
+        verbose_name=_("card holders of these shops"),
+        blank=True,
+        related_name="+",
+    )
+    audience_programs = models.ManyToManyField(
+        "loyalty.FidelityProgram",
+        verbose_name=_("card holders of these programs"),
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(_("push text"), blank=True)
+    image = models.ImageField(_("image"), upload_to="push/%Y/%m/", blank=True)
+    only_push = models.BooleanField(
+        _("push only"), default=True, help_text=_("Off: who has no push app gets an SMS.")
+    )
+    sms_text = models.TextField(_("SMS text"), blank=True)
+    sms_from = models.CharField(
+        _("SMS sender"), max_length=16, blank=True, validators=[SMS_FROM_VALIDATOR]
+    )
+    sms_encoding = models.CharField(
+        _("SMS encoding"), max_length=4, choices=SmsEncoding.choices, default=SmsEncoding.GSM
+    )
+    send_at = models.DateTimeField(_("deferred to"), null=True, blank=True)
+    sandbox = models.BooleanField(
+        _("SMSHosting test mode"),
+        default=False,
+        help_text=_("Validated by SMSHosting, not delivered."),
+    )
+    transaction_id = models.CharField(
+        _("transaction id"), max_length=40, unique=True, default=new_transaction_id, editable=False
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=SendStatus.choices,
+        default=SendStatus.DRAFT,
+        db_index=True,
+    )
+    error = models.TextField(_("error"), blank=True)
+    estimate_cost = models.DecimalField(
+        _("cost"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    estimate_credit = models.DecimalField(
+        _("credit left"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    estimate_sms = models.PositiveIntegerField(_("SMS to send"), null=True, blank=True)
+    estimate_push = models.PositiveIntegerField(_("pushes to send"), null=True, blank=True)
+    estimate_push_available = models.PositiveIntegerField(
+        _("pushes available"), null=True, blank=True
+    )
+    estimated_at = models.DateTimeField(_("estimated at"), null=True, blank=True)
+    resolved_count = models.PositiveIntegerField(_("recipients"), default=0)
+    excluded = models.JSONField(_("excluded recipients"), default=dict, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("push send")
+        verbose_name_plural = _("push sends")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PushBatch(SyncedModel):
+    """One push/send call of a send: at most PUSH_BATCH_SIZE numbers, its own transaction id."""
+
+    sync_provider = "smshosting"
+
+    send = models.ForeignKey(
+        PushSend, verbose_name=_("send"), on_delete=models.CASCADE, related_name="batches"
+    )
+    index = models.PositiveIntegerField(_("batch"))
+    transaction_id = models.CharField(_("transaction id"), max_length=60, unique=True)
+    recipients = models.JSONField(_("numbers"), default=list)
+    groups = models.JSONField(_("groups"), default=list, blank=True)
+    sms_inserted = models.PositiveIntegerField(_("SMS inserted"), null=True, blank=True)
+    sms_not_inserted = models.PositiveIntegerField(_("not inserted"), null=True, blank=True)
+    push_inserted = models.PositiveIntegerField(_("pushes inserted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("push batch")
+        verbose_name_plural = _("push batches")
+        ordering = ["send", "index"]
+        constraints = [models.UniqueConstraint(fields=["send", "index"], name="push_batch_index")]
+
+    def __str__(self) -> str:
+        return f"{self.send} #{self.index + 1}"
+
+
+class PushMessage(models.Model):
+    """One recipient of a send and what became of the message."""
+
+    send = models.ForeignKey(PushSend, on_delete=models.CASCADE, related_name="messages")
+    batch = models.ForeignKey(PushBatch, on_delete=models.CASCADE, related_name="messages")
+    remote_id = models.CharField(_("SMSHosting id"), max_length=32, blank=True, db_index=True)
+    msisdn = models.CharField(_("number"), max_length=20)
+    status = models.CharField(_("status"), max_length=16, db_index=True)
+    status_detail = models.CharField(_("detail"), max_length=64, blank=True)
+    type = models.CharField(_("type"), max_length=8, blank=True)
+    insert_date = models.DateTimeField(_("inserted"), null=True, blank=True)
+    sent_date = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivery_date = models.DateTimeField(_("delivered"), null=True, blank=True)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=4, null=True, blank=True)
+    multimedia_id = models.CharField(_("image id"), max_length=64, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("push message")
+        verbose_name_plural = _("push messages")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["send", "msisdn"], name="push_message_once_per_send")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.msisdn}: {self.status}"
+
+
+class PushInvitation(models.Model):
+    """A link (push/invitation) inviting a number to install a push app."""
+
+    msisdn = models.CharField(_("number"), max_length=20, db_index=True)
+    url = models.URLField(_("invitation link"), max_length=300)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push invitation")
+        verbose_name_plural = _("push invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.msisdn} → {self.url}"

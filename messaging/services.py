@@ -1,0 +1,359 @@
+"""Push sends: draft → estimate → confirm → batches through the outbox → per-recipient
+messages → delivery status. The admin wizard and the API call these."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import ProviderError
+from core.models import Operation, SyncStatus
+from core.outbox import outbox_enqueue
+from loyalty.models import Customer
+from loyalty.services import msisdn_normalise
+from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
+from messaging.smshosting import FINAL_STATUSES, PushRequest, SentMessage, smshosting_client
+
+SEND_FIELDS = (
+    "name",
+    "recipients",
+    "groups",
+    "text",
+    "image",
+    "only_push",
+    "sms_text",
+    "sms_from",
+    "sms_encoding",
+    "send_at",
+    "sandbox",
+)
+GSM_SINGLE, GSM_MULTI, UCS2_SINGLE, UCS2_MULTI, MAX_PARTS = 160, 153, 70, 67, 5
+
+
+# --- drafts --------------------------------------------------------------------------------
+def push_send_validate(send: PushSend) -> None:
+    """The document's rules, checked before SMSHosting sees anything."""
+    errors: dict[str, str] = {}
+    if not send.text and not send.image:
+        errors["text"] = _("The push needs a text or an image.")
+    if not send.only_push:
+        if not send.sms_text:
+            errors["sms_text"] = _(
+                "Without “push only”, the SMS text for who has no app is needed."
+            )
+        elif _sms_parts(send.sms_text, send.sms_encoding) > MAX_PARTS:
+            errors["sms_text"] = _("The SMS text is longer than 5 SMS.")
+    if send.send_at and send.send_at <= timezone.now():
+        errors["send_at"] = _("The deferred date must be in the future.")
+    if not isinstance(send.groups, list) or not all(str(g).isdigit() for g in send.groups):
+        errors["groups"] = _("Groups are address-book ids (numbers).")
+    if not isinstance(send.recipients, list):
+        errors["recipients"] = _("Numbers are a list.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _sms_parts(text: str, encoding: str) -> int:
+    ucs2 = encoding == "UCS2" or (encoding == "AUTO" and not text.isascii())
+    single, multi = (UCS2_SINGLE, UCS2_MULTI) if ucs2 else (GSM_SINGLE, GSM_MULTI)
+    return 1 if len(text) <= single else -(-len(text) // multi)
+
+
+def push_send_create(*, shops=(), programs=(), user=None, **fields: Any) -> PushSend:
+    unknown = set(fields) - set(SEND_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    send = PushSend(**fields)
+    send.full_clean()
+    push_send_validate(send)
+    with transaction.atomic():
+        send.save()
+        send.audience_shops.set(shops)
+        send.audience_programs.set(programs)
+    return send
+
+
+def push_send_update(
+    *, send: PushSend, data: dict[str, Any], shops=None, programs=None
+) -> PushSend:
+    """Change a send that has not gone out; any change asks for a new estimate."""
+    if send.status not in (SendStatus.DRAFT, SendStatus.ESTIMATED):
+        raise ValidationError(_("This send has already gone out and cannot change."))
+    for name, value in data.items():
+        if name not in SEND_FIELDS:
+            raise ValueError(f"Not editable: {name}")
+        setattr(send, name, value)
+    send.full_clean()
+    push_send_validate(send)
+    send.status = SendStatus.DRAFT
+    with transaction.atomic():
+        send.save()
+        if shops is not None:
+            send.audience_shops.set(shops)
+        if programs is not None:
+            send.audience_programs.set(programs)
+    return send
+
+
+# --- recipients ----------------------------------------------------------------------------
+def push_send_resolve(send: PushSend) -> tuple[list[str], dict[str, int]]:
+    """The numbers to send to (SMSHosting's form, deduplicated) and how many were left out, why.
+
+    Explicit numbers, then card holders of the chosen shops and programs, resolved now."""
+    numbers: list[str] = []
+    excluded: Counter[str] = Counter()
+    for raw in send.recipients:
+        try:
+            numbers.append(msisdn_normalise(str(raw)).as_e164.lstrip("+"))
+        except ValidationError:
+            excluded["invalid_number"] += 1
+    audience = Q()
+    if send.pk and send.audience_shops.exists():
+        audience |= Q(cards__shop__in=send.audience_shops.all())
+    if send.pk and send.audience_programs.exists():
+        audience |= Q(cards__program__in=send.audience_programs.all())
+    if audience:
+        for msisdn in (
+            Customer.objects.filter(audience)
+            .filter(cards__active=True)
+            .values_list("msisdn", flat=True)
+            .distinct()
+        ):
+            numbers.append(str(msisdn).lstrip("+"))
+    unique = list(dict.fromkeys(numbers))
+    if len(unique) < len(numbers):
+        excluded["duplicate"] += len(numbers) - len(unique)
+    return unique, dict(excluded)
+
+
+def _push_request(
+    send: PushSend, *, to: list[str], groups: list[int], transaction_id: str = ""
+) -> PushRequest:
+    image = None
+    if send.image:
+        with send.image.open("rb") as stored:
+            image = (
+                send.image.name.rsplit("/", 1)[-1],
+                stored.read(),
+                _image_type(send.image.name),
+            )
+    return PushRequest(
+        to=to,
+        groups=[int(g) for g in groups],
+        text=send.text,
+        image=image,
+        only_push=send.only_push,
+        sms_text=send.sms_text if not send.only_push else "",
+        sms_from=send.sms_from if not send.only_push else "",
+        sms_encoding=send.sms_encoding if not send.only_push else "",
+        send_at=send.send_at,
+        transaction_id=transaction_id,
+        sandbox=send.sandbox,
+    )
+
+
+def _image_type(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower()
+    return {"png": "image/png", "webp": "image/webp", "gif": "image/gif"}.get(suffix, "image/jpeg")
+
+
+# --- estimate, confirm ---------------------------------------------------------------------
+def push_send_estimate(*, send: PushSend) -> PushSend:
+    """Ask SMSHosting what the send would cost (push/estimate). Nothing is sent."""
+    if send.status not in (SendStatus.DRAFT, SendStatus.ESTIMATED):
+        raise ValidationError(_("This send has already gone out."))
+    push_send_validate(send)
+    numbers, excluded = push_send_resolve(send)
+    if not numbers and not send.groups:
+        raise ValidationError(_("The send has no recipient: add numbers, groups or an audience."))
+    try:
+        estimate = smshosting_client().estimate(_push_request(send, to=numbers, groups=send.groups))
+    except ProviderError as exc:
+        raise ValidationError(str(exc)) from exc
+    send.estimate_cost = estimate.cost
+    send.estimate_credit = estimate.user_credit
+    send.estimate_sms = estimate.sms_count
+    send.estimate_push = estimate.push_count
+    send.estimate_push_available = estimate.push_available
+    send.estimated_at = timezone.now()
+    send.resolved_count, send.excluded = len(numbers), excluded
+    send.status = SendStatus.ESTIMATED
+    send.error = ""
+    send.save()
+    return send
+
+
+def push_send_confirm(*, send: PushSend, user=None) -> PushSend:
+    """Send it: resolve the audience again, split it into batches, each its own push/send
+    with its own transaction id, queued through the outbox in one transaction."""
+    with transaction.atomic():
+        send = PushSend.objects.select_for_update().get(pk=send.pk)
+        if send.status != SendStatus.ESTIMATED:
+            raise ValidationError(
+                _("Estimate the send first: its cost is shown before it goes out.")
+            )
+        if send.estimate_push and send.estimate_push > (send.estimate_push_available or 0):
+            raise ValidationError(_("Not enough pushes left in the SMSHosting plan for this send."))
+        numbers, excluded = push_send_resolve(send)
+        size = settings.PUSH_BATCH_SIZE
+        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)] or [[]]
+        batches = [
+            PushBatch(
+                send=send,
+                index=index,
+                transaction_id=f"{send.transaction_id}-{index + 1}",
+                recipients=chunk,
+                groups=send.groups if index == 0 else [],
+            )
+            for index, chunk in enumerate(chunks)
+        ]
+        PushBatch.objects.bulk_create(batches)
+        for batch in PushBatch.objects.filter(send=send):
+            outbox_enqueue(obj=batch, operation=Operation.CREATE)
+        send.resolved_count, send.excluded = len(numbers), excluded
+        send.status = SendStatus.SENDING
+        send.confirmed_by = user if user is not None and user.is_authenticated else None
+        send.confirmed_at = timezone.now()
+        send.save()
+    return send
+
+
+# --- results -------------------------------------------------------------------------------
+def push_batch_request(batch: PushBatch) -> PushRequest:
+    return _push_request(
+        batch.send, to=batch.recipients, groups=batch.groups, transaction_id=batch.transaction_id
+    )
+
+
+def push_batch_record(*, batch_id: int, messages: list[SentMessage]) -> None:
+    """Store what SMSHosting said of each recipient of a batch; the ones it left out of a
+    push-only send (no push app) are recorded as not inserted, so every number is accounted for."""
+    batch = PushBatch.objects.select_related("send").get(pk=batch_id)
+    rows = {m.to: m for m in messages}
+    for number in batch.recipients:
+        rows.setdefault(
+            number, SentMessage(id="", to=number, status="NOT_INSERTED", status_detail="EXCLUDED")
+        )
+    PushMessage.objects.bulk_create(
+        [
+            PushMessage(
+                send=batch.send,
+                batch=batch,
+                remote_id=m.id,
+                msisdn=m.to,
+                status=m.status,
+                status_detail=m.status_detail,
+                type=m.type,
+                insert_date=m.insert_date,
+                sent_date=m.sent_date,
+                delivery_date=m.delivery_date,
+                price=m.price,
+                multimedia_id=m.multimedia_id,
+            )
+            for m in rows.values()
+        ],
+        ignore_conflicts=True,  # a number already reached by this send is never counted twice
+        batch_size=1000,
+    )
+    push_send_settle(send_id=batch.send_id)
+
+
+def push_send_settle(*, send_id: int) -> None:
+    """Once no batch is waiting, the send is sent (or failed, if every batch failed)."""
+    counts = PushBatch.objects.filter(send_id=send_id).aggregate(
+        pending=Count("id", filter=Q(sync_status=SyncStatus.PENDING)),
+        failed=Count("id", filter=Q(sync_status=SyncStatus.FAILED)),
+        total=Count("id"),
+    )
+    if counts["pending"]:
+        return
+    if counts["failed"] == counts["total"]:
+        error = (
+            PushBatch.objects.filter(send_id=send_id).values_list("sync_error", flat=True).first()
+        )
+        PushSend.objects.filter(pk=send_id).update(status=SendStatus.FAILED, error=error or "")
+    else:
+        PushSend.objects.filter(pk=send_id, status=SendStatus.SENDING).update(
+            status=SendStatus.SENT
+        )
+
+
+def push_send_counts(send: PushSend) -> dict[str, Any]:
+    by_status = dict(
+        send.messages.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    total = sum(by_status.values())
+    delivered = by_status.get("DELIVERED", 0)
+    final = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
+    reached = total - by_status.get("NOT_INSERTED", 0)
+    return {
+        "total": total,
+        "by_status": by_status,
+        "final": final,
+        "delivered": delivered,
+        "delivery_rate": round(100 * delivered / reached) if reached else 0,
+        "batches": send.batches.count(),
+        "batches_done": send.batches.exclude(sync_status=SyncStatus.PENDING).count(),
+    }
+
+
+# --- delivery status -----------------------------------------------------------------------
+def push_status_refresh(*, sends=None, now: datetime | None = None) -> int:
+    """Bring PENDING/SENT messages up to date from push/search, batch by batch, until final."""
+    client = smshosting_client()
+    open_statuses = ("INSERTED", "PENDING", "SENT")
+    batches = PushBatch.objects.filter(
+        send__status=SendStatus.SENT, messages__status__in=open_statuses
+    ).distinct()
+    if sends is not None:
+        batches = batches.filter(send__in=sends)
+    updated = 0
+    for batch in batches.filter(send__sandbox=False):
+        current = {m.id: m for m in client.search_all(transaction_id=batch.transaction_id)}
+        changed = []
+        for message in batch.messages.filter(status__in=open_statuses).exclude(remote_id=""):
+            remote = current.get(message.remote_id)
+            if remote is None or remote.status == message.status:
+                continue
+            message.status = remote.status
+            message.sent_date, message.delivery_date = remote.sent_date, remote.delivery_date
+            message.price = remote.price if remote.price is not None else message.price
+            changed.append(message)
+        PushMessage.objects.bulk_update(
+            changed,
+            ["status", "sent_date", "delivery_date", "price", "updated_at"],
+            batch_size=1000,
+        )
+        updated += len(changed)
+    return updated
+
+
+# --- invitations ---------------------------------------------------------------------------
+def push_invitation_create(*, msisdn: str) -> PushInvitation:
+    number = msisdn_normalise(msisdn).as_e164.lstrip("+")
+    try:
+        url = smshosting_client().invitation(number)
+    except ProviderError as exc:
+        raise ValidationError(str(exc)) from exc
+    return PushInvitation.objects.create(msisdn=number, url=url)
+
+
+def push_invitations_for_unreachable(*, send: PushSend) -> int:
+    """An invitation link for every recipient of a send that push could not reach."""
+    numbers = send.messages.filter(status="NOT_INSERTED", status_detail="EXCLUDED").values_list(
+        "msisdn", flat=True
+    )
+    created = 0
+    for number in numbers:
+        if not PushInvitation.objects.filter(msisdn=number).exists():
+            push_invitation_create(msisdn="+" + number)
+            created += 1
+    return created

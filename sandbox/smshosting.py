@@ -1,0 +1,364 @@
+"""Simulated SMSHosting push API (`/rest/api/push/...`): HTTP Basic, form or multipart bodies,
+`yyyy-MM-ddTHH:mm:ssZ` dates, the document's errorMsg codes, credit and push quota that run
+out, and message statuses that move on with time (PENDING → SENT → DELIVERED/…).
+
+Who can get a push: a number whose last digit is even has a push app; the others can only be
+reached by SMS (`onlyPush=false`) and are left out of a push-only send. Numbers ending in 9 end
+NOTDELIVERED, numbers ending in 00 NOSENT; every other message ends DELIVERED."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import math
+import re
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from sandbox.framework import SandboxError, sandbox_endpoint
+from sandbox.models import SmsAccount, SmsGroup, SmsMessage, SmsMultimedia
+
+PROVIDER = "smshosting"
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+ROME = ZoneInfo("Europe/Rome")
+SMS_PRICE = Decimal("0.065")
+GSM_CHARS = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
+STATUSES = ("PENDING", "SENT", "NOSENT", "DELIVERED", "NOTDELIVERED")
+
+
+def basic_auth(request: HttpRequest) -> HttpResponse | None:
+    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    try:
+        key, _, secret = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        key = secret = ""
+    if not (
+        scheme == "Basic"
+        and hmac.compare_digest(key.encode(), expected["key"].encode())
+        and hmac.compare_digest(secret.encode(), expected["secret"].encode())
+    ):
+        return JsonResponse({"errorCode": 401, "errorMsg": "UNAUTHORIZED"}, status=401)
+    return None
+
+
+def endpoint(*methods: str):
+    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth)
+
+
+def fail(code: str) -> SandboxError:
+    return SandboxError(400, {"errorCode": 400, "errorMsg": code})
+
+
+def account() -> SmsAccount:
+    found = SmsAccount.objects.first()
+    if found is None:
+        found = SmsAccount.objects.create()
+        SmsGroup.objects.create(name="Amici", members=["393480000002", "393480000004"])
+        SmsGroup.objects.create(name="Clienti negozio", members=["393480000006", "393480000011"])
+    return found
+
+
+def has_push_app(msisdn: str) -> bool:
+    return int(msisdn[-1]) % 2 == 0
+
+
+def sms_parts(text: str, encoding: str) -> int:
+    if encoding == "AUTO":
+        encoding = "7BIT" if set(text) <= GSM_CHARS else "UCS2"
+    single, multi = (160, 153) if encoding == "7BIT" else (70, 67)
+    return 1 if len(text) <= single else math.ceil(len(text) / multi)
+
+
+# --- request parsing: the document's rules, in its order of errors --------------------------
+def _form(request: HttpRequest) -> Any:
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise SandboxError(415, {"errorCode": 415, "errorMsg": "UNSUPPORTED_MEDIA_TYPE"})
+    return request.POST
+
+
+def _parse_push(request: HttpRequest, *, for_send: bool) -> dict[str, Any]:
+    form = _form(request)
+    acct = account()
+    if not acct.push_plan_active:
+        raise fail("PUSH_UNAVAILABLE")
+    transaction_id = form.get("transactionId", "")
+    if for_send and len(transaction_id) > 60:
+        raise fail("BAD_TRANSACTIONID")
+    send_at = None
+    if for_send and form.get("date"):
+        try:
+            send_at = datetime.strptime(form["date"], DATE_FORMAT)  # noqa: DTZ007 (%z)
+        except ValueError:
+            raise fail("BAD_DATE") from None
+    text, image = form.get("text", ""), request.FILES.get("file")
+    if not text and image is None:
+        raise fail("BAD_CONTENT_PUSH")
+    encoding = form.get("smsEncoding", "7BIT")
+    if encoding not in ("7BIT", "UCS2", "AUTO"):
+        raise fail("BAD_ENCODING")
+    only_push = form.get("onlyPush", "true").lower() != "false"
+    sms_text = form.get("smsText", "")
+    if not only_push and (not sms_text or sms_parts(sms_text, encoding) > 5):
+        raise fail("BAD_TEXT")
+    sender = form.get("smsFrom", "")
+    if sender and not re.fullmatch(r"\+?\d{6,16}|[A-Za-z0-9]{1,11}", sender):
+        raise fail("BAD_FROM")
+    numbers: list[str] = [n.strip() for n in form.get("to", "").split(",") if n.strip()]
+    for group_id in [g.strip() for g in form.get("group", "").split(",") if g.strip()]:
+        group = SmsGroup.objects.filter(pk=int(group_id) if group_id.isdigit() else 0).first()
+        if group is None:
+            raise fail("BAD_GROUP")
+        numbers.extend(group.members)
+    seen, recipients, bad = set(), [], []
+    for number in numbers:
+        if number in seen:
+            continue
+        seen.add(number)
+        (recipients if re.fullmatch(r"\d{10,15}", number) else bad).append(number)
+    push_to = [n for n in recipients if has_push_app(n)]
+    sms_to = [] if only_push else [n for n in recipients if not has_push_app(n)]
+    if not push_to and not sms_to:
+        raise fail("NO_VALID_RECIPIENT")
+    parts = sms_parts(sms_text, encoding) if sms_to else 0
+    return {
+        "account": acct,
+        "transaction_id": transaction_id or secrets.token_hex(16),
+        "send_at": send_at,
+        "text": text,
+        "image": image,
+        "sms_text": sms_text,
+        "sender": sender,
+        "push_to": push_to,
+        "sms_to": sms_to,
+        "bad": bad,
+        "cost": SMS_PRICE * parts * len(sms_to),
+        "parts": parts,
+        "sandbox": form.get("sandbox", "").lower() == "true",
+    }
+
+
+@endpoint("POST")
+def push_estimate(request: HttpRequest) -> HttpResponse:
+    push = _parse_push(request, for_send=False)
+    return JsonResponse(
+        {
+            "cost": float(push["cost"]),
+            "userCredit": float(push["account"].credit),
+            "smsCount": len(push["sms_to"]),
+            "pushCount": len(push["push_to"]),
+            "pushAvailable": push["account"].push_available,
+        }
+    )
+
+
+@endpoint("POST")
+def push_send(request: HttpRequest) -> HttpResponse:
+    push = _parse_push(request, for_send=True)
+    acct = push["account"]
+    if push["cost"] > acct.credit:
+        raise fail("BAD_CREDIT")
+    if len(push["push_to"]) > acct.push_available:
+        raise fail("NO_PUSH")
+    now = timezone.now().replace(microsecond=0)
+    answer = [
+        {"to": n, "status": "NOT_INSERTED", "statusDetail": "BADNUMBERFORMAT"} for n in push["bad"]
+    ]
+    with transaction.atomic():
+        multimedia = ""
+        if push["image"] is not None and not push["sandbox"]:
+            multimedia = base64.b64encode(secrets.token_bytes(6)).decode()
+            SmsMultimedia.objects.create(
+                key=multimedia,
+                content=push["image"].read(),
+                content_type=push["image"].content_type,
+            )
+        yesterday = now - timedelta(hours=24)
+        created = []
+        for kind, numbers in (("PUSH", push["push_to"]), ("SMS", push["sms_to"])):
+            text = push["text"] if kind == "PUSH" else push["sms_text"]
+            duplicates = set(
+                SmsMessage.objects.filter(
+                    to__in=numbers, text=text, sender=push["sender"], insert_date__gte=yesterday
+                ).values_list("to", flat=True)
+            )
+            for number in numbers:
+                if number in duplicates:
+                    answer.append(
+                        {
+                            "to": number,
+                            "status": "NOT_INSERTED",
+                            "statusDetail": "DUPLICATESMS",
+                            "type": kind,
+                        }
+                    )
+                    continue
+                message = SmsMessage(
+                    transaction_id=push["transaction_id"],
+                    to=number,
+                    text=text,
+                    sender=push["sender"],
+                    type=kind,
+                    price=SMS_PRICE if kind == "SMS" else 0,
+                    insert_date=now,
+                    send_date=push["send_at"] or now,
+                    multimedia_id=multimedia if kind == "PUSH" else "",
+                )
+                created.append(message)
+        if push["sandbox"]:  # validated and answered, never sent: nothing is kept
+            for index, message in enumerate(created):
+                answer.append(
+                    {
+                        "id": 900000000 + index,
+                        "to": message.to,
+                        "status": "INSERTED",
+                        "type": message.type,
+                    }
+                )
+        else:
+            SmsMessage.objects.bulk_create(created, batch_size=1000)
+            stored = SmsMessage.objects.filter(
+                transaction_id=push["transaction_id"], insert_date=now
+            )
+            for message in stored.order_by("pk"):
+                answer.append(
+                    {"id": message.pk, "to": message.to, "status": "INSERTED", "type": message.type}
+                )
+            sms_count = sum(1 for m in created if m.type == "SMS")
+            push_count = len(created) - sms_count
+            SmsAccount.objects.filter(pk=acct.pk).update(
+                credit=F("credit") - SMS_PRICE * push["parts"] * sms_count,
+                push_available=F("push_available") - push_count,
+            )
+    inserted = [m for m in answer if m["status"] == "INSERTED"]
+    return JsonResponse(
+        {
+            "transactionId": push["transaction_id"],
+            "smsInserted": sum(1 for m in inserted if m.get("type") == "SMS"),
+            "smsNotInserted": len(answer) - len(inserted),
+            "pushInserted": sum(1 for m in inserted if m.get("type") == "PUSH"),
+            "sms": answer,
+        }
+    )
+
+
+def status_of(message: SmsMessage, now: datetime) -> tuple[str, datetime | None, datetime | None]:
+    """Where a message stands now: (status, sent date, delivery date)."""
+    step = timedelta(seconds=settings.SANDBOX_SMSHOSTING_STEP_SECONDS)
+    if now < message.send_date + step:
+        return "PENDING", None, None
+    sent = message.send_date + step
+    if message.to.endswith("00"):
+        return "NOSENT", None, None
+    if now < sent + step:
+        return "SENT", sent, None
+    if message.to.endswith("9"):
+        return "NOTDELIVERED", sent, None
+    return "DELIVERED", sent, sent + step
+
+
+def _when(value: datetime | None) -> str | None:
+    return timezone.localtime(value, ROME).strftime(DATE_FORMAT) if value else None
+
+
+def _message_out(message: SmsMessage, now: datetime) -> dict[str, Any]:
+    status, sent, delivered = status_of(message, now)
+    out = {
+        "id": message.pk,
+        "to": message.to,
+        "text": message.text,
+        "from": message.sender,
+        "status": status,
+        "insertDate": _when(message.insert_date),
+        "sentDate": _when(sent),
+        "deliveryDate": _when(delivered),
+        "transactionId": message.transaction_id,
+        "price": float(message.price),
+        "type": message.type,
+    }
+    if message.multimedia_id:
+        out["multimediaContent"] = {"id": message.multimedia_id, "type": "IMAGE"}
+    return out
+
+
+@endpoint("GET")
+def push_search(request: HttpRequest) -> HttpResponse:
+    if not account().push_plan_active:
+        raise fail("PUSH_UNAVAILABLE")
+    query = request.GET
+    if not any(query.get(name) for name in ("id", "transactionId", "msisdn", "fromDate", "status")):
+        raise fail("NO_PARAMS")
+    messages = SmsMessage.objects.order_by("pk")
+    if query.get("id"):
+        ids = query["id"].split(",")
+        if not all(i.strip().isdigit() for i in ids):
+            raise fail("BAD_ID")
+        messages = messages.filter(pk__in=[int(i) for i in ids])
+    if query.get("transactionId"):
+        messages = messages.filter(transaction_id=query["transactionId"])
+    if query.get("msisdn"):
+        if not query["msisdn"].isdigit():
+            raise fail("BAD_MSISDN")
+        messages = messages.filter(to=query["msisdn"])
+    for name, lookup in (("fromDate", "insert_date__gte"), ("toDate", "insert_date__lte")):
+        if query.get(name):
+            try:
+                when = datetime.strptime(query[name], DATE_FORMAT)  # noqa: DTZ007 (%z)
+            except ValueError:
+                raise fail("BAD_DATE") from None
+            messages = messages.filter(**{lookup: when})
+    status = query.get("status", "")
+    if status and status not in STATUSES:
+        raise fail("BAD_STATUS")
+    try:
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 20))
+    except ValueError:
+        raise fail("BAD_ID") from None
+    now = timezone.now()
+    if status:  # the status moves with time, so it is filtered after computing it
+        matching = [m for m in messages if status_of(m, now)[0] == status]
+        count, page = len(matching), matching[offset : offset + limit]
+    else:
+        count, page = messages.count(), list(messages[offset : offset + limit])
+    return JsonResponse(
+        {
+            "metadata": {"count": count, "offset": offset, "limit": limit},
+            "smsList": [_message_out(m, now) for m in page],
+        }
+    )
+
+
+@endpoint("GET")
+def push_multimedia(request: HttpRequest, media_id: str) -> HttpResponse:
+    if not media_id:
+        raise fail("NO_PARAMS")
+    image = SmsMultimedia.objects.filter(key=media_id).first()
+    if image is None:
+        raise fail("BAD_ID")
+    return HttpResponse(bytes(image.content), content_type=image.content_type)
+
+
+@endpoint("POST")
+def push_invitation(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    if not account().push_plan_active:
+        raise fail("PUSH_UNAVAILABLE")
+    to = form.get("to", "")
+    if not to:
+        raise fail("NO_PARAMS")
+    if not re.fullmatch(r"\d{10,15}", to):
+        raise fail("BAD_TO")
+    return JsonResponse({"to": to, "url": f"cqui.it/{secrets.token_urlsafe(4)}"})
