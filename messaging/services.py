@@ -326,10 +326,11 @@ def push_status_refresh(*, sends=None, now: datetime | None = None) -> int:
             message.status = remote.status
             message.sent_date, message.delivery_date = remote.sent_date, remote.delivery_date
             message.price = remote.price if remote.price is not None else message.price
+            message.multimedia_id = remote.multimedia_id or message.multimedia_id
             changed.append(message)
         PushMessage.objects.bulk_update(
             changed,
-            ["status", "sent_date", "delivery_date", "price", "updated_at"],
+            ["status", "sent_date", "delivery_date", "price", "multimedia_id", "updated_at"],
             batch_size=1000,
         )
         updated += len(changed)

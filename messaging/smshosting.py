@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -232,7 +233,7 @@ class SmsHostingClient(ProviderClient):
     def multimedia(self, media_id: str) -> tuple[bytes, str]:
         response = self.request(
             "GET",
-            f"push/multimedia/{media_id}",
+            f"push/multimedia/{quote(media_id, safe='')}",
             operation="push/multimedia",
             log_path="/push/multimedia/{id}",
         )

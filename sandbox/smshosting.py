@@ -180,7 +180,7 @@ def push_send(request: HttpRequest) -> HttpResponse:
     with transaction.atomic():
         multimedia = ""
         if push["image"] is not None and not push["sandbox"]:
-            multimedia = base64.b64encode(secrets.token_bytes(6)).decode()
+            multimedia = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode()
             SmsMultimedia.objects.create(
                 key=multimedia,
                 content=push["image"].read(),

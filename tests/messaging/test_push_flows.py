@@ -195,3 +195,41 @@ def test_bad_drafts_are_refused_before_smshosting_sees_them(fields, field, messa
         draft(**fields)
     assert message in " ".join(refused.value.message_dict[field])
     assert not RemoteCall.objects.exists()
+
+
+def test_an_image_push_is_multipart_and_its_image_can_be_fetched_back(deliver, admin_client):
+    from django.urls import reverse
+
+    from tests.campaigns.images import image_upload
+
+    send = draft(image=image_upload("promo.png"), text="")
+    push_send_estimate(send=send)
+    with deliver():
+        push_send_confirm(send=send)
+    push_status_refresh()
+    message = PushMessage.objects.get()
+    assert message.multimedia_id
+    image = admin_client.get(
+        reverse("admin:messaging_pushsend_multimedia", args=[message.multimedia_id])
+    )
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_pull_smshosting_and_the_beat_task_refresh_statuses(deliver, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from messaging.tasks import push_status_refresh_task
+
+    send = draft(recipients=["3480000002"])
+    push_send_estimate(send=send)
+    with deliver():
+        push_send_confirm(send=send)
+    assert push_status_refresh_task() == 1  # INSERTED → PENDING
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        out = StringIO()
+        call_command("pull", "smshosting", "--no-progress", stdout=out)
+    assert "messaggi aggiornati" in out.getvalue()
+    assert PushMessage.objects.get().status == "DELIVERED"
