@@ -233,7 +233,7 @@ class SmsHostingClient(ProviderClient):
     def multimedia(self, media_id: str) -> tuple[bytes, str]:
         response = self.request(
             "GET",
-            f"push/multimedia/{quote(media_id, safe='')}",
+            f"push/multimedia/{quote(media_id, safe='=+')}",
             operation="push/multimedia",
             log_path="/push/multimedia/{id}",
         )
