@@ -6,6 +6,7 @@ from django.core.management import call_command
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
 from core.models import SyncStatus
 from loyalty.models import FidelityCard
+from messaging.models import PushSend, SendStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,9 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert Campaign.objects.count() == 6
     assert set(Campaign.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
     assert "Counter login (/store/, Milano) — user: negozio.milano" in out.getvalue()
+    sent, draft = PushSend.objects.order_by("id")
+    assert (sent.status, draft.status) == (SendStatus.SENT, SendStatus.DRAFT)
+    assert sent.messages.count() == 3
     cards = FidelityCard.objects.all()
     assert len(cards) == 3
     assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {

@@ -25,6 +25,8 @@ from campaigns.services import campaign_batch_create, campaign_create, media_cre
 from core.pull import pull_run
 from loyalty.models import FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
+from messaging.models import PushSend
+from messaging.services import push_send_confirm, push_send_create, push_send_estimate
 from store.models import StoreManager
 
 DEMO_CUSTOMERS = [
@@ -112,6 +114,9 @@ class Command(BaseCommand):
         if not FidelityCard.objects.exists():
             self._cards()
         self.stdout.write(f"Demo fidelity cards: {FidelityCard.objects.count()}.")
+        if not PushSend.objects.exists():
+            self._pushes()
+        self.stdout.write(f"Demo push sends: {PushSend.objects.count()}.")
         if not no_password:
             self._login()
 
@@ -158,6 +163,25 @@ class Command(BaseCommand):
                 program=program, customer=customer, shop=Shop.objects.get(code=shop_code)
             )
             movement_add(card=card, amount=Decimal(receipt), shop=card.shop, note="scontrino demo")
+
+    def _pushes(self) -> None:
+        """One push already sent to every card holder, one draft to try the wizard with."""
+        sent = push_send_create(
+            name="Benvenuto nel programma fedeltà",
+            text="Grazie per esserti iscritto: 10% di sconto sul prossimo acquisto!",
+            only_push=False,
+            sms_text="Grazie per esserti iscritto a Carta Vetrina: 10% di sconto sul prossimo acquisto.",
+            sms_from="Vetrina",
+            programs=FidelityProgram.objects.all(),
+        )
+        push_send_estimate(send=sent)
+        push_send_confirm(send=sent)
+        push_send_create(
+            name="Volantino di dicembre – Milano",
+            text="Il nuovo volantino è online: sottocosto fino a domenica!",
+            shops=Shop.objects.filter(code="PV-MI-01"),
+            recipients=["+39 348 000 0002"],
+        )
 
     def _store_manager(self) -> str:
         """A counter login for Milano (store managers use /store/, never the admin)."""
