@@ -124,8 +124,9 @@ class ShopAdmin(SyncAdminMixin, admin.ModelAdmin):
             "title": _("Pull from VolantinoPiù"),
             "report": report,
             "dry_run": dry_run,
+            "provider_name": "VolantinoPiù",
         }
-        return TemplateResponse(request, "admin/campaigns/pull.html", context)
+        return TemplateResponse(request, "admin/pull.html", context)
 
 
 @admin.register(Media)

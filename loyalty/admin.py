@@ -97,7 +97,7 @@ class FidelityProgramAdmin(ReadOnlyAdmin):
             "dry_run": dry_run,
             "provider_name": "AMM",
         }
-        return TemplateResponse(request, "admin/campaigns/pull.html", context)
+        return TemplateResponse(request, "admin/pull.html", context)
 
 
 @admin.register(FidelityCard)

@@ -122,3 +122,14 @@ def test_a_program_changed_at_amm_follows_amm():
     output = pull()
     assert FidelityProgram.objects.get(name="Carta Vetrina").point_value == 2
     assert "point_value" in output
+
+
+def test_the_admin_pull_page_for_amm(admin_client):
+    amm_cards(3)
+    page = admin_client.get("/admin/loyalty/fidelityprogram/pull/").content.decode()
+    assert "CARD_000001" in page and "solo su AMM" in page
+    assert not FidelityCard.objects.exists()
+    admin_client.post("/admin/loyalty/fidelityprogram/pull/")
+    assert FidelityCard.objects.count() == 3
+    listing = admin_client.get("/admin/loyalty/fidelityprogram/").content.decode()
+    assert "/admin/loyalty/fidelityprogram/pull/" in listing
