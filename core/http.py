@@ -232,3 +232,37 @@ class ProviderClient:
     def _record(self, record: CallRecord) -> None:
         for listener in _listeners:
             listener(record)
+
+
+class ErrorCodeClient(ProviderClient):
+    """HTTP Basic clients whose errors carry an `errorMsg` code — AMM and SMSHosting, who come
+    from the same vendor. A subclass lists its codes' messages and how to classify them."""
+
+    error_messages: ClassVar[dict[str, Any]] = {}
+    not_found_codes: ClassVar[frozenset[str]] = frozenset()
+    retryable_codes: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *, base_url: str, auth_key: str, auth_secret: str, **timeouts: float):
+        self._auth = (auth_key, auth_secret)
+        super().__init__(base_url=base_url, **timeouts)
+
+    def configure_session(self, session: requests.Session) -> None:
+        session.auth = self._auth
+        session.headers["Accept"] = "application/json"
+
+    def parse_error(self, response: requests.Response) -> tuple[str, str]:
+        body = self._json_or_none(response)
+        if not isinstance(body, dict):
+            return "", response.text[:300]
+        code = str(body.get("errorMsg") or "")
+        return code, str(self.error_messages.get(code, body.get("errorDescription") or code))
+
+    def error_for(self, response: requests.Response) -> errors.ProviderError:
+        error = super().error_for(response)
+        if error.code in self.not_found_codes:  # e.g. AMM answers 400 for an unknown card
+            cls: type[errors.ProviderError] = errors.ProviderNotFound
+        elif error.code in self.retryable_codes and not error.retryable:
+            cls = errors.ProviderUnavailable
+        else:
+            return error
+        return cls(error.user_message, provider=self.provider, code=error.code, status=error.status)

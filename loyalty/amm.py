@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ProviderClient, Response, Session, cached_client_factory
+from core.http import ErrorCodeClient, cached_client_factory
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 PAGE_SIZE = 500
@@ -46,7 +46,7 @@ ERROR_MESSAGES = {
     "BAD_LIMIT": _("AMM refused the page size."),
     "GENERIC_ERROR": _("AMM had an internal error."),
 }
-NOT_FOUND_CODES = {"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", "RECORD_NOT_FOUND"}
+NOT_FOUND_CODES = frozenset({"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", "RECORD_NOT_FOUND"})
 
 
 def format_date(value: datetime) -> str:
@@ -136,31 +136,10 @@ class Page:
     items: list
 
 
-class AmmClient(ProviderClient):
+class AmmClient(ErrorCodeClient):
     provider = "amm"
-
-    def __init__(self, *, base_url: str, auth_key: str, auth_secret: str, **timeouts: float):
-        self._auth = (auth_key, auth_secret)
-        super().__init__(base_url=base_url, **timeouts)
-
-    def configure_session(self, session: Session) -> None:
-        session.auth = self._auth
-        session.headers["Accept"] = "application/json"
-
-    def parse_error(self, response: Response) -> tuple[str, str]:
-        body = self._json_or_none(response)
-        if not isinstance(body, dict):
-            return "", response.text[:300]
-        code = str(body.get("errorMsg") or "")
-        return code, str(ERROR_MESSAGES.get(code, body.get("errorDescription") or code))
-
-    def error_for(self, response: Response) -> errors.ProviderError:
-        error = super().error_for(response)
-        if error.code in NOT_FOUND_CODES:  # AMM answers 400 for unknown cards and records
-            return errors.ProviderNotFound(
-                error.user_message, provider=self.provider, code=error.code, status=error.status
-            )
-        return error
+    error_messages = ERROR_MESSAGES
+    not_found_codes = NOT_FOUND_CODES
 
     # --- programs -----------------------------------------------------------------------------
     def list_programs(self) -> list[RemoteProgram]:

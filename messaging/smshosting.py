@@ -16,8 +16,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from core import errors
-from core.http import ProviderClient, Response, Session, cached_client_factory
+from core.http import ErrorCodeClient, Response, cached_client_factory
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 SEARCH_PAGE_SIZE = 500
@@ -45,7 +44,7 @@ ERROR_MESSAGES = {
     "BAD_TO": _("SMSHosting refused the phone number for the invitation."),
 }
 # A server-side error is worth another try; the others need the user to change something.
-RETRYABLE_CODES = {"GENERIC_ERROR"}
+RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
 
 
 def format_date(value: datetime) -> str:
@@ -141,31 +140,10 @@ class SendResult:
     raw: dict[str, Any]
 
 
-class SmsHostingClient(ProviderClient):
+class SmsHostingClient(ErrorCodeClient):
     provider = "smshosting"
-
-    def __init__(self, *, base_url: str, auth_key: str, auth_secret: str, **timeouts: float):
-        self._auth = (auth_key, auth_secret)
-        super().__init__(base_url=base_url, **timeouts)
-
-    def configure_session(self, session: Session) -> None:
-        session.auth = self._auth
-        session.headers["Accept"] = "application/json"
-
-    def parse_error(self, response: Response) -> tuple[str, str]:
-        body = self._json_or_none(response)
-        if not isinstance(body, dict):
-            return "", response.text[:300]
-        code = str(body.get("errorMsg") or "")
-        return code, str(ERROR_MESSAGES.get(code, body.get("errorDescription") or code))
-
-    def error_for(self, response: Response) -> errors.ProviderError:
-        error = super().error_for(response)
-        if error.code in RETRYABLE_CODES and not error.retryable:
-            return errors.ProviderUnavailable(
-                error.user_message, provider=self.provider, code=error.code, status=error.status
-            )
-        return error
+    error_messages = ERROR_MESSAGES
+    retryable_codes = RETRYABLE_CODES
 
     def _post_push(self, path: str, request: PushRequest, *, for_send: bool) -> Response:
         form = request.form(for_send=for_send)

@@ -4,9 +4,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import re
 import secrets
 import string
@@ -15,13 +12,12 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sandbox.framework import SandboxError, sandbox_endpoint
+from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
 from sandbox.models import AmmCard, AmmProgram, AmmRecord, AmmReward
 
 PROVIDER = "amm"
@@ -34,25 +30,8 @@ SEED_PROGRAMS = [
 ]
 
 
-def basic_auth(request: HttpRequest) -> HttpResponse | None:
-    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    try:
-        key, _, secret = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        key = secret = ""
-    ok = (
-        scheme == "Basic"
-        and hmac.compare_digest(key.encode(), expected["key"].encode())
-        and hmac.compare_digest(secret.encode(), expected["secret"].encode())
-    )
-    if not ok:
-        return JsonResponse({"errorCode": 401, "errorMsg": "UNAUTHORIZED"}, status=401)
-    return None
-
-
 def endpoint(*methods: str):
-    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth)
+    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth(PROVIDER))
 
 
 def fail(code: str, status: int = 400) -> SandboxError:

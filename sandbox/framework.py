@@ -6,6 +6,9 @@ the after-effects (late answer, garbled body)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
 import random
 import time
@@ -31,6 +34,27 @@ class SandboxError(Exception):
         self.status = status
         self.body = body
         super().__init__(body)
+
+
+def basic_auth(provider: str) -> AuthCheck:
+    """HTTP Basic against the provider's sandbox credentials (key, secret); 401 otherwise."""
+
+    def check(request: HttpRequest) -> HttpResponse | None:
+        expected = settings.SANDBOX_CREDENTIALS[provider]
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            key, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            key = secret = ""
+        if not (
+            scheme == "Basic"
+            and hmac.compare_digest(key.encode(), expected["key"].encode())
+            and hmac.compare_digest(secret.encode(), expected["secret"].encode())
+        ):
+            return JsonResponse({"errorCode": 401, "errorMsg": "UNAUTHORIZED"}, status=401)
+        return None
+
+    return check
 
 
 def knob_for(provider: str) -> SandboxKnob:

@@ -9,8 +9,6 @@ NOTDELIVERED, numbers ending in 00 NOSENT; every other message ends DELIVERED.""
 from __future__ import annotations
 
 import base64
-import binascii
-import hmac
 import math
 import re
 import secrets
@@ -25,7 +23,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sandbox.framework import SandboxError, sandbox_endpoint
+from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
 from sandbox.models import SmsAccount, SmsGroup, SmsMessage, SmsMultimedia
 
 PROVIDER = "smshosting"
@@ -39,24 +37,8 @@ GSM_CHARS = set(
 STATUSES = ("PENDING", "SENT", "NOSENT", "DELIVERED", "NOTDELIVERED")
 
 
-def basic_auth(request: HttpRequest) -> HttpResponse | None:
-    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    try:
-        key, _, secret = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        key = secret = ""
-    if not (
-        scheme == "Basic"
-        and hmac.compare_digest(key.encode(), expected["key"].encode())
-        and hmac.compare_digest(secret.encode(), expected["secret"].encode())
-    ):
-        return JsonResponse({"errorCode": 401, "errorMsg": "UNAUTHORIZED"}, status=401)
-    return None
-
-
 def endpoint(*methods: str):
-    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth)
+    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth(PROVIDER))
 
 
 def fail(code: str) -> SandboxError:

@@ -62,3 +62,20 @@ def sandbox_records():
         ]
 
     return records
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """`with deliver(): ...` runs what the workers would run once the block commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def api(client):
+    """The test client as a script would use the API: a superuser's token."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
+    return client

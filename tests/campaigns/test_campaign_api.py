@@ -3,27 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Campaign, Media
 from tests.campaigns.factories import make_campaign, make_shop
 from tests.campaigns.images import fake_image_upload, image_upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
-    return client
-
-
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 @pytest.fixture

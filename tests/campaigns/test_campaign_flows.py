@@ -31,12 +31,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    """Run what the workers would run, once the block's transaction commits."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def synced_shop(deliver):
     with deliver():
         shop = make_shop(code="PV-CAMP")

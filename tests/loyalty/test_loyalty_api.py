@@ -1,8 +1,6 @@
 """/api/v1/customers/, fidelity-programs, fidelity-cards and their movements."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from loyalty.models import Customer, FidelityCard, PointMovement
 from sandbox.models import AmmRecord
@@ -40,18 +38,6 @@ MOVEMENT_FIELDS = {
     "sync_status",
     "sync_error",
 }
-
-
-@pytest.fixture
-def api(client):
-    user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
-    return client
-
-
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def test_programs_are_read_only(api):

@@ -1,9 +1,7 @@
 """/api/v1/push-sends/ and the admin wizard, through real requests."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from messaging.models import PushInvitation, PushSend, SendStatus
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
@@ -26,18 +24,6 @@ SEND_FIELDS = {
     "estimate",
     "counts",
 }
-
-
-@pytest.fixture
-def api(client):
-    user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
-    return client
-
-
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def test_api_draft_estimate_send_and_messages(api, deliver):

@@ -25,11 +25,6 @@ from tests.loyalty.factories import make_card
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def draft(**fields):
     values = {
         "name": "Promo weekend",

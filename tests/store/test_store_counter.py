@@ -18,11 +18,6 @@ PASSWORD = "Banco-Milano-2026!"
 
 
 @pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def shops(deliver):
     with deliver():
         mine, other = make_shop(code="PV-MINE"), make_shop(code="PV-OTHER")
