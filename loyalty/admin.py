@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -14,8 +16,20 @@ from django.utils.translation import gettext_lazy
 from core.admin import ReadOnlyAdmin, SyncAdminMixin
 from core.errors import ProviderError
 from core.pull import pull_run
+from loyalty.consent import CONSENT_FIELD, consent_set
+from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
-from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+from loyalty.models import (
+    ConsentEvent,
+    ConsentSource,
+    Customer,
+    DoNotCall,
+    FidelityCard,
+    FidelityProgram,
+    MovementAction,
+    PointMovement,
+)
+from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
     card_enrol,
     customer_get_or_create,
@@ -25,6 +39,7 @@ from loyalty.services import (
     movement_reset,
     movement_reward,
 )
+from loyalty.timeline import customer_timeline
 
 
 class BalanceDiffersFilter(admin.SimpleListFilter):
@@ -42,12 +57,82 @@ class BalanceDiffersFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    fields = ("at", "channel", "state", "source", "text_version", "by")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("consent history")
+
+
+CONSENT_CHOICES = [
+    ("", gettext_lazy("unknown")),
+    ("1", gettext_lazy("given")),
+    ("0", gettext_lazy("withdrawn")),
+]
+
+
+class CustomerForm(forms.ModelForm):
+    """Consent is changed through `consent_set`, so that every change lands in the history."""
+
+    push_sms = forms.ChoiceField(
+        label=gettext_lazy("consent to push and SMS"), choices=CONSENT_CHOICES, required=False
+    )
+    whatsapp = forms.ChoiceField(
+        label=gettext_lazy("consent to WhatsApp"), choices=CONSENT_CHOICES, required=False
+    )
+    calls = forms.ChoiceField(
+        label=gettext_lazy("consent to phone calls"), choices=CONSENT_CHOICES, required=False
+    )
+
+    class Meta:
+        model = Customer
+        fields = ("msisdn", "name", "surname", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for channel, name in CONSENT_FIELD.items():
+                state = getattr(self.instance, name)
+                self.fields[channel].initial = {"given": "1", "withdrawn": "0"}.get(state, "")
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("msisdn", "name", "surname", "email", "created_at")
+    form = CustomerForm
+    list_display = (
+        "msisdn",
+        "name",
+        "surname",
+        "email",
+        "consent_push_sms",
+        "consent_whatsapp",
+        "consent_calls",
+        "created_at",
+    )
+    list_filter = ("consent_push_sms", "consent_whatsapp", "consent_calls")
     search_fields = ("msisdn", "name", "surname", "email")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    inlines = [ConsentEventInline]
+    change_form_template = "admin/loyalty/customer/change_form.html"
+
+    def get_fieldsets(self, request, obj=None):
+        main = ["msisdn", "name", "surname", "email", "push_sms", "whatsapp", "calls"]
+        if obj is None:
+            return [(None, {"fields": main})]
+        return [(None, {"fields": main}), (_("Timeline"), {"fields": ["timeline"]})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("msisdn", "timeline") if obj else ()
+
+    @admin.display(description=gettext_lazy("newest first"))
+    def timeline(self, obj: Customer):
+        return render_to_string(
+            "admin/loyalty/customer/timeline.html", {"events": customer_timeline(customer=obj)}
+        )
 
     def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
         data = form.cleaned_data
@@ -63,6 +148,95 @@ class CustomerAdmin(admin.ModelAdmin):
                 email=data["email"],
             )
             obj.pk = created.pk
+        customer = Customer.objects.get(pk=obj.pk)
+        for channel in CONSENT_FIELD:
+            choice = data.get(channel, "")
+            consent_set(
+                customer=customer,
+                channel=channel,
+                given={"1": True, "0": False}.get(choice),
+                source=ConsentSource.ADMIN,
+                user=request.user,
+            )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:customer_id>/export/", view(self.export_view), name="loyalty_customer_export"
+            ),
+            path("<int:customer_id>/erase/", view(self.erase_view), name="loyalty_customer_erase"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        customer = get_object_or_404(Customer, pk=customer_id)
+        if not self.has_view_permission(request, customer):
+            raise PermissionDenied
+        response = JsonResponse(
+            customer_export(customer=customer),
+            json_dumps_params={"indent": 2, "ensure_ascii": False},
+        )
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        return response
+
+    def erase_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        customer = get_object_or_404(Customer, pk=customer_id)
+        if not self.has_delete_permission(request, customer):
+            raise PermissionDenied
+        not_propagated = None
+        if request.method == "POST":
+            not_propagated = customer_erase(customer=customer, user=request.user)
+            self.message_user(request, _("The customer was anonymised."), messages.SUCCESS)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Erase customer"),
+            "object": customer,
+            "not_propagated": not_propagated,
+        }
+        return TemplateResponse(request, "admin/loyalty/customer/erase.html", context)
+
+
+@admin.register(DoNotCall)
+class DoNotCallAdmin(admin.ModelAdmin):
+    list_display = ("msisdn", "registered_on", "imported_at")
+    search_fields = ("msisdn",)
+    date_hierarchy = "imported_at"
+    show_full_result_count = False
+    change_list_template = "admin/loyalty/donotcall/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="loyalty_donotcall_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("loyalty.add_donotcall"):
+            raise PermissionDenied
+        form = DoNotCallImportForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            result = do_not_call_import(file=form.cleaned_data["file"])
+            self.message_user(
+                request,
+                _("%(added)d numbers added or updated, %(bad)d rows refused.")
+                % {"added": result.imported, "bad": len(result.errors)},
+                messages.WARNING if result.errors else messages.SUCCESS,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import the do-not-call list"),
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/loyalty/donotcall/import.html", context)
 
 
 @admin.register(FidelityProgram)

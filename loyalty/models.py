@@ -16,8 +16,29 @@ CARD_CODE_VALIDATOR = RegexValidator(
 )
 
 
+class Channel(models.TextChoices):
+    PUSH_SMS = "push_sms", _("push and SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    CALLS = "calls", _("phone calls")
+
+
+class ConsentState(models.TextChoices):
+    GIVEN = "given", _("given")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class ConsentSource(models.TextChoices):
+    STORE = "store", _("store form")
+    API = "api", _("API")
+    AISAC = "aisac", _("Aisac flow")
+    IMPORT = "import", _("import")
+    ADMIN = "admin", _("admin")
+
+
 class Customer(models.Model):
-    """A customer, identified across every channel by their mobile number."""
+    """A customer, identified across every channel by their mobile number. Consent per channel
+    is kept here as it stands now; every change is in ConsentEvent."""
 
     msisdn = PhoneNumberField(
         _("mobile number"),
@@ -27,6 +48,28 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     surname = models.CharField(_("surname"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    consent_push_sms = models.CharField(
+        _("consent to push and SMS"),
+        max_length=10,
+        choices=ConsentState.choices,
+        default=ConsentState.UNKNOWN,
+        db_index=True,
+    )
+    consent_whatsapp = models.CharField(
+        _("consent to WhatsApp"),
+        max_length=10,
+        choices=ConsentState.choices,
+        default=ConsentState.UNKNOWN,
+        db_index=True,
+    )
+    consent_calls = models.CharField(
+        _("consent to phone calls"),
+        max_length=10,
+        choices=ConsentState.choices,
+        default=ConsentState.UNKNOWN,
+        db_index=True,
+    )
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -42,6 +85,54 @@ class Customer(models.Model):
     def amm_msisdn(self) -> str:
         """The number as AMM wants it: international prefix, digits only (393400000000)."""
         return self.msisdn.as_e164.lstrip("+")
+
+
+class ConsentEvent(models.Model):
+    """One change of a customer's consent on one channel: the history the law asks for."""
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="consent_events",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    state = models.CharField(_("state"), max_length=10, choices=ConsentState.choices)
+    source = models.CharField(_("source"), max_length=10, choices=ConsentSource.choices)
+    text_version = models.CharField(_("consent text version"), max_length=40, blank=True)
+    at = models.DateTimeField(_("when"), db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent history")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.get_state_display()}"
+
+
+class DoNotCall(models.Model):
+    """A number on the opposition register (do-not-call): never uploaded to the call center."""
+
+    msisdn = models.CharField(_("number"), max_length=20, unique=True)
+    registered_on = models.DateField(_("registered on"), null=True, blank=True)
+    imported_at = models.DateTimeField(_("imported"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("do-not-call number")
+        verbose_name_plural = _("do-not-call list")
+        ordering = ["msisdn"]
+
+    def __str__(self) -> str:
+        return self.msisdn
 
 
 class FidelityProgram(models.Model):

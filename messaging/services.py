@@ -3,7 +3,6 @@ messages → delivery status. The admin wizard and the API call these."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,8 @@ from django.utils.translation import gettext as _
 from core.errors import ProviderError
 from core.models import Operation, SyncStatus
 from core.outbox import outbox_enqueue
-from loyalty.models import Customer
+from loyalty.consent import consent_gate
+from loyalty.models import Channel, Customer
 from loyalty.services import msisdn_normalise
 from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
 from messaging.smshosting import FINAL_STATUSES, PushRequest, SentMessage, smshosting_client
@@ -105,33 +105,26 @@ def push_send_update(
 
 # --- recipients ----------------------------------------------------------------------------
 def push_send_resolve(send: PushSend) -> tuple[list[str], dict[str, int]]:
-    """The numbers to send to (SMSHosting's form, deduplicated) and how many were left out, why.
+    """The numbers to send to (SMSHosting's form) and how many were left out, and why.
 
-    Explicit numbers, then card holders of the chosen shops and programs, resolved now."""
-    numbers: list[str] = []
-    excluded: Counter[str] = Counter()
-    for raw in send.recipients:
-        try:
-            numbers.append(msisdn_normalise(str(raw)).as_e164.lstrip("+"))
-        except ValidationError:
-            excluded["invalid_number"] += 1
+    Explicit numbers and the card holders of the chosen shops and programs, resolved now, all
+    through the consent gate: only who gave push/SMS consent is kept."""
+    numbers: list[str] = [str(raw) for raw in send.recipients]
     audience = Q()
     if send.pk and send.audience_shops.exists():
         audience |= Q(cards__shop__in=send.audience_shops.all())
     if send.pk and send.audience_programs.exists():
         audience |= Q(cards__program__in=send.audience_programs.all())
     if audience:
-        for msisdn in (
-            Customer.objects.filter(audience)
+        numbers.extend(
+            str(msisdn)
+            for msisdn in Customer.objects.filter(audience)
             .filter(cards__active=True)
             .values_list("msisdn", flat=True)
             .distinct()
-        ):
-            numbers.append(str(msisdn).lstrip("+"))
-    unique = list(dict.fromkeys(numbers))
-    if len(unique) < len(numbers):
-        excluded["duplicate"] += len(numbers) - len(unique)
-    return unique, dict(excluded)
+        )
+    gate = consent_gate(channel=Channel.PUSH_SMS, numbers=numbers)
+    return gate.allowed, dict(gate.excluded)
 
 
 def _push_request(

@@ -40,6 +40,15 @@ class EnrolForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
     send_sms = forms.BooleanField(label=_("Send the welcome SMS"), required=False)
+    consent_push_sms = forms.BooleanField(
+        label=_("The customer agrees to receive offers by push and SMS"), required=False
+    )
+    consent_whatsapp = forms.BooleanField(
+        label=_("The customer agrees to be contacted on WhatsApp"), required=False
+    )
+    consent_calls = forms.BooleanField(
+        label=_("The customer agrees to phone calls"), required=False
+    )
 
 
 class LoadPointsForm(forms.Form):

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loyalty.models import FidelityProgram
+from loyalty.consent import CONSENT_FIELD, consent_set
+from loyalty.models import ConsentSource, FidelityProgram
 from loyalty.services import (
     card_enrol,
     customer_get_or_create,
@@ -97,6 +98,15 @@ def enrol(request: HttpRequest) -> HttpResponse:
                 surname=data["surname"],
                 email=data["email"],
             )
+            for channel, name in CONSENT_FIELD.items():
+                if data[name]:  # ticked at the counter; an unticked box changes nothing
+                    consent_set(
+                        customer=customer,
+                        channel=channel,
+                        given=True,
+                        source=ConsentSource.STORE,
+                        user=request.user,
+                    )
             card = card_enrol(
                 program=data["program"],
                 customer=customer,

@@ -115,6 +115,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "admin:login"
 
+# The version of the consent text customers agree to, recorded with every consent change.
+CONSENT_TEXT_VERSION = env("CONSENT_TEXT_VERSION", default="2026-01")
+
 # Customers are identified by their mobile number; numbers without a prefix are Italian.
 PHONENUMBER_DEFAULT_REGION = "IT"
 PHONENUMBER_DB_FORMAT = "E164"

@@ -7,11 +7,32 @@ from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementActi
 
 class CustomerSerializer(serializers.ModelSerializer):
     msisdn = PhoneNumberField(region="IT")
+    consent_push_sms = serializers.BooleanField(
+        allow_null=True, required=False, help_text="true given, false withdrawn, null unknown."
+    )
+    consent_whatsapp = serializers.BooleanField(allow_null=True, required=False)
+    consent_calls = serializers.BooleanField(allow_null=True, required=False)
 
     class Meta:
         model = Customer
-        fields = ("id", "msisdn", "name", "surname", "email", "created_at")
+        fields = (
+            "id",
+            "msisdn",
+            "name",
+            "surname",
+            "email",
+            "consent_push_sms",
+            "consent_whatsapp",
+            "consent_calls",
+            "created_at",
+        )
         read_only_fields = ("created_at",)
+
+    def to_representation(self, instance: Customer):
+        data = super().to_representation(instance)
+        for name in ("consent_push_sms", "consent_whatsapp", "consent_calls"):
+            data[name] = {"given": True, "withdrawn": False}.get(getattr(instance, name))
+        return data
 
 
 class FidelityProgramSerializer(serializers.ModelSerializer):

@@ -1,6 +1,9 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
 
 from loyalty.api.serializers import (
     CustomerSerializer,
@@ -8,7 +11,16 @@ from loyalty.api.serializers import (
     FidelityProgramSerializer,
     PointMovementSerializer,
 )
-from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+from loyalty.consent import CONSENT_FIELD, consent_set
+from loyalty.models import (
+    ConsentSource,
+    Customer,
+    FidelityCard,
+    FidelityProgram,
+    MovementAction,
+    PointMovement,
+)
+from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
     card_enrol,
     customer_get_or_create,
@@ -36,21 +48,51 @@ class CustomerViewSet(
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        serializer.instance = customer_get_or_create(
+        customer = customer_get_or_create(
             msisdn=str(data["msisdn"]),
             name=data.get("name", ""),
             surname=data.get("surname", ""),
             email=data.get("email", ""),
         )
+        self._apply_consent(customer, data)
+        serializer.instance = customer
 
     def perform_update(self, serializer):
         instance, data = serializer.instance, serializer.validated_data
-        serializer.instance = customer_update(
+        customer = customer_update(
             customer=instance,
             name=data.get("name", instance.name),
             surname=data.get("surname", instance.surname),
             email=data.get("email", instance.email),
         )
+        self._apply_consent(customer, data)
+        serializer.instance = customer
+
+    def _apply_consent(self, customer: Customer, data: dict) -> None:
+        for channel, name in CONSENT_FIELD.items():
+            if name in data:  # only what the request says changes; history is kept
+                consent_set(
+                    customer=customer,
+                    channel=channel,
+                    given=data[name],
+                    source=ConsentSource.API,
+                    user=self.request.user,
+                )
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        """Everything Vetrina holds about the customer (privacy request), as JSON."""
+        return Response(customer_export(customer=self.get_object()))
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Anonymise the customer; answers what the providers' APIs could not erase."""
+        if not request.user.has_perm("loyalty.delete_customer"):
+            raise PermissionDenied
+        not_propagated = customer_erase(customer=self.get_object(), user=request.user)
+        return Response({"erased": True, "not_erased_at_providers": not_propagated})
 
 
 class FidelityProgramViewSet(viewsets.ReadOnlyModelViewSet):

@@ -27,7 +27,8 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert "Counter login (/store/, Milano) — user: negozio.milano" in out.getvalue()
     sent, draft = PushSend.objects.order_by("id")
     assert (sent.status, draft.status) == (SendStatus.SENT, SendStatus.DRAFT)
-    assert sent.messages.count() == 3
+    assert sent.messages.count() == 2  # Sara gave no push consent
+    assert sent.excluded == {"no_consent": 1}
     cards = FidelityCard.objects.all()
     assert len(cards) == 3
     assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {

@@ -20,7 +20,7 @@ from messaging.services import (
 )
 from sandbox.models import SmsAccount, SmsMessage
 from tests.campaigns.factories import make_shop
-from tests.loyalty.factories import make_card
+from tests.loyalty.factories import consenting, make_card
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +122,7 @@ def test_a_lost_answer_is_looked_up_and_never_sent_twice(deliver, knobs):
 def test_a_large_audience_goes_in_batches_each_accounted_for(deliver, settings):
     settings.PUSH_BATCH_SIZE = 5000
     numbers = [f"34800{n:05d}" for n in range(20000)]
+    consenting(*("39" + n for n in numbers))
     send = draft(recipients=numbers)
     push_send_estimate(send=send)
     with deliver():
@@ -141,11 +142,14 @@ def test_card_holders_of_a_shop_are_resolved_when_the_send_is_confirmed(deliver)
     with deliver():
         shop = make_shop()
         make_card(shop=shop, msisdn="+393480000012")
+        make_card(shop=shop, msisdn="+393480000111")  # never gave push consent
     send = draft(recipients=[], shops=[shop])
     push_send_estimate(send=send)
     with deliver():
         make_card(shop=shop, msisdn="+393480000014")  # enrolled after the estimate
         push_send_confirm(send=send)
+    send.refresh_from_db()
+    assert send.excluded == {"no_consent": 1}
     assert sorted(PushMessage.objects.values_list("msisdn", flat=True)) == [
         "393480000012",
         "393480000014",

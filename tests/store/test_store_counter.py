@@ -154,3 +154,26 @@ def test_createstoremanager_generates_a_password_once_and_refuses_unknown_shops(
 
     with pytest.raises(CommandError, match="Unknown shop code"):
         call_command("createstoremanager", "x", "--shop", "PV-NONE", stdout=StringIO())
+
+
+def test_consent_ticked_at_the_counter_is_recorded_with_its_source(manager, deliver):
+    with deliver():
+        manager.post(
+            "/store/enrol/",
+            {
+                "program": pulled_program().pk,
+                "msisdn": "347 555 9876",
+                "consent_push_sms": "on",
+                "consent_calls": "on",
+            },
+        )
+    from loyalty.models import ConsentEvent, Customer
+
+    customer = Customer.objects.get(msisdn="+393475559876")
+    assert (customer.consent_push_sms, customer.consent_whatsapp, customer.consent_calls) == (
+        "given",
+        "unknown",
+        "given",
+    )
+    assert set(ConsentEvent.objects.values_list("source", flat=True)) == {"store"}
+    assert ConsentEvent.objects.first().by.username == "mario"

@@ -23,16 +23,18 @@ from PIL import Image, ImageDraw
 from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
-from loyalty.models import FidelityCard, FidelityProgram
+from loyalty.consent import consent_set
+from loyalty.models import ConsentSource, FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
 from messaging.models import PushSend
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
 from store.models import StoreManager
 
+# number, name, surname, shop, first receipt, consents given at the counter
 DEMO_CUSTOMERS = [
-    ("+39 347 123 4501", "Giulia", "Russo", "PV-MI-01", "32.00"),
-    ("+39 348 765 4302", "Marco", "Ferrari", "PV-MI-01", "18.50"),
-    ("+39 333 222 1103", "Sara", "Esposito", "PV-RM-01", "55.00"),
+    ("+39 347 123 4501", "Giulia", "Russo", "PV-MI-01", "32.00", ("push_sms", "whatsapp")),
+    ("+39 348 765 4302", "Marco", "Ferrari", "PV-MI-01", "18.50", ("push_sms", "calls")),
+    ("+39 333 222 1103", "Sara", "Esposito", "PV-RM-01", "55.00", ()),
 ]
 DEMO_STORE_MANAGER = "negozio.milano"
 
@@ -157,15 +159,19 @@ class Command(BaseCommand):
     @transaction.atomic
     def _cards(self) -> None:
         program = FidelityProgram.objects.order_by("id").first()
-        for msisdn, name, surname, shop_code, receipt in DEMO_CUSTOMERS:
+        for msisdn, name, surname, shop_code, receipt, consents in DEMO_CUSTOMERS:
             customer = customer_get_or_create(msisdn=msisdn, name=name, surname=surname)
+            for channel in consents:
+                consent_set(
+                    customer=customer, channel=channel, given=True, source=ConsentSource.STORE
+                )
             card = card_enrol(
                 program=program, customer=customer, shop=Shop.objects.get(code=shop_code)
             )
             movement_add(card=card, amount=Decimal(receipt), shop=card.shop, note="scontrino demo")
 
     def _pushes(self) -> None:
-        """One push already sent to every card holder, one draft to try the wizard with."""
+        """One push already sent to every card holder who agreed, one draft for the wizard."""
         sent = push_send_create(
             name="Benvenuto nel programma fedeltà",
             text="Grazie per esserti iscritto: 10% di sconto sul prossimo acquisto!",
