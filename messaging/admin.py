@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from core.admin import ReadOnlyAdmin, SyncAdminMixin, status_badge
 from core.errors import ProviderError
+from loyalty.consent import exclusion_labels
 from messaging.forms import PushSendForm
 from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
 from messaging.services import (
@@ -82,6 +83,7 @@ class PushSendAdmin(admin.ModelAdmin):
             extra = {
                 "send": send,
                 "counts": push_send_counts(send),
+                "excluded_labels": exclusion_labels(send.excluded or {}),
                 "step_urls": {
                     name: reverse(f"admin:messaging_pushsend_{name}", args=[send.pk])
                     for name in ("estimate", "confirm", "refresh", "invitations")

@@ -94,6 +94,7 @@ def test_the_admin_wizard_estimates_then_sends(admin_client, deliver):
         reverse("admin:messaging_pushsend_change", args=[send.pk])
     ).content.decode()
     assert "Conferma e invia" in page and 'id="push-estimate"' in page
+    assert "nessun consenso" not in page  # both numbers have push consent
 
     with deliver():
         admin_client.post(reverse("admin:messaging_pushsend_confirm", args=[send.pk]))
