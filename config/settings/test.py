@@ -32,3 +32,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_in": str(_test_queue),
         "data_folder_out": str(_test_queue),
     }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: the real-worker tests read and write from two threads,
+    # and only a file database (WAL, busy timeout) lets them wait for each other like in
+    # production instead of failing with "database table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-vetrina.sqlite3")}  # noqa: F405
