@@ -215,9 +215,10 @@ class VolantinoPiuClient(ProviderClient):
         return RemoteShop.from_wire(data if data.get("id") else {**shop.wire(), **body})
 
     def delete_shop(self, remote_id: str) -> None:
-        self.request(
+        response = self.request(
             "DELETE", "deleteShop", operation="deleteShop", json_body={"id": _wire_id(remote_id)}
         )
+        self._unwrap(response)  # a 200 saying success: false did not delete anything
 
     # --- media ------------------------------------------------------------------------------
     def list_media(self) -> list[RemoteMedia]:
@@ -257,12 +258,13 @@ class VolantinoPiuClient(ProviderClient):
         return RemoteCampaign.from_wire(data)
 
     def delete_campaign(self, remote_id: str) -> None:
-        self.request(
+        response = self.request(
             "DELETE",
             "deleteCampaign",
             operation="deleteCampaign",
             json_body={"id": _wire_id(remote_id)},
         )
+        self._unwrap(response)  # a 200 saying success: false did not delete anything
 
     # --- answers ---------------------------------------------------------------------------
     def _unwrap(self, response: Response) -> Any:

@@ -7,6 +7,7 @@ from loyalty.api.views import (
     FidelityProgramViewSet,
     PointMovementViewSet,
 )
+from messaging.api.care import CareRequestViewSet, OrderViewSet
 from messaging.api.views import PushSendViewSet
 
 router = DefaultRouter()
@@ -17,6 +18,8 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("fidelity-programs", FidelityProgramViewSet, basename="fidelity-program")
 router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
 router.register("push-sends", PushSendViewSet, basename="push-send")
+router.register("care-requests", CareRequestViewSet, basename="care-request")
+router.register("orders", OrderViewSet, basename="order")
 router.register(
     r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
 )

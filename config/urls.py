@@ -5,10 +5,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from messaging import inbound as aisac_inbound
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("store/", include("store.urls")),
+    path("integrations/aisac/getObject", aisac_inbound.get_object, name="aisac-get-object"),
+    path(
+        "integrations/aisac/updateObject", aisac_inbound.update_object, name="aisac-update-object"
+    ),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -123,10 +123,22 @@ class CustomerAdmin(admin.ModelAdmin):
         main = ["msisdn", "name", "surname", "email", "push_sms", "whatsapp", "calls"]
         if obj is None:
             return [(None, {"fields": main})]
-        return [(None, {"fields": main}), (_("Timeline"), {"fields": ["timeline"]})]
+        return [
+            (None, {"fields": main}),
+            (_("Timeline"), {"fields": ["timeline"]}),
+            (_("WhatsApp (Aisac)"), {"fields": ["aisac_activity"], "classes": ["collapse"]}),
+        ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("msisdn", "timeline") if obj else ()
+        return ("msisdn", "timeline", "aisac_activity") if obj else ()
+
+    @admin.display(description=gettext_lazy("flows and charges"))
+    def aisac_activity(self, obj: Customer):
+        from messaging.care import customer_aisac_activity
+
+        return render_to_string(
+            "admin/loyalty/customer/aisac.html", {"activity": customer_aisac_activity(customer=obj)}
+        )
 
     @admin.display(description=gettext_lazy("newest first"))
     def timeline(self, obj: Customer):

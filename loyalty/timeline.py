@@ -57,6 +57,17 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
                 f"{message.status} {message.status_detail}".strip(),
             )
         )
+    from messaging.models import CareRequest
+
+    for care in CareRequest.objects.filter(customer=customer)[:MAX_ITEMS]:
+        items.append(
+            TimelineItem(
+                care.created_at,
+                _("care request"),
+                f"{care.get_type_display()}: {care.subject}",
+                " · ".join(filter(None, [care.status, care.get_sync_status_display()])),
+            )
+        )
     for event in ConsentEvent.objects.filter(customer=customer)[:MAX_ITEMS]:
         items.append(
             TimelineItem(

@@ -12,8 +12,19 @@ from django.utils.translation import gettext_lazy
 from core.admin import ReadOnlyAdmin, SyncAdminMixin, status_badge
 from core.errors import ProviderError
 from loyalty.consent import exclusion_labels
+from messaging.care import care_request_create
 from messaging.forms import PushSendForm
-from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
+from messaging.models import (
+    CareRequest,
+    InboundCall,
+    Order,
+    OrderLine,
+    PushBatch,
+    PushInvitation,
+    PushMessage,
+    PushSend,
+    SendStatus,
+)
 from messaging.services import (
     SEND_FIELDS,
     push_invitations_for_unreachable,
@@ -220,3 +231,71 @@ class PushMessageAdmin(ReadOnlyAdmin):
 class PushInvitationAdmin(ReadOnlyAdmin):
     list_display = ("msisdn", "url", "created_at")
     search_fields = ("msisdn",)
+
+
+@admin.register(CareRequest)
+class CareRequestAdmin(SyncAdminMixin, admin.ModelAdmin):
+    list_display = ("subject", "customer", "type", "status", "created_at")
+    list_filter = ("type", "status")
+    list_select_related = ("customer",)
+    search_fields = ("subject", "customer__msisdn", "customer__surname", "remote_id")
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("customer",)
+    fields = ("customer", "type", "subject", "message")
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, *self.fields, "status") if obj else fields
+
+    def save_model(self, request: HttpRequest, obj: CareRequest, form, change: bool) -> None:
+        if change:
+            return  # Aisac has no call to change a request; "sync now" reads it back
+        data = form.cleaned_data
+        obj.pk = care_request_create(
+            customer=data["customer"],
+            type=data["type"],
+            subject=data["subject"],
+            message=data["message"],
+        ).pk
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("sku", "name", "quantity", "price")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(Order)
+class OrderAdmin(SyncAdminMixin, admin.ModelAdmin):
+    """Orders arrive from the e-commerce through the API; here they are read and re-synced."""
+
+    list_display = ("number", "customer", "shop", "total", "created_at")
+    list_select_related = ("customer", "shop")
+    search_fields = ("number", "customer__msisdn")
+    date_hierarchy = "created_at"
+    fields = ("number", "customer", "shop", "total")
+    readonly_fields = fields
+    inlines = [OrderLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundCall)
+class InboundCallAdmin(ReadOnlyAdmin):
+    list_display = (
+        "at",
+        "endpoint",
+        "user_key",
+        "status_code",
+        "detail",
+        "remote_addr",
+        "duration_ms",
+    )
+    list_filter = ("endpoint", "status_code")
+    date_hierarchy = "at"
+    show_full_result_count = False

@@ -3,13 +3,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
-    """SMSHosting push/SMS sends (and, with its issue, Aisac WhatsApp customer care)."""
+    """SMSHosting push/SMS sends and Aisac WhatsApp customer care."""
 
     name = "messaging"
-    verbose_name = _("Messaging (SMSHosting)")
+    verbose_name = _("Messaging (SMSHosting, Aisac)")
 
     def ready(self) -> None:
-        from messaging import (  # noqa: F401  (registers the sync handler and the pull)
+        from messaging import (  # noqa: F401  (registers the sync handlers and the pulls)
+            care,
             pull,
             sync,
         )

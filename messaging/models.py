@@ -187,3 +187,115 @@ class PushInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.msisdn} → {self.url}"
+
+
+class CareType(models.TextChoices):
+    INFORMATION = "information", _("information")
+    COMPLAINT = "complaint", _("complaint")
+    LOYALTY = "loyalty", _("fidelity card")
+    ORDER = "order", _("order")
+    OTHER = "other", _("other")
+
+
+class CareRequest(SyncedModel):
+    """A WhatsApp customer-care request handled by Aisac's flows (createRequest)."""
+
+    sync_provider = "aisac"
+
+    customer = models.ForeignKey(
+        "loyalty.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="care_requests",
+    )
+    type = models.CharField(
+        _("type"), max_length=16, choices=CareType.choices, default=CareType.INFORMATION
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    message = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("status at Aisac"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("As Aisac reports it."),
+    )
+    reference = models.UUIDField(
+        _("our reference"), default=uuid.uuid4, unique=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("care request")
+        verbose_name_plural = _("care requests")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("closed", "resolved", "cancelled")
+
+
+class Order(SyncedModel):
+    """A minimal e-commerce order sent to Aisac (createOrder) for its WhatsApp flows."""
+
+    sync_provider = "aisac"
+
+    number = models.CharField(_("order number"), max_length=40, unique=True)
+    customer = models.ForeignKey(
+        "loyalty.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    shop = models.ForeignKey(
+        "campaigns.Shop", verbose_name=_("shop"), on_delete=models.PROTECT, related_name="orders"
+    )
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(_("SKU"), max_length=40)
+    name = models.CharField(_("product"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class InboundCall(models.Model):
+    """One call Aisac made to our getObject/updateObject: when, what, how it ended (the phone
+    number is kept masked)."""
+
+    endpoint = models.CharField(_("endpoint"), max_length=20)
+    user_key = models.CharField(_("user key (masked)"), max_length=20, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    remote_addr = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("inbound call (Aisac)")
+        verbose_name_plural = _("inbound calls (Aisac)")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.status_code}"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import ProviderRejected
 from core.sync import RemoteState, SyncHandler, sync_handler_register
-from messaging.models import PushBatch
+from messaging.aisac import OrderLine, aisac_client
+from messaging.models import CareRequest, Order, PushBatch
 from messaging.smshosting import SentMessage, smshosting_client
 
 
@@ -65,3 +67,74 @@ class PushBatchSync(SyncHandler):
 
         batch = PushBatch.objects.only("send_id").get(pk=object_id)
         push_send_settle(send_id=batch.send_id)
+
+
+@sync_handler_register
+class CareRequestSync(SyncHandler):
+    """createRequest; a sync of an existing request reads it back (getRequest). Aisac has no
+    call to change or delete a request."""
+
+    provider = "aisac"
+    model = CareRequest
+    remote_delete = False
+
+    def create(self, obj: CareRequest) -> RemoteState:
+        remote = aisac_client().create_request(
+            user_key=obj.customer.amm_msisdn,
+            type=obj.type,
+            subject=obj.subject,
+            message=obj.message,
+            reference=str(obj.reference),
+        )
+        return RemoteState(remote.request_id, remote.raw)
+
+    def update(self, obj: CareRequest) -> RemoteState:
+        remote = aisac_client().get_request(obj.remote_id)
+        return RemoteState(remote.request_id, remote.raw)
+
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        """Never called: `remote_delete` is False."""
+
+    def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        return {"status": str(state.data.get("status") or "")[:32]}
+
+    def find_existing(self, obj: CareRequest) -> RemoteState | None:
+        # Our reference travels with the request, so a lost answer can be found again.
+        _total, found = aisac_client().get_requests(reference=str(obj.reference))
+        return RemoteState(found[0].request_id, found[0].raw) if found else None
+
+
+@sync_handler_register
+class OrderSync(SyncHandler):
+    """createOrder, idempotent by our order number (Aisac refuses a duplicate)."""
+
+    provider = "aisac"
+    model = Order
+    remote_delete = False
+
+    def create(self, obj: Order) -> RemoteState:
+        try:
+            answer = aisac_client().create_order(
+                order_id=obj.number,
+                user_key=obj.customer.amm_msisdn,
+                shop_code=obj.shop.code,
+                total=obj.total,
+                lines=[
+                    OrderLine(
+                        sku=line.sku, name=line.name, quantity=line.quantity, price=line.price
+                    )
+                    for line in obj.lines.all()
+                ],
+            )
+        except ProviderRejected as exc:
+            if exc.code == "DUPLICATE_ORDER":  # an earlier attempt got there: the goal is met
+                return RemoteState(obj.number, {"order_id": obj.number})
+            raise
+        return RemoteState(str(answer["order_id"]), answer)
+
+    def update(self, obj: Order) -> RemoteState:
+        # Aisac has no call to read or change an order: what we sent stands.
+        return RemoteState(obj.remote_id, obj.remote_data or {})
+
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        """Never called: `remote_delete` is False."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -51,6 +52,10 @@ def knobs_view(request: HttpRequest, provider: str) -> HttpResponse:
     if request.method == "POST":
         try:
             knob = knob_set(provider=provider, **json.loads(request.body or b"{}"))
+        except ValidationError as exc:
+            return JsonResponse(
+                {"message": "Invalid knobs.", "errors": exc.message_dict}, status=400
+            )
         except (ValueError, TypeError) as exc:
             return JsonResponse({"message": str(exc)}, status=400)
         return JsonResponse(_knob_json(knob))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox import amm, knobs, smshosting, volantinopiu
+from sandbox import aisac, amm, knobs, smshosting, volantinopiu
 
 app_name = "sandbox"
 
@@ -27,6 +27,13 @@ urlpatterns = [
     path("smshosting/rest/api/push/search", smshosting.push_search),
     path("smshosting/rest/api/push/multimedia/<str:media_id>", smshosting.push_multimedia),
     path("smshosting/rest/api/push/invitation", smshosting.push_invitation),
+    # Aisac: base URL …/sandbox/aisac/v1
+    path("aisac/v1/createRequest", aisac.create_request),
+    path("aisac/v1/getRequest", aisac.get_request),
+    path("aisac/v1/getRequests", aisac.get_requests),
+    path("aisac/v1/getFlowByUserKey", aisac.flows_by_user_key),
+    path("aisac/v1/getChargesByUserKey", aisac.charges_by_user_key),
+    path("aisac/v1/createOrder", aisac.create_order),
     # AMM: base URL …/sandbox/amm/sms/v2
     path("amm/sms/v2/fidelity/list", amm.fidelity_list),
     path("amm/sms/v2/fidelity/<str:program_id>/card/list", amm.card_list),

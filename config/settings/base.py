@@ -84,6 +84,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Counters that must hold across processes (rate limits) live here: Redis in production.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -239,6 +242,8 @@ WOLKVOX_TOKEN = env("WOLKVOX_TOKEN", default="")
 AISAC_BASE_URL = env("AISAC_BASE_URL", default="")
 AISAC_API_KEY = env("AISAC_API_KEY", default="")
 AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")
+# Calls Aisac may make to getObject/updateObject per minute, per calling address.
+AISAC_INBOUND_RATE_PER_MINUTE = env.int("AISAC_INBOUND_RATE_PER_MINUTE", default=120)
 
 # What the simulated providers accept (the embedded default's client values match these).
 SANDBOX_CREDENTIALS = {
@@ -259,6 +264,8 @@ SANDBOX_CREDENTIALS = {
 
 # Simulated SMSHosting messages move PENDING → SENT → DELIVERED one step of this many seconds.
 SANDBOX_SMSHOSTING_STEP_SECONDS = env.float("SANDBOX_SMSHOSTING_STEP_SECONDS", default=5.0)
+# Simulated Aisac requests move open → in_progress → closed one step of this many seconds.
+SANDBOX_AISAC_STEP_SECONDS = env.float("SANDBOX_AISAC_STEP_SECONDS", default=60.0)
 # Numbers per push/send call (each batch has its own transaction id).
 PUSH_BATCH_SIZE = env.int("PUSH_BATCH_SIZE", default=1000)
 

@@ -29,6 +29,10 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert (sent.status, draft.status) == (SendStatus.SENT, SendStatus.DRAFT)
     assert sent.messages.count() == 2  # Sara gave no push consent
     assert sent.excluded == {"no_consent": 1}
+    from messaging.models import CareRequest, Order
+
+    assert CareRequest.objects.get().sync_status == SyncStatus.SYNCED
+    assert Order.objects.get().sync_status == SyncStatus.SYNCED
     cards = FidelityCard.objects.all()
     assert len(cards) == 3
     assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {

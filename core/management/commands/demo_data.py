@@ -24,9 +24,10 @@ from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
 from loyalty.consent import consent_set
-from loyalty.models import ConsentSource, FidelityCard, FidelityProgram
+from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
-from messaging.models import PushSend
+from messaging.care import care_request_create, order_create
+from messaging.models import CareRequest, PushSend
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
 from store.models import StoreManager
 
@@ -119,6 +120,9 @@ class Command(BaseCommand):
         if not PushSend.objects.exists():
             self._pushes()
         self.stdout.write(f"Demo push sends: {PushSend.objects.count()}.")
+        if not CareRequest.objects.exists():
+            self._care()
+        self.stdout.write(f"Demo care requests: {CareRequest.objects.count()}.")
         if not no_password:
             self._login()
 
@@ -187,6 +191,36 @@ class Command(BaseCommand):
             text="Il nuovo volantino è online: sottocosto fino a domenica!",
             shops=Shop.objects.filter(code="PV-MI-01"),
             recipients=["+39 348 000 0002"],
+        )
+
+    @transaction.atomic
+    def _care(self) -> None:
+        """A WhatsApp care request and an e-commerce order for Giulia."""
+        giulia = Customer.objects.get(msisdn="+393471234501")
+        care_request_create(
+            customer=giulia,
+            type="loyalty",
+            subject="Punti dello scontrino di ieri non caricati",
+            message="Ho fatto la spesa ieri a Milano ma non vedo i punti.",
+        )
+        order_create(
+            number="WEB-2026-0001",
+            customer=giulia,
+            shop=Shop.objects.get(code="PV-MI-01"),
+            lines=[
+                {
+                    "sku": "CAF-250",
+                    "name": "Caffè macinato 250 g",
+                    "quantity": 2,
+                    "price": Decimal("3.49"),
+                },
+                {
+                    "sku": "OLI-1L",
+                    "name": "Olio extravergine 1 l",
+                    "quantity": 1,
+                    "price": Decimal("8.90"),
+                },
+            ],
         )
 
     def _store_manager(self) -> str:

@@ -1,0 +1,474 @@
+"""The simulated VolantinoPiù shop API, called as the real one would be (`/api/v2/...`, Bearer
+token, JSON in and out), with the Laravel answers the client expects: 401 `Unauthenticated.`,
+405, 415, 422 `{"message", "errors": {field: [...]}}`, 404. Then the fault knobs that make it
+misbehave on purpose, and the `_knobs` and `_state` control endpoints."""
+
+import json
+
+import pytest
+from django.conf import settings
+
+from sandbox.knobs import knob_set
+from sandbox.models import SandboxKnob
+
+API = "/sandbox/volantinopiu/api/v2"
+KNOBS = "/sandbox/_knobs/volantinopiu"
+STATE = "/sandbox/_state/volantinopiu"
+pytestmark = pytest.mark.django_db
+
+SHOP = {
+    "indirizzo": "Via Roma 1",
+    "cap": "20121",
+    "citta": "Milano",
+    "provincia": "MI",
+    "latitude": 45.464211,
+    "longitude": 9.191383,
+    "codice": "PV-MI-01",
+    "mail": "milano@example.com",
+    "url": "https://example.com/negozi/milano",
+    "descrizione": "Punto vendita del centro",
+}
+
+
+def bearer(token: str | None = None) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token or settings.SANDBOX_CREDENTIALS['volantinopiu']['token']}"
+    }
+
+
+def add(client, body: dict, **headers):
+    return client.post(
+        f"{API}/addShop", body, content_type="application/json", headers=headers or bearer()
+    )
+
+
+def update(client, body: dict):
+    return client.post(f"{API}/updateShop", body, content_type="application/json", headers=bearer())
+
+
+def delete(client, body: dict):
+    return client.delete(
+        f"{API}/deleteShop", body, content_type="application/json", headers=bearer()
+    )
+
+
+def list_shops(client):
+    return client.get(f"{API}/listShops", headers=bearer())
+
+
+def stored_shops(client) -> list[dict]:
+    return client.get(STATE).json().get("shop", [])
+
+
+# --- authentication ------------------------------------------------------------------------
+def test_given_no_token_when_listing_shops_then_401_unauthenticated(client):
+    response = client.get(f"{API}/listShops")
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthenticated."}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer wrong-token",
+        "Bearer ",
+        "Token sandbox-volantinopiu-token",
+        "Basic c2FuZGJveDpzYW5kYm94",
+        "sandbox-volantinopiu-token",
+    ],
+)
+def test_given_a_wrong_bearer_token_when_calling_then_401_unauthenticated(client, authorization):
+    response = client.get(f"{API}/listShops", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.json() == {"message": "Unauthenticated."}
+
+
+def test_given_no_token_when_adding_a_shop_then_401_and_nothing_is_stored(client):
+    response = client.post(f"{API}/addShop", SHOP, content_type="application/json")
+    assert response.status_code == 401
+    assert stored_shops(client) == []
+
+
+def test_given_the_right_token_when_listing_an_empty_provider_then_an_empty_wrapped_list(client):
+    response = list_shops(client)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"success": True, "data": []}
+
+
+# --- method and content type ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "operation"),
+    [
+        ("post", "listShops"),
+        ("get", "addShop"),
+        ("put", "addShop"),
+        ("get", "updateShop"),
+        ("patch", "updateShop"),
+        ("post", "deleteShop"),
+        ("get", "deleteShop"),
+    ],
+)
+def test_given_the_wrong_method_when_calling_then_405(client, method, operation):
+    response = getattr(client, method)(
+        f"{API}/{operation}", {}, content_type="application/json", headers=bearer()
+    )
+    assert response.status_code == 405
+    assert response.json() == {"message": f"The {method.upper()} method is not supported."}
+
+
+@pytest.mark.parametrize("operation", ["addShop", "updateShop"])
+def test_given_a_form_body_when_posting_then_415(client, operation):
+    response = client.post(f"{API}/{operation}", {"codice": "PV-1"}, headers=bearer())
+    assert response.status_code == 415
+    assert response.json() == {"message": "Content-Type must be application/json."}
+    assert stored_shops(client) == []
+
+
+def test_given_a_delete_without_a_json_content_type_when_deleting_then_415(client):
+    response = client.delete(
+        f"{API}/deleteShop", "id=1", content_type="text/plain", headers=bearer()
+    )
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("raw", ['{"codice": ', "[1, 2]"], ids=["truncated", "not-an-object"])
+def test_given_a_json_body_that_is_not_an_object_when_posting_then_400(client, raw):
+    response = client.post(f"{API}/addShop", raw, content_type="application/json", headers=bearer())
+    assert response.status_code == 400
+    assert "message" in response.json()
+
+
+# --- validation (422, Laravel's shape) -----------------------------------------------------
+def test_given_no_codice_indirizzo_citta_when_adding_then_422_with_each_field_required(client):
+    response = add(client, {**SHOP, "codice": None, "indirizzo": "", "citta": None})
+    assert response.status_code == 422
+    assert response.json() == {
+        "message": "The codice field is required. (and 2 more errors)",
+        "errors": {
+            "codice": ["The codice field is required."],
+            "indirizzo": ["The indirizzo field is required."],
+            "citta": ["The citta field is required."],
+        },
+    }
+    assert stored_shops(client) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("codice", "C" * 51, "The codice field must not be greater than 50 characters."),
+        ("codice", 123, "The codice field must be a string."),
+        ("cap", "2012", "The cap field format is invalid."),
+        ("cap", "2O121", "The cap field format is invalid."),
+        ("provincia", "M1", "The provincia field format is invalid."),
+        ("provincia", "MIL", "The provincia field must not be greater than 2 characters."),
+        ("latitude", 90.5, "The latitude field must be between -90 and 90."),
+        ("latitude", -91, "The latitude field must be between -90 and 90."),
+        ("longitude", 180.01, "The longitude field must be between -180 and 180."),
+        ("latitude", "nord", "The latitude field must be a number."),
+        ("mail", "milano-at-example.com", "The mail field must be a valid mail."),
+        ("url", "not a url", "The url field must be a valid url."),
+    ],
+)
+def test_given_a_bad_field_when_adding_then_422_naming_that_field(client, field, value, message):
+    response = add(client, {**SHOP, field: value})
+    assert response.status_code == 422
+    body = response.json()
+    assert message in body["errors"][field]
+    assert body["message"].startswith(body["errors"][field][0])
+    assert stored_shops(client) == []
+
+
+def test_given_an_existing_codice_when_adding_then_422_already_taken(client):
+    assert add(client, SHOP).status_code == 201
+    response = add(client, {**SHOP, "indirizzo": "Via Torino 5"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "message": "The codice has already been taken.",
+        "errors": {"codice": ["The codice has already been taken."]},
+    }
+    assert len(stored_shops(client)) == 1
+
+
+def test_given_only_the_required_fields_and_nulls_when_adding_then_201(client):
+    body = dict.fromkeys(SHOP) | {"codice": "PV-2", "indirizzo": "Via X 1", "citta": "Roma"}
+    response = add(client, body)
+    assert response.status_code == 201
+    assert response.json()["data"] == {"id": response.json()["data"]["id"], **body}
+
+
+def test_given_boundary_values_when_adding_then_they_are_accepted(client):
+    response = add(
+        client,
+        {**SHOP, "cap": "00100", "provincia": "rm", "latitude": -90, "longitude": 180},
+    )
+    assert response.status_code == 201
+
+
+# --- round trip ----------------------------------------------------------------------------
+def test_given_a_new_shop_when_added_listed_updated_and_deleted_then_each_step_is_visible(client):
+    added = add(client, SHOP)
+    assert added.status_code == 201
+    assert added.json()["success"] is True
+    shop = added.json()["data"]
+    assert shop == {"id": shop["id"], **SHOP}
+
+    listed = list_shops(client).json()
+    assert listed == {"success": True, "data": [shop]}
+
+    updated = update(client, {"id": shop["id"], **SHOP, "citta": "Milano 2", "cap": None})
+    assert updated.status_code == 200
+    assert updated.json() == {
+        "success": True,
+        "data": {**shop, "citta": "Milano 2", "cap": None},
+    }
+    assert list_shops(client).json()["data"] == [{**shop, "citta": "Milano 2", "cap": None}]
+
+    deleted = delete(client, {"id": shop["id"]})
+    assert deleted.status_code == 200
+    assert deleted.json() == {"success": True, "message": "Shop deleted."}
+    assert list_shops(client).json() == {"success": True, "data": []}
+
+
+def test_given_two_shops_when_listing_then_they_come_in_creation_order(client):
+    first = add(client, SHOP).json()["data"]["id"]
+    second = add(client, {**SHOP, "codice": "PV-MI-02"}).json()["data"]["id"]
+    assert [s["id"] for s in list_shops(client).json()["data"]] == [first, second]
+
+
+def test_given_a_shop_when_updated_with_its_own_codice_then_it_is_not_a_duplicate(client):
+    shop_id = add(client, SHOP).json()["data"]["id"]
+    response = update(client, {"id": shop_id, **SHOP, "descrizione": "Nuova"})
+    assert response.status_code == 200
+    assert response.json()["data"]["descrizione"] == "Nuova"
+
+
+def test_given_two_shops_when_one_takes_the_others_codice_then_422(client):
+    add(client, SHOP)
+    other = add(client, {**SHOP, "codice": "PV-MI-02"}).json()["data"]["id"]
+    response = update(client, {"id": other, **SHOP})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"codice": ["The codice has already been taken."]}
+    assert [s["codice"] for s in stored_shops(client)] == ["PV-MI-01", "PV-MI-02"]
+
+
+def test_given_a_shop_when_updated_with_a_bad_field_then_422_and_it_is_unchanged(client):
+    shop_id = add(client, SHOP).json()["data"]["id"]
+    response = update(client, {"id": shop_id, **SHOP, "cap": "123"})
+    assert response.status_code == 422
+    assert "cap" in response.json()["errors"]
+    assert stored_shops(client) == [{"id": shop_id, **SHOP}]
+
+
+@pytest.mark.parametrize("unknown", [999999, "999999", "abc"])
+def test_given_an_unknown_id_when_updating_then_404_shop_not_found(client, unknown):
+    response = update(client, {"id": unknown, **SHOP})
+    assert response.status_code == 404
+    assert response.json() == {"message": "Shop not found."}
+    assert stored_shops(client) == []
+
+
+@pytest.mark.parametrize("unknown", [999999, "abc"])
+def test_given_an_unknown_id_when_deleting_then_404_shop_not_found(client, unknown):
+    add(client, SHOP)
+    response = delete(client, {"id": unknown})
+    assert response.status_code == 404
+    assert response.json() == {"message": "Shop not found."}
+    assert len(stored_shops(client)) == 1
+
+
+def test_given_a_deleted_shop_when_deleted_again_then_404(client):
+    shop_id = add(client, SHOP).json()["data"]["id"]
+    assert delete(client, {"id": shop_id}).status_code == 200
+    assert delete(client, {"id": shop_id}).status_code == 404
+
+
+@pytest.mark.parametrize("call", [update, delete], ids=["updateShop", "deleteShop"])
+def test_given_no_id_when_updating_or_deleting_then_422_id_required(client, call):
+    response = call(client, {**SHOP} if call is update else {})
+    assert response.status_code == 422
+    assert response.json() == {
+        "message": "The id field is required.",
+        "errors": {"id": ["The id field is required."]},
+    }
+
+
+# --- fault knobs ---------------------------------------------------------------------------
+def test_given_a_forced_status_with_a_count_when_calling_then_it_counts_down_to_normal(client):
+    knob_set(provider="volantinopiu", forced_status=503, forced_remaining=2)
+
+    statuses = [list_shops(client).status_code for _ in range(3)]
+
+    assert statuses == [503, 503, 200]
+    assert SandboxKnob.objects.get(provider="volantinopiu").forced_remaining == 0
+
+
+def test_given_a_forced_status_without_a_count_when_adding_then_every_call_fails_unacted(client):
+    knob_set(provider="volantinopiu", forced_status=500)
+    responses = [add(client, {**SHOP, "codice": f"PV-{n}"}) for n in range(3)]
+    assert [r.status_code for r in responses] == [500, 500, 500]
+    assert responses[0].json() == {"message": "Sandbox forced status 500."}
+    assert stored_shops(client) == []
+
+
+def test_given_a_forced_status_when_calling_without_a_token_then_the_forced_status_wins(client):
+    knob_set(provider="volantinopiu", forced_status=429, forced_remaining=1)
+    assert client.get(f"{API}/listShops").status_code == 429
+    assert client.get(f"{API}/listShops").status_code == 401
+
+
+def test_given_error_rate_one_when_adding_then_500_server_error_without_acting(client):
+    knob_set(provider="volantinopiu", error_rate=1.0)
+    response = add(client, SHOP)
+    assert response.status_code == 500
+    assert response.json() == {"message": "Server Error"}
+    assert stored_shops(client) == []
+
+
+def test_given_error_rate_zero_when_adding_then_nothing_fails(client):
+    knob_set(provider="volantinopiu", error_rate=0.0)
+    assert [add(client, {**SHOP, "codice": f"PV-{n}"}).status_code for n in range(5)] == [201] * 5
+
+
+def test_given_malformed_json_when_adding_then_it_acts_but_the_body_is_not_json(client):
+    knob_set(provider="volantinopiu", malformed_json=True)
+
+    response = add(client, SHOP)
+
+    assert 200 <= response.status_code < 300
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content)
+    assert [s["codice"] for s in stored_shops(client)] == ["PV-MI-01"]
+
+
+def test_given_malformed_json_when_deleting_then_the_shop_is_gone_anyway(client):
+    shop_id = add(client, SHOP).json()["data"]["id"]
+    knob_set(provider="volantinopiu", malformed_json=True)
+    response = delete(client, {"id": shop_id})
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content)
+    assert stored_shops(client) == []
+
+
+def test_given_malformed_json_when_the_call_fails_then_the_error_body_stays_json(client):
+    knob_set(provider="volantinopiu", malformed_json=True)
+    response = add(client, {**SHOP, "cap": "x"})
+    assert response.status_code == 422
+    assert "cap" in response.json()["errors"]
+
+
+def test_given_a_concurrency_cap_of_zero_when_calling_then_429_without_acting(client):
+    knob_set(provider="volantinopiu", concurrency_cap=0)
+    response = add(client, SHOP)
+    assert response.status_code == 429
+    assert response.json() == {"message": "Too Many Requests."}
+    assert stored_shops(client) == []
+
+
+def test_given_a_concurrency_cap_of_one_when_calling_in_turn_then_each_is_served_and_released(
+    client,
+):
+    knob_set(provider="volantinopiu", concurrency_cap=1)
+    assert [list_shops(client).status_code for _ in range(3)] == [200, 200, 200]
+    knob = SandboxKnob.objects.get(provider="volantinopiu")
+    assert (knob.in_flight, knob.max_in_flight) == (0, 1)
+
+
+def test_given_an_unknown_knob_when_setting_it_then_value_error(client):
+    with pytest.raises(ValueError, match="Unknown knobs: speed"):
+        knob_set(provider="volantinopiu", speed=11)
+
+
+def test_given_the_sandbox_is_off_when_calling_then_404(client, settings):
+    settings.SANDBOX_ENABLED = False
+    assert list_shops(client).status_code == 404
+    assert client.get(KNOBS).status_code == 404
+    assert client.get(STATE).status_code == 404
+
+
+# --- the control endpoints -----------------------------------------------------------------
+def test_given_no_knobs_set_when_reading_them_then_the_defaults(client):
+    response = client.get(KNOBS)
+    assert response.status_code == 200
+    assert response.json() == {
+        "latency_ms": 0,
+        "latency_after_ms": 0,
+        "error_rate": 0.0,
+        "forced_status": None,
+        "forced_remaining": None,
+        "malformed_json": False,
+        "concurrency_cap": None,
+        "in_flight": 0,
+        "max_in_flight": 0,
+    }
+
+
+def test_given_knobs_posted_in_two_steps_then_the_first_ones_are_kept_and_take_effect(client):
+    first = client.post(KNOBS, {"forced_status": 503}, content_type="application/json")
+    second = client.post(KNOBS, {"forced_remaining": 1}, content_type="application/json")
+
+    assert first.status_code == second.status_code == 200
+    assert (second.json()["forced_status"], second.json()["forced_remaining"]) == (503, 1)
+    assert [list_shops(client).status_code for _ in range(2)] == [503, 200]
+    assert client.get(KNOBS).json()["forced_remaining"] == 0
+
+
+def test_given_an_unknown_knob_when_posting_it_then_400_and_nothing_changes(client):
+    response = client.post(KNOBS, {"speed": 11}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"message": "Unknown knobs: speed"}
+    assert not SandboxKnob.objects.exists()
+
+
+def test_given_a_body_that_is_not_json_when_posting_knobs_then_400(client):
+    response = client.post(KNOBS, "forced_status=500", content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"forced_status": -1}, {"error_rate": "often"}],
+    ids=["negative-status", "rate-not-a-number"],
+)
+def test_given_an_invalid_knob_value_when_posting_it_then_400(client, values):
+    response = client.post(KNOBS, values, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_given_knobs_set_when_deleting_them_then_they_are_back_to_defaults(client):
+    knob_set(provider="volantinopiu", forced_status=500, concurrency_cap=0)
+    assert client.delete(KNOBS).json() == {}
+    assert client.get(KNOBS).json()["forced_status"] is None
+    assert list_shops(client).status_code == 200
+
+
+def test_given_another_providers_knobs_when_calling_volantinopiu_then_they_do_not_apply(client):
+    knob_set(provider="amm", forced_status=500)
+    assert list_shops(client).status_code == 200
+    assert client.get("/sandbox/_knobs/amm").json()["forced_status"] == 500
+
+
+@pytest.mark.parametrize("endpoint", ["/sandbox/_knobs/nobody", "/sandbox/_state/nobody"])
+def test_given_an_unknown_provider_when_using_the_control_endpoints_then_404(client, endpoint):
+    assert client.get(endpoint).status_code == 404
+
+
+def test_given_shops_when_reading_the_state_then_they_are_listed_by_kind(client):
+    first = add(client, SHOP).json()["data"]["id"]
+    second = add(client, {**SHOP, "codice": "PV-MI-02"}).json()["data"]["id"]
+
+    state = client.get(STATE).json()
+
+    assert list(state) == ["shop"]
+    assert state["shop"] == [
+        {"id": first, **SHOP},
+        {"id": second, **SHOP, "codice": "PV-MI-02"},
+    ]
+
+
+def test_given_shops_when_deleting_the_state_then_the_provider_is_empty(client):
+    add(client, SHOP)
+    assert client.delete(STATE).json() == {}
+    assert client.get(STATE).json() == {}
+    assert list_shops(client).json()["data"] == []
