@@ -5,6 +5,8 @@ Examples:
     python manage.py pull volantinopiu --dry-run   # only report; change nothing
     python manage.py pull amm                      # programs, new cards since the last pull
     python manage.py pull amm --full --movements   # every card, and their point records
+    python manage.py pull smshosting               # delivery status of every open message
+    python manage.py pull aisac                    # care requests: statuses, and new ones
 """
 
 from __future__ import annotations
