@@ -49,8 +49,8 @@ def account() -> SmsAccount:
     found = SmsAccount.objects.first()
     if found is None:
         found = SmsAccount.objects.create()
-        SmsGroup.objects.create(name="Amici", members=["393480000002", "393480000004"])
-        SmsGroup.objects.create(name="Clienti negozio", members=["393480000006", "393480000011"])
+        SmsGroup.objects.create(pk=1, name="Amici", members=["393480000002", "393480000004"])
+        SmsGroup.objects.create(pk=2, name="Clienti negozio", members=["393480000006", "393480000011"])
     return found
 
 
