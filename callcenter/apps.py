@@ -3,7 +3,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CallcenterConfig(AppConfig):
-    """Wolkvox predictive-campaign lead lists (see the callcenter issue)."""
+    """Wolkvox predictive-campaign lead lists."""
 
     name = "callcenter"
     verbose_name = _("Call center (Wolkvox)")
+
+    def ready(self) -> None:
+        from callcenter import sync  # noqa: F401  (registers the sync handler)

@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from callcenter.api.views import CallCampaignViewSet, CallRecordViewSet, CallUploadViewSet
 from campaigns.api.views import CampaignViewSet, MediaViewSet, ShopViewSet
 from loyalty.api.views import (
     CustomerViewSet,
@@ -20,6 +21,11 @@ router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
 router.register("push-sends", PushSendViewSet, basename="push-send")
 router.register("care-requests", CareRequestViewSet, basename="care-request")
 router.register("orders", OrderViewSet, basename="order")
+router.register("call-campaigns", CallCampaignViewSet, basename="call-campaign")
+router.register(
+    r"call-campaigns/(?P<campaign_pk>[0-9]+)/records", CallRecordViewSet, basename="call-record"
+)
+router.register("call-uploads", CallUploadViewSet, basename="call-upload")
 router.register(
     r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
 )

@@ -68,3 +68,13 @@ class ProviderAuthError(ProviderRejected):
 
 class ProviderNotFound(ProviderRejected):
     default_message = _("The provider does not know this record.")
+
+
+class NeedsDecision(ProviderRejected):
+    """The last attempt may or may not have reached the provider and there is no way to ask:
+    a person decides whether to send again or to count it as delivered."""
+
+    default_message = _(
+        "The provider's answer was lost and it cannot be asked whether the request arrived: "
+        "check at the provider, then resend it or mark it as delivered."
+    )

@@ -27,7 +27,7 @@ from core.models import (
     SyncedModel,
     SyncStatus,
 )
-from core.sync import RemoteState, SyncHandler, sync_handler_for
+from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
 
 logger = logging.getLogger("vetrina.outbox")
 
@@ -151,6 +151,12 @@ def outbox_retry(*, entries: QuerySet[OutboxEntry]) -> int:
     return count
 
 
+def outbox_resend(*, entries: QuerySet[OutboxEntry]) -> int:
+    """A person decided that entries whose answer was lost did not arrive: send them again."""
+    entries.filter(state__in=QUEUED_STATES).update(outcome_unknown=False)
+    return outbox_retry(entries=entries)
+
+
 def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
     """Give up on entries that have not gone out; the records keep their local state."""
     now = timezone.now()
@@ -216,7 +222,10 @@ def outbox_deliver(*, entry_id: int) -> str:
         return "skipped"
     handler = sync_handler_for(entry.model_label)
     try:
-        with provider_slot(entry.provider), calls_for_entry(entry.pk):
+        with (
+            provider_slot(entry.provider, wait_seconds=settings.OUTBOX["SLOT_WAIT_SECONDS"]),
+            calls_for_entry(entry.pk),
+        ):
             state = _perform(handler, entry)
     except SlotsBusy:
         _release_busy(entry)
@@ -224,6 +233,9 @@ def outbox_deliver(*, entry_id: int) -> str:
     except _Waiting as waiting:
         _release_waiting(entry, waiting.prerequisite)
         return "waiting"
+    except Deferred as deferred:
+        _release_deferred(entry, deferred)
+        return "deferred"
     except ProviderError as exc:
         return _record_failure(entry, exc)
     except Exception as exc:
@@ -255,6 +267,8 @@ def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
             raise _Waiting(prerequisite)
     if obj.remote_id:
         return handler.update(obj)
+    if entry.outcome_unknown:
+        handler.on_unknown_outcome(obj)
     if entry.attempts > 1 or entry.outcome_unknown:
         # An earlier attempt may have created it although we never heard back.
         found = handler.find_existing(obj)
@@ -291,6 +305,19 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
             last_error=message,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=message)
+
+
+def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
+    with transaction.atomic():
+        OutboxEntry.objects.filter(pk=entry.pk).update(
+            state=OutboxState.PENDING,
+            attempts=max(entry.attempts - 1, 0),
+            next_attempt_at=deferred.until,
+            enqueued_at=None,
+            lease_until=None,
+            last_error=deferred.message,
+        )
+        _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=deferred.message)
 
 
 def _remote_id_from_history(entry: OutboxEntry) -> str:

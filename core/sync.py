@@ -7,9 +7,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from core.models import SyncedModel
+
+
+class Deferred(Exception):
+    """Raised by a handler that may not call the provider before `until` (a daily budget
+    spent, say): the entry waits, and the attempt does not count."""
+
+    def __init__(self, until: datetime, message: str) -> None:
+        self.until = until
+        self.message = message
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,11 @@ class SyncHandler(ABC):
     @abstractmethod
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
         """Make the call; raise a core.errors.ProviderError on failure."""
+
+    def on_unknown_outcome(self, obj: SyncedModel) -> None:
+        """Called before repeating an attempt whose answer was lost. A provider with no way to
+        look the operation up raises here (e.g. a NeedsDecision), so nothing is sent blindly."""
+        return None
 
     def find_existing(self, obj: SyncedModel) -> RemoteState | None:
         """Look up a record a previous create may have made although its answer was lost."""

@@ -195,3 +195,34 @@ class SmsMultimedia(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WolkvoxRecord(models.Model):
+    """A lead added to a simulated Wolkvox campaign."""
+
+    campaign_id = models.CharField(max_length=20, db_index=True)
+    tel1 = models.CharField(max_length=20)
+    data = models.JSONField(default=dict)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Wolkvox lead (sandbox)")
+        verbose_name_plural = _("Wolkvox leads (sandbox)")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.tel1}"
+
+
+class WolkvoxTokenUse(models.Model):
+    """Calls in flight per token right now (the document: 2 at a time per token)."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    in_flight = models.PositiveIntegerField(default=0)
+    max_in_flight = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("Wolkvox token use (sandbox)")
+        verbose_name_plural = _("Wolkvox token use (sandbox)")
+
+    def __str__(self) -> str:
+        return f"{self.in_flight}/{self.max_in_flight}"

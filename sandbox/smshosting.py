@@ -50,7 +50,9 @@ def account() -> SmsAccount:
     if found is None:
         found = SmsAccount.objects.create()
         SmsGroup.objects.create(pk=1, name="Amici", members=["393480000002", "393480000004"])
-        SmsGroup.objects.create(pk=2, name="Clienti negozio", members=["393480000006", "393480000011"])
+        SmsGroup.objects.create(
+            pk=2, name="Clienti negozio", members=["393480000006", "393480000011"]
+        )
     return found
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sandbox import aisac, amm, knobs, smshosting, volantinopiu
+from sandbox import aisac, amm, knobs, smshosting, volantinopiu, wolkvox
 
 app_name = "sandbox"
 
@@ -27,6 +27,8 @@ urlpatterns = [
     path("smshosting/rest/api/push/search", smshosting.push_search),
     path("smshosting/rest/api/push/multimedia/<str:media_id>", smshosting.push_multimedia),
     path("smshosting/rest/api/push/invitation", smshosting.push_invitation),
+    # Wolkvox: base URL …/sandbox/wolkvox/api/v2
+    path("wolkvox/api/v2/campaign.php", wolkvox.campaign_php),
     # Aisac: base URL …/sandbox/aisac/v1
     path("aisac/v1/createRequest", aisac.create_request),
     path("aisac/v1/getRequest", aisac.get_request),

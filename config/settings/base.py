@@ -215,6 +215,8 @@ OUTBOX = {
     "BUSY_DELAY_SECONDS": env.float("OUTBOX_BUSY_DELAY_SECONDS", default=2.0),
     # A row waiting for another record (a campaign for its shop) looks again this often.
     "WAITING_RECHECK_SECONDS": env.float("OUTBOX_WAITING_RECHECK_SECONDS", default=30.0),
+    # A delivery waits this long for one of its provider's slots before stepping back.
+    "SLOT_WAIT_SECONDS": env.float("OUTBOX_SLOT_WAIT_SECONDS", default=30.0),
 }
 # Calls in flight at once per provider, across every worker process (shared DB semaphore).
 PROVIDER_CONCURRENCY = {
@@ -281,3 +283,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# Wolkvox: calls a day are limited to licences × 1,000 (the document's daily token limit).
+WOLKVOX_LICENCES = env.int("WOLKVOX_LICENCES", default=10)
+# Leads per add_record call (the document's limit is 10,000).
+WOLKVOX_CHUNK_SIZE = env.int("WOLKVOX_CHUNK_SIZE", default=10000)

@@ -33,6 +33,12 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
 
     assert CareRequest.objects.get().sync_status == SyncStatus.SYNCED
     assert Order.objects.get().sync_status == SyncStatus.SYNCED
+    from callcenter.models import CallUpload
+
+    upload = CallUpload.objects.get()
+    # 3 outside leads + 3 card holders; Luca is on the do-not-call list, Marco withdrew nothing
+    assert (upload.status, upload.excluded) == ("done", {"do_not_call": 1})
+    assert upload.records_confirmed == upload.records_total == 5
     cards = FidelityCard.objects.all()
     assert len(cards) == 3
     assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {

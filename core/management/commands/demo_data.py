@@ -20,11 +20,17 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from callcenter.models import CallCampaign, CallRecord
+from callcenter.services import (
+    call_records_from_inactive_cards,
+    call_records_save,
+    call_upload_create,
+)
 from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
 from loyalty.consent import consent_set
-from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram
+from loyalty.models import ConsentSource, Customer, DoNotCall, FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
 from messaging.care import care_request_create, order_create
 from messaging.models import CareRequest, PushSend
@@ -123,6 +129,9 @@ class Command(BaseCommand):
         if not CareRequest.objects.exists():
             self._care()
         self.stdout.write(f"Demo care requests: {CareRequest.objects.count()}.")
+        if not CallCampaign.objects.exists():
+            self._callcenter()
+        self.stdout.write(f"Demo call-center leads: {CallRecord.objects.count()}.")
         if not no_password:
             self._login()
 
@@ -222,6 +231,46 @@ class Command(BaseCommand):
                 },
             ],
         )
+
+    def _callcenter(self) -> None:
+        """A Wolkvox campaign with outside leads and Vetrina's own, uploaded once."""
+        campaign = CallCampaign.objects.create(
+            remote_campaign_id="1001", name="Riattivazione clienti"
+        )
+        rows = [
+            (
+                2,
+                {
+                    "customer_name": "Paolo",
+                    "customer_last_name": "Conti",
+                    "tel1": "+39 347 555 0101",
+                    "city": "Milano",
+                },
+            ),
+            (
+                3,
+                {
+                    "customer_name": "Elisa",
+                    "customer_last_name": "Galli",
+                    "tel1": "+39 347 555 0102",
+                    "city": "Roma",
+                },
+            ),
+            (
+                4,
+                {
+                    "customer_name": "Luca",
+                    "customer_last_name": "Moretti",
+                    "tel1": "+39 347 555 0103",
+                    "city": "Torino",
+                },
+            ),
+        ]
+        call_records_save(campaign=campaign, rows=rows, source="import")
+        DoNotCall.objects.get_or_create(msisdn="393475550103")  # Luca objected: never called
+        for shop in Shop.objects.filter(code__in=["PV-MI-01", "PV-RM-01"]):
+            call_records_from_inactive_cards(campaign=campaign, shop=shop, days=0)
+        call_upload_create(campaign=campaign)
 
     def _store_manager(self) -> str:
         """A counter login for Milano (store managers use /store/, never the admin)."""

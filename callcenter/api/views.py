@@ -1,0 +1,107 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from callcenter.forms import CallRecordForm
+from callcenter.models import CallCampaign, CallRecord, CallUpload, LeadSource
+from callcenter.services import call_records_save, call_upload_create
+
+
+class CallCampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallCampaign
+        fields = ("id", "remote_campaign_id", "name", "status")
+
+
+class CallRecordSerializer(serializers.ModelSerializer):
+    recall_date = serializers.DateTimeField(required=False, allow_null=True)
+
+    class Meta:
+        model = CallRecord
+        fields = ("id", *CallRecordForm.Meta.fields, "uploaded_at")
+        read_only_fields = ("uploaded_at",)
+
+
+class CallUploadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallUpload
+        fields = (
+            "id",
+            "campaign",
+            "status",
+            "records_total",
+            "records_sent",
+            "records_confirmed",
+            "chunks_total",
+            "chunks_done",
+            "excluded",
+            "created_at",
+        )
+
+
+class CallCampaignViewSet(viewsets.ModelViewSet):
+    """Wolkvox predictive campaigns (made in Wolkvox manager; here by their id). POST
+    `upload` sends the campaign's leads through the consent gate, in chunks of 10,000."""
+
+    queryset = CallCampaign.objects.all().order_by("name")
+    serializer_class = CallCampaignSerializer
+    search_fields = ("name", "remote_campaign_id")
+
+    @extend_schema(request=None, responses={202: CallUploadSerializer})
+    @action(detail=True, methods=["post"])
+    def upload(self, request, pk=None):
+        upload = call_upload_create(campaign=self.get_object(), user=request.user)
+        return Response(CallUploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    **{
+        name: extend_schema(
+            parameters=[OpenApiParameter("campaign_pk", int, OpenApiParameter.PATH)]
+        )
+        for name in ("list", "create")
+    }
+)
+class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """A campaign's leads. POST one lead or a list (the document's field names); a phone
+    already in the campaign is merged; a list with any bad lead saves nothing and says which."""
+
+    serializer_class = CallRecordSerializer
+    queryset = CallRecord.objects.none()
+    search_fields = ("tel1", "customer_name", "customer_last_name")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CallRecord.objects.none()
+        return CallRecord.objects.filter(campaign_id=self.kwargs["campaign_pk"]).order_by("id")
+
+    def create(self, request, *args, **kwargs):
+        campaign = get_object_or_404(CallCampaign, pk=self.kwargs["campaign_pk"])
+        items = request.data if isinstance(request.data, list) else [request.data]
+        rows = [
+            (line, dict(item)) for line, item in enumerate(items, start=1) if isinstance(item, dict)
+        ]
+        if len(rows) != len(items):
+            raise serializers.ValidationError({"detail": ["Each lead is a JSON object."]})
+        preview = call_records_save(
+            campaign=campaign, rows=rows, source=LeadSource.API, dry_run=True
+        )
+        if preview.errors:
+            return Response(
+                {"errors": [{"line": line, "reason": reason} for line, reason in preview.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        report = call_records_save(campaign=campaign, rows=rows, source=LeadSource.API)
+        return Response(
+            {"created": report.created, "merged": report.merged}, status=status.HTTP_201_CREATED
+        )
+
+
+class CallUploadViewSet(viewsets.ReadOnlyModelViewSet):
+    """Uploads of leads to Wolkvox and how far they got."""
+
+    queryset = CallUpload.objects.all().order_by("-created_at")
+    serializer_class = CallUploadSerializer
+    filterset_fields = ("campaign", "status")

@@ -1,0 +1,179 @@
+"""Wolkvox predictive campaigns, their leads, and the uploads that send leads in chunks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import SyncedModel
+
+# Every field of add_record, in the document's order (tel1 is the lead's key in a campaign).
+RECORD_TEXT_FIELDS = (
+    "customer_name",
+    "customer_last_name",
+    "id_type",
+    "customer_id",
+    "age",
+    "gender",
+    "country",
+    "state",
+    "city",
+    "zone",
+    "address",
+    *(f"opt{n}" for n in range(1, 13)),
+)
+RECORD_PHONE_FIELDS = (*(f"tel{n}" for n in range(1, 11)), "tel_extra", "recall_telephone")
+
+
+class CampaignStatus(models.TextChoices):
+    START = "start", _("started")
+    STOP = "stop", _("stopped")
+
+
+class CallCampaign(models.Model):
+    """A predictive campaign set up in Wolkvox manager; Vetrina sends it leads."""
+
+    remote_campaign_id = models.CharField(_("Wolkvox campaign id"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=5, choices=CampaignStatus.choices, default=CampaignStatus.START
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("call campaign")
+        verbose_name_plural = _("call campaigns")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.remote_campaign_id})"
+
+
+class LeadSource(models.TextChoices):
+    IMPORT = "import", _("file import")
+    API = "api", _("API")
+    VETRINA = "vetrina", _("Vetrina data")
+
+
+class CallRecord(models.Model):
+    """A lead of a campaign, with every field Wolkvox's add_record takes."""
+
+    campaign = models.ForeignKey(
+        CallCampaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="records"
+    )
+    source = models.CharField(_("source"), max_length=8, choices=LeadSource.choices)
+    email = models.EmailField(_("email"), blank=True)
+    recall_date = models.DateTimeField(_("recall date"), null=True, blank=True)
+    uploaded_at = models.DateTimeField(_("last uploaded"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        ordering = ["-id"]
+        constraints = [
+            # The same phone twice in a campaign is one lead: imports merge into it.
+            models.UniqueConstraint(fields=["campaign", "tel1"], name="lead_once_per_campaign")
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.customer_name} {self.customer_last_name}".strip()
+        return f"{name} ({self.tel1})" if name else self.tel1
+
+
+for _name in RECORD_TEXT_FIELDS:
+    CallRecord.add_to_class(
+        _name, models.CharField(_name.replace("_", " "), max_length=200, blank=True)
+    )
+for _name in RECORD_PHONE_FIELDS:
+    CallRecord.add_to_class(
+        _name,
+        models.CharField(
+            _name.replace("_", " "),
+            max_length=20,
+            blank=(_name != "tel1"),
+            db_index=_name == "tel1",
+        ),
+    )
+
+
+class UploadStatus(models.TextChoices):
+    SENDING = "sending", _("sending")
+    DONE = "done", _("done")
+    ATTENTION = "attention", _("needs a decision")
+    FAILED = "failed", _("failed")
+
+
+class CallUpload(models.Model):
+    """Leads of a campaign sent to Wolkvox, split in chunks of at most 10,000."""
+
+    campaign = models.ForeignKey(
+        CallCampaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="uploads"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=UploadStatus.choices, default=UploadStatus.SENDING
+    )
+    records_total = models.PositiveIntegerField(_("leads"), default=0)
+    records_sent = models.PositiveIntegerField(_("leads sent"), default=0)
+    records_confirmed = models.PositiveIntegerField(_("leads confirmed by Wolkvox"), default=0)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    excluded = models.JSONField(_("left out"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("lead upload")
+        verbose_name_plural = _("lead uploads")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CallUploadChunk(SyncedModel):
+    """One add_record call: at most 10,000 leads, its `total_registers` checked."""
+
+    sync_provider = "wolkvox"
+
+    upload = models.ForeignKey(
+        CallUpload, verbose_name=_("upload"), on_delete=models.CASCADE, related_name="chunks"
+    )
+    index = models.PositiveIntegerField(_("chunk"))
+    record_ids = models.JSONField(_("leads"), default=list)
+    records_count = models.PositiveIntegerField(_("leads in the chunk"))
+    total_registers = models.PositiveIntegerField(_("total_registers"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("upload chunk")
+        verbose_name_plural = _("upload chunks")
+        ordering = ["upload", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "index"], name="upload_chunk_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload} #{self.index + 1}"
+
+
+class WolkvoxDailyUsage(models.Model):
+    """API calls made on a day, against the daily budget (licences × 1,000)."""
+
+    day = models.DateField(unique=True)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("Wolkvox daily usage")
+        verbose_name_plural = _("Wolkvox daily usage")
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.calls}"

@@ -1,0 +1,309 @@
+"""Leads and their uploads to Wolkvox: the admin, the API and the imports call these."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from callcenter.forms import CallRecordForm
+from callcenter.models import (
+    RECORD_PHONE_FIELDS,
+    CallCampaign,
+    CallRecord,
+    CallUpload,
+    CallUploadChunk,
+    LeadSource,
+    UploadStatus,
+)
+from core.models import Operation, OutboxEntry, OutboxState, SyncStatus
+from core.outbox import outbox_enqueue, outbox_resend
+from loyalty.consent import consent_gate
+from loyalty.models import Channel, FidelityCard
+
+FIELD_NAMES = CallRecordForm.Meta.fields
+
+
+@dataclass
+class LeadReport:
+    created: int = 0
+    merged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    @property
+    def valid(self) -> int:
+        return self.created + self.merged
+
+
+def _form_errors(form: CallRecordForm) -> str:
+    return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in form.errors.items())
+
+
+def call_records_save(
+    *,
+    campaign: CallCampaign,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    source: str,
+    dry_run: bool = False,
+) -> LeadReport:
+    """Validate every row; save the valid ones (a lead with a phone already in the campaign is
+    merged into it); report each invalid row with its line and reason. A bad row is never
+    partly saved. With dry_run, nothing is saved (the preview)."""
+    report = LeadReport()
+    cleaned: dict[str, dict[str, Any]] = {}
+    for line, row in rows:
+        unknown = sorted(set(row) - set(FIELD_NAMES))
+        if unknown:
+            report.errors.append(
+                (line, _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)})
+            )
+            continue
+        form = CallRecordForm(
+            data={k: ("" if v is None else str(v).strip()) for k, v in row.items()}
+        )
+        if not form.is_valid():
+            report.errors.append((line, _form_errors(form)))
+            continue
+        data = {name: form.cleaned_data[name] for name in FIELD_NAMES}
+        data = {k: ("" if v is None and k != "recall_date" else v) for k, v in data.items()}
+        cleaned[data["tel1"]] = data  # the same phone twice in a file: the last row wins
+    existing = {
+        r.tel1: r for r in CallRecord.objects.filter(campaign=campaign, tel1__in=list(cleaned))
+    }
+    report.merged = len(existing)
+    report.created = len(cleaned) - len(existing)
+    if dry_run:
+        return report
+    with transaction.atomic():
+        CallRecord.objects.bulk_create(
+            [
+                CallRecord(campaign=campaign, source=source, **data)
+                for tel, data in cleaned.items()
+                if tel not in existing
+            ],
+            batch_size=2000,
+        )
+        for tel, record in existing.items():
+            for name, value in cleaned[tel].items():
+                if value not in ("", None):  # merging fills in, never blanks a known field
+                    setattr(record, name, value)
+        CallRecord.objects.bulk_update(list(existing.values()), list(FIELD_NAMES), batch_size=1000)
+    return report
+
+
+def call_file_rows(*, file) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV or XLSX file as (line, {column: value}); the first row names the columns
+    with the document's field names (customer_name, tel1, …)."""
+    name = (getattr(file, "name", "") or "").lower()
+    if name.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(file, read_only=True, data_only=True).active
+        lines = [
+            ["" if cell is None else str(cell) for cell in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
+    else:
+        text = file.read().decode("utf-8-sig")
+        dialect = (
+            csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+            if ("," in text or ";" in text)
+            else csv.excel
+        )
+        lines = list(csv.reader(io.StringIO(text), dialect))
+    if not lines:
+        return []
+    header = [column.strip().lower() for column in lines[0]]
+    rows = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(str(c).strip() for c in cells):
+            continue
+        rows.append(
+            (
+                number,
+                {header[i]: cells[i] for i in range(min(len(header), len(cells))) if header[i]},
+            )
+        )
+    return rows
+
+
+def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int) -> LeadReport:
+    """Leads of the card holders of a shop who have not earned points for `days` days."""
+    since = timezone.now() - timedelta(days=days)
+    cards = (
+        FidelityCard.objects.filter(
+            shop=shop, active=True, customer__isnull=False, customer__erased_at=None
+        )
+        .annotate(last_add=Max("movements__date", filter=Q(movements__action="ADD")))
+        .filter(Q(last_add__lt=since) | Q(last_add__isnull=True))
+        .select_related("customer")
+    )
+    rows = [
+        (
+            index,
+            {
+                "customer_name": card.customer.name,
+                "customer_last_name": card.customer.surname,
+                "tel1": str(card.customer.msisdn),
+                "email": card.customer.email,
+                "opt1": card.code,
+                "opt2": str(card.points),
+            },
+        )
+        for index, card in enumerate(cards, start=1)
+    ]
+    return call_records_save(campaign=campaign, rows=rows, source=LeadSource.VETRINA)
+
+
+def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> CallUpload:
+    """Send leads to Wolkvox through the consent gate (withdrawn call consent, do-not-call
+    list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry."""
+    records = CallRecord.objects.filter(campaign=campaign) if records is None else records
+    rows = list(records.order_by("id").values("id", *RECORD_PHONE_FIELDS))
+    gate = consent_gate(channel=Channel.CALLS, numbers=[row["tel1"] for row in rows])
+    allowed = set(gate.allowed)
+    kept = [row["id"] for row in rows if row["tel1"] in allowed]
+    size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
+    chunks = [kept[i : i + size] for i in range(0, len(kept), size)]
+    with transaction.atomic():
+        upload = CallUpload.objects.create(
+            campaign=campaign,
+            records_total=len(kept),
+            chunks_total=len(chunks),
+            excluded=dict(gate.excluded),
+            created_by=user if user is not None and user.is_authenticated else None,
+            status=UploadStatus.SENDING if chunks else UploadStatus.DONE,
+        )
+        CallUploadChunk.objects.bulk_create(
+            [
+                CallUploadChunk(upload=upload, index=i, record_ids=ids, records_count=len(ids))
+                for i, ids in enumerate(chunks)
+            ]
+        )
+        for chunk in upload.chunks.all():
+            outbox_enqueue(obj=chunk, operation=Operation.CREATE)
+    return upload
+
+
+def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
+    """The chunk's leads as add_record records, without numbers the gate would not allow."""
+    from callcenter.wolkvox import format_recall
+
+    records = list(CallRecord.objects.filter(id__in=chunk.record_ids).order_by("id"))
+    secondary = {
+        getattr(r, name) for r in records for name in RECORD_PHONE_FIELDS if name != "tel1"
+    }
+    blocked = _blocked(secondary)
+    payload = []
+    for record in records:
+        item = {name: getattr(record, name) for name in FIELD_NAMES if name != "recall_date"}
+        for name in RECORD_PHONE_FIELDS:
+            if name != "tel1" and item.get(name) in blocked:
+                item[name] = ""  # a do-not-call or withdrawn number never reaches Wolkvox
+        item["recall_date"] = format_recall(record.recall_date)
+        payload.append(item)
+    return payload
+
+
+def _blocked(numbers: set[str]) -> set[str]:
+    numbers = {n for n in numbers if n}
+    allowed = set(consent_gate(channel=Channel.CALLS, numbers=list(numbers)).allowed)
+    return numbers - allowed
+
+
+def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
+    """A chunk was answered: count it, and check Wolkvox added what we sent."""
+    with transaction.atomic():
+        chunk = CallUploadChunk.objects.select_for_update().get(pk=chunk_id)
+        CallRecord.objects.filter(id__in=chunk.record_ids).update(uploaded_at=timezone.now())
+        CallUpload.objects.filter(pk=chunk.upload_id).update(
+            records_sent=F("records_sent") + chunk.records_count,
+            records_confirmed=F("records_confirmed") + total_registers,
+            chunks_done=F("chunks_done") + 1,
+        )
+        if total_registers != chunk.records_count:
+            CallUploadChunk.objects.filter(pk=chunk_id).update(
+                sync_error=_("Wolkvox added %(added)d of the %(sent)d leads sent.")
+                % {"added": total_registers, "sent": chunk.records_count}
+            )
+    call_upload_settle(upload_id=chunk.upload_id)
+
+
+def call_upload_settle(*, upload_id: int) -> None:
+    chunks = CallUploadChunk.objects.filter(upload_id=upload_id)
+    if chunks.filter(sync_status=SyncStatus.PENDING).exists():
+        status = UploadStatus.SENDING
+    elif chunks.filter(
+        sync_status=SyncStatus.FAILED, sync_error__startswith="[OUTCOME_UNKNOWN]"
+    ).exists():
+        status = UploadStatus.ATTENTION
+    elif chunks.filter(sync_status=SyncStatus.FAILED).exists():
+        status = UploadStatus.FAILED
+    else:
+        status = UploadStatus.DONE
+    CallUpload.objects.filter(pk=upload_id).update(status=status)
+
+
+def _chunk_entries(chunks) -> Any:
+    return OutboxEntry.objects.filter(
+        model_label="callcenter.calluploadchunk",
+        object_id__in=[str(c.pk) for c in chunks],
+        state=OutboxState.FAILED,
+    )
+
+
+def call_chunks_resend(*, chunks) -> int:
+    """Decision: the lost chunks did not reach Wolkvox — send them again."""
+    count = outbox_resend(entries=_chunk_entries(chunks))
+    for upload_id in {c.upload_id for c in chunks}:
+        call_upload_settle(upload_id=upload_id)
+    return count
+
+
+def call_chunks_mark_delivered(*, chunks) -> int:
+    """Decision: the lost chunks did reach Wolkvox (checked there) — count them as delivered."""
+    count = 0
+    for chunk in chunks:
+        entries = _chunk_entries([chunk])
+        if not entries.exists():
+            continue
+        with transaction.atomic():
+            entries.update(
+                state=OutboxState.DONE,
+                completed_at=timezone.now(),
+                last_error=_("Marked as delivered by hand."),
+            )
+            CallUploadChunk.objects.filter(pk=chunk.pk).update(
+                sync_status=SyncStatus.SYNCED,
+                sync_error=_("Marked as delivered by hand."),
+                total_registers=chunk.records_count,
+                remote_id=f"manual-{chunk.pk}",
+            )
+            call_upload_record_chunk(chunk_id=chunk.pk, total_registers=chunk.records_count)
+        count += 1
+    return count
+
+
+def call_upload_progress(*, upload: CallUpload) -> dict[str, Any]:
+    upload.refresh_from_db()
+    percent = round(100 * upload.chunks_done / upload.chunks_total) if upload.chunks_total else 100
+    return {
+        "status": upload.status,
+        "status_label": upload.get_status_display(),
+        "chunks_total": upload.chunks_total,
+        "chunks_done": upload.chunks_done,
+        "records_total": upload.records_total,
+        "records_sent": upload.records_sent,
+        "records_confirmed": upload.records_confirmed,
+        "percent": percent,
+        "finished": upload.status != UploadStatus.SENDING,
+    }

@@ -1,0 +1,93 @@
+"""Outbox handler for upload chunks: one add_record call each, within Wolkvox's limits.
+
+Two calls at a time per token hold across every worker (PROVIDER_CONCURRENCY["wolkvox"] = 2,
+a shared slot table). The daily budget (licences × 1,000 calls) is counted in the database;
+when it is spent, chunks wait for tomorrow. Wolkvox cannot be asked what it received, so a
+chunk whose answer was lost is not sent again blindly: it stops for a person's decision."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
+from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
+from core.errors import NeedsDecision
+from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
+
+
+def wolkvox_budget_take() -> None:
+    """Count one call against today's budget, or raise Deferred until tomorrow."""
+    today = timezone.localtime(timezone.now(), WOLKVOX_TZ).date()
+    budget = settings.WOLKVOX_LICENCES * 1000
+    WolkvoxDailyUsage.objects.get_or_create(day=today)
+    taken = WolkvoxDailyUsage.objects.filter(day=today, calls__lt=budget).update(
+        calls=F("calls") + 1
+    )
+    if not taken:
+        tomorrow = datetime.combine(today + timedelta(days=1), time(0, 5), tzinfo=WOLKVOX_TZ)
+        raise Deferred(
+            tomorrow,
+            _("Today's Wolkvox budget (%(n)d calls) is spent: the chunk goes out tomorrow.")
+            % {"n": budget},
+        )
+
+
+@sync_handler_register
+class UploadChunkSync(SyncHandler):
+    provider = "wolkvox"
+    model = CallUploadChunk
+    remote_delete = False
+
+    def create(self, obj: CallUploadChunk) -> RemoteState:
+        from callcenter.services import chunk_payload
+
+        payload = chunk_payload(obj)
+        wolkvox_budget_take()
+        campaign = obj.upload.campaign
+        total = wolkvox_client().add_records(
+            campaign_id=campaign.remote_campaign_id,
+            campaign_status=campaign.status,
+            records=payload,
+        )
+        return RemoteState(f"{obj.upload_id}-{obj.index}", {"total_registers": total})
+
+    def update(self, obj: CallUploadChunk) -> RemoteState:
+        # A chunk is sent once; there is nothing to read back from Wolkvox.
+        return RemoteState(obj.remote_id, obj.remote_data or {})
+
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+        """Never called: `remote_delete` is False."""
+
+    def on_unknown_outcome(self, obj: CallUploadChunk) -> None:
+        raise NeedsDecision(
+            _(
+                "Wolkvox's answer for these %(n)d leads was lost and it cannot be asked whether "
+                "they arrived: check the campaign in Wolkvox, then resend the chunk or mark it "
+                "as delivered."
+            )
+            % {"n": obj.records_count},
+            provider=self.provider,
+            code="OUTCOME_UNKNOWN",
+        )
+
+    def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        return {"total_registers": state.data.get("total_registers")}
+
+    def after_success(self, *, object_id: str, state: RemoteState) -> None:
+        from callcenter.services import call_upload_record_chunk
+
+        call_upload_record_chunk(
+            chunk_id=int(object_id), total_registers=int(state.data.get("total_registers") or 0)
+        )
+
+    def after_failure(self, *, object_id: str, message: str) -> None:
+        from callcenter.services import call_upload_settle
+
+        chunk = CallUploadChunk.objects.only("upload_id").get(pk=object_id)
+        call_upload_settle(upload_id=chunk.upload_id)
