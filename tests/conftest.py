@@ -79,3 +79,11 @@ def api(client):
     user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
     client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
     return client
+
+
+@pytest.fixture
+def broker_idle(monkeypatch):
+    """Publishing does nothing: the test delivers entries itself, from its own threads."""
+    from core.tasks import outbox_deliver_task
+
+    monkeypatch.setattr(outbox_deliver_task, "delay", lambda *args, **kwargs: None)
