@@ -57,7 +57,18 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
                 f"{message.status} {message.status_detail}".strip(),
             )
         )
+    from callcenter.models import CallRecord
     from messaging.models import CareRequest
+
+    for lead in CallRecord.objects.filter(tel1=number).select_related("campaign")[:MAX_ITEMS]:
+        items.append(
+            TimelineItem(
+                lead.uploaded_at or lead.created_at,
+                _("call center"),
+                _("Lead of %(campaign)s") % {"campaign": lead.campaign},
+                _("uploaded to Wolkvox") if lead.uploaded_at else _("not uploaded yet"),
+            )
+        )
 
     for care in CareRequest.objects.filter(customer=customer)[:MAX_ITEMS]:
         items.append(

@@ -124,8 +124,12 @@ def test_the_do_not_call_import_page(admin_client):
 
 
 def test_the_customer_page_shows_consent_history_and_a_timeline(admin_client, deliver, anna):
+    from callcenter.models import CallCampaign, CallRecord
+
     with deliver():
         make_card(customer=anna)
+    campaign = CallCampaign.objects.create(remote_campaign_id="9", name="Richiamo")
+    CallRecord.objects.create(campaign=campaign, source="vetrina", tel1="393480000002")
     admin_client.post(
         f"/admin/loyalty/customer/{anna.pk}/change/",
         {
@@ -143,6 +147,7 @@ def test_the_customer_page_shows_consent_history_and_a_timeline(admin_client, de
     assert (anna.consent_push_sms, anna.consent_calls) == ("given", "withdrawn")
     page = admin_client.get(f"/admin/loyalty/customer/{anna.pk}/change/").content.decode()
     assert "vetrina-timeline" in page and "Carta" in page and "consenso" in page
+    assert "Lead di Richiamo" in page
 
 
 def test_export_and_erase_through_the_api(api, deliver, anna):
