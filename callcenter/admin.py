@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, QuerySet
@@ -28,6 +28,7 @@ from callcenter.services import (
 )
 from campaigns.models import Shop
 from core.admin import ReadOnlyAdmin, SyncAdminMixin
+from core.jobs import job_runner_register, job_start
 from loyalty.consent import exclusion_labels
 
 IMPORT_DIR = Path(settings.MEDIA_ROOT) / "lead-imports"
@@ -115,21 +116,15 @@ class CallCampaignAdmin(admin.ModelAdmin):
         }
         context["title"] = _("Import leads into %(campaign)s") % {"campaign": campaign}
         token = request.POST.get("token", "")
-        if token:  # the confirmation of a preview
-            stored = _stored_import(token)
-            rows = call_file_rows(file=SimpleUploadedFile(stored.name, stored.read_bytes()))
-            report = call_records_save(campaign=campaign, rows=rows, source=LeadSource.IMPORT)
-            stored.unlink(missing_ok=True)
-            self.message_user(
-                request,
-                _("%(created)d leads added, %(merged)d merged, %(bad)d rows left out.")
-                % {"created": report.created, "merged": report.merged, "bad": len(report.errors)},
-                messages.WARNING if report.errors else messages.SUCCESS,
+        if token:  # the confirmation of a preview: a worker imports, the job page follows it
+            _stored_import(token)
+            job = job_start(
+                kind="lead_import",
+                label=_("Import leads into %(campaign)s") % {"campaign": campaign},
+                params={"campaign": campaign.pk, "token": token},
+                user=request.user,
             )
-            return HttpResponseRedirect(
-                reverse("admin:callcenter_callrecord_changelist")
-                + f"?campaign__id__exact={campaign.pk}"
-            )
+            return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
         form = LeadFileForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -166,6 +161,30 @@ class CallCampaignAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/callcenter/inactive.html", context)
+
+
+def lead_import_job(job, progress) -> str:
+    """Import a previewed lead file (the job run by a worker)."""
+    campaign = CallCampaign.objects.get(pk=job.params["campaign"])
+    stored = _stored_import(job.params["token"])
+    progress(_("reading the file"), 0, 1)
+    rows = call_file_rows(file=SimpleUploadedFile(stored.name, stored.read_bytes()))
+    progress(_("saving the leads"), 0, len(rows) or 1)
+    report = call_records_save(campaign=campaign, rows=rows, source=LeadSource.IMPORT)
+    stored.unlink(missing_ok=True)
+    progress(_("saving the leads"), len(rows) or 1, len(rows) or 1)
+    lines = [
+        _("%(created)d leads added, %(merged)d merged, %(bad)d rows left out.")
+        % {"created": report.created, "merged": report.merged, "bad": len(report.errors)}
+    ]
+    lines += [
+        _("line %(line)d: %(reason)s") % {"line": line, "reason": reason}
+        for line, reason in report.errors
+    ]
+    return "\n".join(lines)
+
+
+job_runner_register("lead_import", lead_import_job)
 
 
 def _store_import(name: str, content: bytes) -> str:

@@ -31,9 +31,7 @@ from campaigns.services import (
     shop_delete,
     shop_update,
 )
-from core.admin import SyncAdminMixin
-from core.errors import ProviderError
-from core.pull import pull_run
+from core.admin import SyncAdminMixin, pull_start_view
 
 
 def _thumbnail(url: str, size: int = 60):
@@ -103,30 +101,10 @@ class ShopAdmin(SyncAdminMixin, admin.ModelAdmin):
         ]
 
     def pull_view(self, request: HttpRequest) -> HttpResponse:
-        """GET: what a pull would change (dry run). POST: import and report."""
-        if not request.user.has_perms(["campaigns.change_shop", "campaigns.add_shop"]):
+        """Compare with VolantinoPiù or import from it, as a job followed live."""
+        if not request.user.has_perms(["campaigns.change_shop"]):
             raise PermissionDenied
-        dry_run = request.method != "POST"
-        report = None
-        try:
-            report = pull_run(provider="volantinopiu", dry_run=dry_run)
-        except ProviderError as exc:
-            self.message_user(
-                request,
-                _("VolantinoPiù could not be read: %(error)s") % {"error": exc},
-                messages.ERROR,
-            )
-        if report is not None and not dry_run:
-            self.message_user(request, _("Pull completed."), messages.SUCCESS)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Pull from VolantinoPiù"),
-            "report": report,
-            "dry_run": dry_run,
-            "provider_name": "VolantinoPiù",
-        }
-        return TemplateResponse(request, "admin/pull.html", context)
+        return pull_start_view(self, request, provider="volantinopiu", provider_name="VolantinoPiù")
 
 
 @admin.register(Media)

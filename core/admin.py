@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from core.models import OutboxEntry, OutboxState, RemoteCall, SyncStatus
+from core.jobs import job_progress
+from core.models import Job, OutboxEntry, OutboxState, RemoteCall, SyncStatus
 from core.outbox import outbox_cancel, outbox_retry
 from core.services import records_retry_failed, records_sync_now
 
@@ -163,3 +168,66 @@ class RemoteCallAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("outbox_entry",)
     show_full_result_count = False
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ("label", "status", "done", "total", "created_by", "created_at", "finished_at")
+    list_filter = ("status", "kind")
+    date_hierarchy = "created_at"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:job_id>/progress.json",
+                self.admin_site.admin_view(self.progress_json),
+                name="core_job_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        job = get_object_or_404(Job, pk=object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": str(job),
+            "job": job,
+            "progress": job_progress(job),
+            "progress_url": reverse("admin:core_job_progress", args=[job.pk]),
+        }
+        return TemplateResponse(request, "admin/core/job.html", context)
+
+    def progress_json(self, request: HttpRequest, job_id: int) -> JsonResponse:
+        job = get_object_or_404(Job, pk=job_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return JsonResponse(job_progress(job))
+
+
+def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provider_name: str):
+    """A pull's page: compare (dry run) or import, each run by a worker as a job whose page
+    follows it live."""
+    from core.jobs import job_start
+
+    if request.method == "POST":
+        dry_run = request.POST.get("mode") != "import"
+        label = (
+            gettext("Compare with %(provider)s") if dry_run else gettext("Import from %(provider)s")
+        ) % {"provider": provider_name}
+        job = job_start(
+            kind="pull",
+            label=str(label),
+            params={"provider": provider, "dry_run": dry_run},
+            user=request.user,
+        )
+        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": gettext("Pull from %(provider)s") % {"provider": provider_name},
+        "provider_name": provider_name,
+    }
+    return TemplateResponse(request, "admin/pull.html", context)

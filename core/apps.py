@@ -13,5 +13,8 @@ class CoreConfig(AppConfig):
         from core.http import add_call_listener, clients_reset
 
         add_call_listener(remote_call_record)
+        from core.pull import _register_pull_job
+
+        _register_pull_job()
         # Clients are cached per configuration; a changed setting must not reuse a stale one.
         setting_changed.connect(lambda **kwargs: clients_reset(), weak=False)

@@ -118,3 +118,16 @@ def pull_run(
     except KeyError:
         raise LookupError(provider) from None
     return function(dry_run=dry_run, progress=progress or (lambda *args: None), **options)
+
+
+def _pull_job(job, progress) -> str:
+    report = pull_run(
+        provider=job.params["provider"], dry_run=job.params.get("dry_run", False), progress=progress
+    )
+    return report.as_text()
+
+
+def _register_pull_job() -> None:
+    from core.jobs import job_runner_register
+
+    job_runner_register("pull", _pull_job)

@@ -13,3 +13,10 @@ def outbox_deliver_task(entry_id: int) -> str:
 @shared_task(name="core.tasks.outbox_sweep_task", ignore_result=True)
 def outbox_sweep_task() -> int:
     return outbox_sweep()
+
+
+@shared_task(name="core.tasks.job_run_task", ignore_result=True)
+def job_run_task(job_id: int) -> None:
+    from core.jobs import job_run
+
+    job_run(job_id=job_id)

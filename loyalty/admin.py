@@ -13,9 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, SyncAdminMixin
-from core.errors import ProviderError
-from core.pull import pull_run
+from core.admin import ReadOnlyAdmin, SyncAdminMixin, pull_start_view
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
@@ -262,28 +260,10 @@ class FidelityProgramAdmin(ReadOnlyAdmin):
         ]
 
     def pull_view(self, request: HttpRequest) -> HttpResponse:
-        """GET: what a pull from AMM would change. POST: import new cards and report."""
-        if not request.user.has_perm("loyalty.change_fidelitycard"):
+        """Compare with AMM or import from it, as a job followed live."""
+        if not request.user.has_perms(["loyalty.change_fidelitycard"]):
             raise PermissionDenied
-        dry_run = request.method != "POST"
-        report = None
-        try:
-            report = pull_run(provider="amm", dry_run=dry_run)
-        except ProviderError as exc:
-            self.message_user(
-                request, _("AMM could not be read: %(error)s") % {"error": exc}, messages.ERROR
-            )
-        if report is not None and not dry_run:
-            self.message_user(request, _("Pull completed."), messages.SUCCESS)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Pull from AMM"),
-            "report": report,
-            "dry_run": dry_run,
-            "provider_name": "AMM",
-        }
-        return TemplateResponse(request, "admin/pull.html", context)
+        return pull_start_view(self, request, provider="amm", provider_name="AMM")
 
 
 @admin.register(FidelityCard)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -99,6 +99,7 @@ class PushSendAdmin(admin.ModelAdmin):
                     name: reverse(f"admin:messaging_pushsend_{name}", args=[send.pk])
                     for name in ("estimate", "confirm", "refresh", "invitations")
                 },
+                "counts_url": reverse("admin:messaging_pushsend_counts", args=[send.pk]),
                 "messages_url": reverse("admin:messaging_pushmessage_changelist")
                 + f"?send__id__exact={send.pk}",
             }
@@ -124,12 +125,38 @@ class PushSendAdmin(admin.ModelAdmin):
                 name="messaging_pushsend_invitations",
             ),
             path(
+                "<int:send_id>/counts.json",
+                view(self.counts_json),
+                name="messaging_pushsend_counts",
+            ),
+            path(
                 "multimedia/<str:media_id>/",
                 view(self.multimedia_view),
                 name="messaging_pushsend_multimedia",
             ),
             *super().get_urls(),
         ]
+
+    def counts_json(self, request: HttpRequest, send_id: int) -> JsonResponse:
+        """The send's progress for its live page: batches answered, statuses, delivery rate."""
+        send = get_object_or_404(PushSend, pk=send_id)
+        if not self.has_view_permission(request, send):
+            raise PermissionDenied
+        counts = push_send_counts(send)
+        open_messages = sum(
+            n
+            for status, n in counts["by_status"].items()
+            if status in ("INSERTED", "PENDING", "SENT")
+        )
+        return JsonResponse(
+            {
+                **counts,
+                "status": send.status,
+                "status_label": send.get_status_display(),
+                "finished": send.status in (SendStatus.SENT, SendStatus.FAILED)
+                and not open_messages,
+            }
+        )
 
     def _step(self, request: HttpRequest, send_id: int, step) -> HttpResponse:
         if request.method != "POST" or not request.user.has_perm("messaging.change_pushsend"):

@@ -79,7 +79,10 @@ def test_a_lead_csv_with_a_bad_row_shows_its_error(admin_page, tmp_path):
     assert "3" in errors.locator("td").first.inner_text()
     assert "non è un numero di telefono valido" in errors.inner_text()
     admin_page.click("text=Importa le righe valide")
-    admin_page.wait_for_url("**/admin/callcenter/callrecord/**")
+    admin_page.wait_for_url("**/admin/core/job/**")
+    admin_page.wait_for_function(
+        "document.getElementById('job-result').textContent.includes('1 lead aggiunti')"
+    )
     assert list(CallRecord.objects.values_list("tel1", flat=True)) == ["393471234567"]
 
 

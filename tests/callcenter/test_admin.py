@@ -15,7 +15,9 @@ def campaign():
     return CallCampaign.objects.create(remote_campaign_id="42", name="Riattivazione")
 
 
-def test_a_lead_file_is_previewed_then_imported_without_its_bad_rows(admin_client, campaign):
+def test_a_lead_file_is_previewed_then_imported_without_its_bad_rows(
+    admin_client, campaign, deliver
+):
     url = reverse("admin:callcenter_import", args=[campaign.pk])
     csv = b"customer_name,tel1,email\nAnna,3471234567,anna@example.com\nBruno,12,\n"
     preview = admin_client.post(
@@ -29,7 +31,10 @@ def test_a_lead_file_is_previewed_then_imported_without_its_bad_rows(admin_clien
     assert not CallRecord.objects.exists()  # a preview saves nothing
 
     token = preview.split('name="token" value="')[1].split('"')[0]
-    admin_client.post(url, {"token": token})
+    with deliver():
+        response = admin_client.post(url, {"token": token})
+    job_page = admin_client.get(response["Location"]).content.decode()
+    assert "1 lead aggiunti, 0 uniti, 1 righe escluse." in job_page and "riga 3" in job_page
     assert list(CallRecord.objects.values_list("tel1", flat=True)) == ["393471234567"]
 
 

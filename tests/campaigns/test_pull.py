@@ -115,11 +115,18 @@ def test_a_provider_failure_is_a_clear_error(knobs):
         pull()
 
 
-def test_the_admin_pull_page_shows_a_dry_run_then_imports(admin_client, diverged):
-    page = admin_client.get(reverse("admin:campaigns_pull"))
-    assert page.status_code == 200
-    assert "PV-NEW" in page.content.decode()
+def test_the_admin_pull_runs_as_a_job_with_a_live_page(admin_client, diverged, deliver):
+    assert (
+        "Confronta soltanto" in admin_client.get(reverse("admin:campaigns_pull")).content.decode()
+    )
+    with deliver():
+        response = admin_client.post(reverse("admin:campaigns_pull"), {"mode": "compare"})
+    job_page = admin_client.get(response["Location"]).content.decode()
+    assert 'id="job-bar"' in job_page and "PV-NEW" in job_page  # the report of the dry run
     assert not Shop.objects.filter(code="PV-NEW").exists()
 
-    admin_client.post(reverse("admin:campaigns_pull"))
+    with deliver():
+        response = admin_client.post(reverse("admin:campaigns_pull"), {"mode": "import"})
+    progress = admin_client.get(response["Location"].replace("/change/", "/progress.json")).json()
+    assert progress["finished"] and progress["status"] == "done"
     assert Shop.objects.filter(code="PV-NEW").exists()

@@ -124,12 +124,14 @@ def test_a_program_changed_at_amm_follows_amm():
     assert "point_value" in output
 
 
-def test_the_admin_pull_page_for_amm(admin_client):
+def test_the_admin_pull_page_for_amm(admin_client, deliver):
     amm_cards(3)
-    page = admin_client.get("/admin/loyalty/fidelityprogram/pull/").content.decode()
-    assert "CARD_000001" in page and "solo su AMM" in page
+    with deliver():
+        response = admin_client.post("/admin/loyalty/fidelityprogram/pull/", {"mode": "compare"})
+    assert "CARD_000001" in admin_client.get(response["Location"]).content.decode()
     assert not FidelityCard.objects.exists()
-    admin_client.post("/admin/loyalty/fidelityprogram/pull/")
+    with deliver():
+        admin_client.post("/admin/loyalty/fidelityprogram/pull/", {"mode": "import"})
     assert FidelityCard.objects.count() == 3
     listing = admin_client.get("/admin/loyalty/fidelityprogram/").content.decode()
     assert "/admin/loyalty/fidelityprogram/pull/" in listing
