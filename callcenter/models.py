@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SyncedModel
@@ -137,7 +138,7 @@ class CallUpload(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.campaign} · {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.campaign} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class CallUploadChunk(SyncedModel):
