@@ -169,7 +169,9 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry."""
     records = CallRecord.objects.filter(campaign=campaign) if records is None else records
     rows = list(records.order_by("id").values("id", *RECORD_PHONE_FIELDS))
-    gate = consent_gate(channel=Channel.CALLS, numbers=[row["tel1"] for row in rows])
+    gate = consent_gate(
+        channel=Channel.CALLS, numbers=[row["tel1"] for row in rows], normalised=True
+    )
     allowed = set(gate.allowed)
     kept = [row["id"] for row in rows if row["tel1"] in allowed]
     size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
@@ -216,7 +218,9 @@ def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
 
 def _blocked(numbers: set[str]) -> set[str]:
     numbers = {n for n in numbers if n}
-    allowed = set(consent_gate(channel=Channel.CALLS, numbers=list(numbers)).allowed)
+    allowed = set(
+        consent_gate(channel=Channel.CALLS, numbers=list(numbers), normalised=True).allowed
+    )
     return numbers - allowed
 
 

@@ -72,17 +72,22 @@ class GateResult:
     excluded: Counter = field(default_factory=Counter)  # reason code → how many
 
 
-def consent_gate(*, channel: str, numbers: Iterable[str]) -> GateResult:
+def consent_gate(*, channel: str, numbers: Iterable[str], normalised: bool = False) -> GateResult:
     """Which of these numbers may be contacted on this channel.
 
     Push/SMS and WhatsApp need that channel's consent given by the customer with the number.
     Calls are allowed unless the customer withdrew call consent or the number is on the
-    do-not-call list. Invalid numbers and repeats are left out too."""
+    do-not-call list. Invalid numbers and repeats are left out too. `normalised=True` says the
+    numbers were validated when stored (international digits, e.g. leads' tel1): they are not
+    parsed again, which matters for a 250,000-lead upload."""
     from loyalty.services import msisdn_normalise
 
     result = GateResult()
     candidates: list[str] = []
     for raw in numbers:
+        if normalised and raw:
+            candidates.append(str(raw))
+            continue
         try:
             candidates.append(msisdn_normalise(str(raw)).as_e164.lstrip("+"))
         except ValidationError:

@@ -25,7 +25,7 @@ PAGE_SIZE = 20
 
 
 def api_key_auth(request: HttpRequest) -> HttpResponse | None:
-    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]["api_key"]
+    expected = settings.SANDBOX_AUTH[PROVIDER]["api_key"]
     given = request.GET.get("api_key", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         return JsonResponse(

@@ -40,7 +40,7 @@ def basic_auth(provider: str) -> AuthCheck:
     """HTTP Basic against the provider's sandbox credentials (key, secret); 401 otherwise."""
 
     def check(request: HttpRequest) -> HttpResponse | None:
-        expected = settings.SANDBOX_CREDENTIALS[provider]
+        expected = settings.SANDBOX_AUTH[provider]
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
             key, _, secret = base64.b64decode(encoded).decode().partition(":")

@@ -45,7 +45,7 @@ SHOP_FIELDS = (
 
 
 def bearer_auth(request: HttpRequest) -> HttpResponse | None:
-    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]["token"]
+    expected = settings.SANDBOX_AUTH[PROVIDER]["token"]
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme != "Bearer" or not hmac.compare_digest(token.encode(), expected.encode()):

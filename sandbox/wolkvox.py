@@ -33,7 +33,7 @@ def answer(code: int, msg: str, *, error: str | None = None, data=None) -> JsonR
 
 
 def token_auth(request: HttpRequest) -> HttpResponse | None:
-    expected = settings.SANDBOX_CREDENTIALS[PROVIDER]["token"]
+    expected = settings.SANDBOX_AUTH[PROVIDER]["token"]
     given = request.headers.get("wolkvox-token", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         return answer(401, "Invalid token", error="Unauthorized")

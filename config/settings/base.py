@@ -247,8 +247,9 @@ AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")
 # Calls Aisac may make to getObject/updateObject per minute, per calling address.
 AISAC_INBOUND_RATE_PER_MINUTE = env.int("AISAC_INBOUND_RATE_PER_MINUTE", default=120)
 
-# What the simulated providers accept (the embedded default's client values match these).
-SANDBOX_CREDENTIALS = {
+# What the simulated providers accept (the embedded default's client values match these). The
+# name contains AUTH so that Django's error pages hide it like any other credential.
+SANDBOX_AUTH = {
     "volantinopiu": {
         "token": env("SANDBOX_VOLANTINOPIU_TOKEN", default="sandbox-volantinopiu-token")
     },

@@ -499,7 +499,7 @@ def test_responses_serves_the_provider_host_while_the_sandbox_host_stays_in_proc
 ):
     sandbox = VolantinoPiuClient(
         base_url=f"{SANDBOX_ORIGIN}/sandbox/volantinopiu/api/v2",
-        token=settings.SANDBOX_CREDENTIALS["volantinopiu"]["token"],
+        token=settings.SANDBOX_AUTH["volantinopiu"]["token"],
     )
     assert isinstance(client.session.get_adapter(BASE), HTTPAdapter)
     assert isinstance(sandbox.session.get_adapter(SANDBOX_ORIGIN), DjangoSandboxAdapter)

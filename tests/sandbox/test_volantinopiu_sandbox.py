@@ -31,9 +31,7 @@ SHOP = {
 
 
 def bearer(token: str | None = None) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token or settings.SANDBOX_CREDENTIALS['volantinopiu']['token']}"
-    }
+    return {"Authorization": f"Bearer {token or settings.SANDBOX_AUTH['volantinopiu']['token']}"}
 
 
 def add(client, body: dict, **headers):
