@@ -42,7 +42,7 @@ class WolkvoxClient(ProviderClient):
     def parse_error(self, response: Response) -> tuple[str, str]:
         body = self._json_or_none(response)
         if not isinstance(body, dict):
-            return "", response.text[:300]
+            return "", ""
         return str(body.get("code") or ""), str(body.get("msg") or body.get("error") or "")
 
     def add_records(

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
@@ -129,10 +130,13 @@ def campaign_is_registered(campaign: Campaign) -> bool:
     """True once VolantinoPiù has (or may have) the campaign: from then on it cannot change."""
     if campaign.remote_id:
         return True
+    # A create that was attempted may have reached it, even if no answer came back.
     return OutboxEntry.objects.filter(
+        Q(state__in=(OutboxState.IN_FLIGHT, OutboxState.DONE))
+        | Q(attempts__gt=0)
+        | Q(outcome_unknown=True),
         object_key=campaign.outbox_key,
         operation=Operation.CREATE,
-        state__in=(OutboxState.IN_FLIGHT, OutboxState.DONE),
     ).exists()
 
 

@@ -120,7 +120,7 @@ class MediaSync(SyncHandler):
     def find_existing(self, obj: Media) -> RemoteState | None:
         name = obj.file.name.rsplit("/", 1)[-1]
         for remote in volantinopiu_client().list_media():
-            if remote.name == name and remote.raw.get("size") in (None, obj.size_bytes):
+            if remote.name == name and remote.raw.get("size") == obj.size_bytes:
                 return RemoteState(remote.id, remote.raw)
         return None
 

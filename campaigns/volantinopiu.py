@@ -188,7 +188,7 @@ class VolantinoPiuClient(ProviderClient):
     def parse_error(self, response: Response) -> tuple[str, str]:
         body = self._json_or_none(response)
         if not isinstance(body, dict):
-            return "", response.text[:300]
+            return "", ""
         message = str(body.get("message") or "")
         field_errors = body.get("errors")
         if isinstance(field_errors, dict) and field_errors:

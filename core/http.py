@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 import requests
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
@@ -104,7 +105,8 @@ class ProviderClient:
     ) -> None:
         if not base_url:
             raise errors.ProviderAuthError(
-                f"{self.provider}: base URL is not configured.", provider=self.provider
+                _("%(provider)s: the base URL is not configured.") % {"provider": self.provider},
+                provider=self.provider,
             )
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
@@ -122,7 +124,7 @@ class ProviderClient:
             code = str(body.get("code") or body.get("errorCode") or body.get("error") or "")
             message = str(body.get("message") or body.get("errorMsg") or body.get("error") or "")
             return code, message
-        return "", response.text[:300]
+        return "", ""  # not our business to store an unknown body: the status says enough
 
     # --- the fixed sequence --------------------------------------------------------------
     def request(
@@ -171,8 +173,21 @@ class ProviderClient:
                     code="CONNECTION_LOST",
                 )
             raise failure from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            # Never sent. The exception's text holds the whole URL (query keys included).
+            failure = errors.ProviderRejected(
+                _("The provider's base URL is not valid: check the settings."),
+                provider=self.provider,
+                code="BAD_URL",
+            )
+            raise failure from exc
         except requests.RequestException as exc:
-            failure = errors.ProviderUnavailable(str(exc), provider=self.provider, code="HTTP")
+            # Broken while sending or reading: the provider may have acted.
+            failure = errors.ProviderTimeout(
+                errors.ProviderTimeout.default_message,
+                provider=self.provider,
+                code=type(exc).__name__.upper()[:64],
+            )
             raise failure from exc
         else:
             if response.status_code >= 300:
@@ -215,7 +230,7 @@ class ProviderClient:
         body = self._json_or_none(response)
         if body is None and response.content.strip():
             raise errors.ProviderTimeout(
-                "The provider sent an unreadable answer; the outcome will be checked.",
+                _("The provider sent an unreadable answer; the outcome will be checked."),
                 provider=self.provider,
                 code="MALFORMED_RESPONSE",
                 status=response.status_code,
@@ -253,7 +268,7 @@ class ErrorCodeClient(ProviderClient):
     def parse_error(self, response: requests.Response) -> tuple[str, str]:
         body = self._json_or_none(response)
         if not isinstance(body, dict):
-            return "", response.text[:300]
+            return "", ""
         code = str(body.get("errorMsg") or "")
         return code, str(self.error_messages.get(code, body.get("errorDescription") or code))
 

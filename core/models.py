@@ -47,6 +47,10 @@ class SyncedModel(models.Model):
     def outbox_key(self) -> str:
         return f"{self._meta.label_lower}:{self.pk}"
 
+    def outbox_label(self) -> str:
+        """How the outbox names the record; models with free text about a person override it."""
+        return str(self)
+
 
 class OutboxState(models.TextChoices):
     PENDING = "pending", _("pending")

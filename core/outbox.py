@@ -86,8 +86,10 @@ def _enqueue_delete(
             entry.last_error = _("Superseded by a deletion before it was sent.")
             entry.save(update_fields=["state", "completed_at", "last_error", "updated_at"])
     create_in_flight = any(
-        e.state == OutboxState.IN_FLIGHT and e.operation == Operation.CREATE for e in open_entries
-    )
+        e.operation == Operation.CREATE
+        and (e.state == OutboxState.IN_FLIGHT or e.attempts > 0 or e.outcome_unknown)
+        for e in open_entries
+    )  # a create that was attempted may exist remotely, so the delete must still go out
     if not obj.remote_id and not create_in_flight:
         return None  # the provider never heard of it: nothing to delete remotely
     if not handler.remote_delete:
@@ -105,7 +107,7 @@ def _new_entry(
         model_label=obj._meta.label_lower,
         object_id=str(obj.pk),
         object_key=obj.outbox_key,
-        object_repr=str(obj)[:200],
+        object_repr=obj.outbox_label()[:200],
         operation=operation,
         payload=payload or {},
         next_attempt_at=now,
@@ -117,6 +119,9 @@ def _new_entry(
 
 def _revive(entry: OutboxEntry) -> None:
     now = timezone.now()
+    # Attempts start again from zero, but if one was made it may have reached the provider:
+    # the next attempt looks the operation up first.
+    entry.outcome_unknown = entry.outcome_unknown or entry.attempts > 0
     entry.state = OutboxState.PENDING
     entry.attempts = 0
     entry.next_attempt_at = now
@@ -153,16 +158,31 @@ def outbox_retry(*, entries: QuerySet[OutboxEntry]) -> int:
 
 def outbox_resend(*, entries: QuerySet[OutboxEntry]) -> int:
     """A person decided that entries whose answer was lost did not arrive: send them again."""
-    entries.filter(state__in=QUEUED_STATES).update(outcome_unknown=False)
-    return outbox_retry(entries=entries)
+    ids = list(entries.filter(state__in=QUEUED_STATES).values_list("id", flat=True))
+    with transaction.atomic():
+        count = outbox_retry(entries=OutboxEntry.objects.filter(id__in=ids))
+        OutboxEntry.objects.filter(id__in=ids).update(outcome_unknown=False)
+    return count
 
 
 def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
-    """Give up on entries that have not gone out; the records keep their local state."""
+    """Give up on entries that have not gone out: their records say so (failed, "cancelled")
+    and whatever waits on them (a push send, an upload) is settled."""
     now = timezone.now()
-    return entries.filter(state__in=QUEUED_STATES).update(
-        state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now
-    )
+    count = 0
+    message = _("Cancelled by hand: not sent to the provider.")
+    for entry in entries.filter(state__in=QUEUED_STATES):
+        with transaction.atomic():
+            OutboxEntry.objects.filter(pk=entry.pk).update(
+                state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now
+            )
+            if entry.operation != Operation.DELETE:
+                _record_queryset(entry).update(sync_status=SyncStatus.FAILED, sync_error=message)
+                sync_handler_for(entry.model_label).after_failure(
+                    object_id=entry.object_id, message=message
+                )
+        count += 1
+    return count
 
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -220,8 +240,8 @@ def outbox_deliver(*, entry_id: int) -> str:
     entry = outbox_claim(entry_id=entry_id)
     if entry is None:
         return "skipped"
-    handler = sync_handler_for(entry.model_label)
     try:
+        handler = sync_handler_for(entry.model_label)
         with (
             provider_slot(entry.provider, wait_seconds=settings.OUTBOX["SLOT_WAIT_SECONDS"]),
             calls_for_entry(entry.pk),
@@ -240,8 +260,11 @@ def outbox_deliver(*, entry_id: int) -> str:
         return _record_failure(entry, exc)
     except Exception as exc:
         logger.exception("Unexpected error delivering outbox entry %s", entry.pk)
+        # The details go to the log only: an exception's text can carry personal data.
         failure = ProviderUnavailable(
-            _("Unexpected error: %(error)s") % {"error": exc}, code="UNEXPECTED"
+            _("Unexpected error (%(kind)s), see the worker's log for outbox entry %(id)s.")
+            % {"kind": type(exc).__name__, "id": entry.pk},
+            code="UNEXPECTED",
         )
         failure.outcome_unknown = True
         return _record_failure(entry, failure)
@@ -343,7 +366,7 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
 def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
     now = timezone.now()
     with transaction.atomic():
-        OutboxEntry.objects.filter(pk=entry.pk).update(
+        still_ours = OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
             state=OutboxState.DONE,
             completed_at=now,
             lease_until=None,
@@ -353,6 +376,9 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             outcome_unknown=False,
             waiting_for="",
         )
+        if not still_ours:  # our lease ran out and another worker took the entry over
+            logger.warning("Outbox entry %s was taken over while being delivered", entry.pk)
+            return
         if state is not None:
             handler = sync_handler_for(entry.model_label)
             more_to_do = _has_open_entries(entry)
@@ -377,7 +403,7 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
     with transaction.atomic():
         if retry:
             delay = _backoff_seconds(entry.attempts)
-            OutboxEntry.objects.filter(pk=entry.pk).update(
+            OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
                 state=OutboxState.PENDING,
                 next_attempt_at=now + timedelta(seconds=delay),
                 enqueued_at=None,  # the sweeper publishes it when due
@@ -393,10 +419,12 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
             }
             record_status = SyncStatus.PENDING
         else:
-            OutboxEntry.objects.filter(pk=entry.pk).update(
+            OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
                 state=OutboxState.FAILED,
                 lease_until=None,
                 completed_at=now,
+                # Kept, so that a later retry looks the operation up before repeating it.
+                outcome_unknown=exc.outcome_unknown or entry.outcome_unknown,
                 last_error=message,
                 error_code=exc.code[:64],
             )

@@ -50,6 +50,8 @@ NOT_FOUND_CODES = frozenset({"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", "RECORD_NOT
 
 
 def format_date(value: datetime) -> str:
+    if value.tzinfo is None:  # %z would print nothing: the provider could not read the date
+        raise ValueError("A provider date needs a time zone")
     return value.strftime(DATE_FORMAT)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,5 +123,33 @@ def customer_erase(*, customer: Customer, user=None) -> list[str]:
         PushMessage.objects.filter(msisdn=number).update(msisdn=placeholder.lstrip("+"))
         PushInvitation.objects.filter(msisdn=number).delete()
         ConsentEvent.objects.filter(customer=customer).update(by=None)
+        # Copies of the number or contact kept from providers' answers and send lists.
+        FidelityCard.objects.filter(customer=customer).update(remote_data=None)
+        _scrub_push_lists(number, placeholder.lstrip("+"))
     customer.refresh_from_db()
     return not_propagated
+
+
+def _scrub_push_lists(number: str, placeholder: str) -> None:
+    """Replace the number in push send lists, batches and their stored answers."""
+    from loyalty.services import msisdn_normalise
+    from messaging.models import PushBatch, PushSend
+
+    def same(raw) -> bool:
+        try:
+            return msisdn_normalise(str(raw)).as_e164.lstrip("+") == number
+        except ValidationError:
+            return False
+
+    tail = number[-9:]
+    for send in PushSend.objects.filter(recipients__icontains=tail):
+        send.recipients = [placeholder if same(r) else r for r in send.recipients]
+        send.save(update_fields=["recipients"])
+    for batch in PushBatch.objects.filter(recipients__icontains=tail):
+        batch.recipients = [placeholder if r == number else r for r in batch.recipients]
+        data = batch.remote_data or {}
+        for message in data.get("sms", []):
+            if message.get("to") == number:
+                message["to"] = placeholder
+        batch.remote_data = data or None
+        batch.save(update_fields=["recipients", "remote_data"])

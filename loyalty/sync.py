@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from core.errors import ProviderNotFound
@@ -59,8 +58,8 @@ class CardSync(SyncHandler):
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
         # A card pulled from AMM has no customer until its detail names the phone number.
         msisdn = (state.data.get("contactDetail") or {}).get("msisdn")
-        card = FidelityCard.objects.only("customer_id").get(pk=object_id)
-        if msisdn and card.customer_id is None:
+        card = FidelityCard.objects.only("customer_id").filter(pk=object_id).first()
+        if card is not None and msisdn and card.customer_id is None:
             from loyalty.services import customer_get_or_create
 
             contact = state.data["contactDetail"]
@@ -91,6 +90,11 @@ class CardSync(SyncHandler):
         return None
 
 
+def _card_points(card: FidelityCard) -> dict[str, int]:
+    """AMM's balance of the card right now, to keep beside ours."""
+    return {"card_points": amm_client().get_card(card.program.remote_id, card.code).points}
+
+
 @sync_handler_register
 class MovementSync(SyncHandler):
     """`POST .../card/{code}/record` and `DELETE .../record/{id}`; no update call exists."""
@@ -103,7 +107,8 @@ class MovementSync(SyncHandler):
 
     def create(self, obj: PointMovement) -> RemoteState:
         card = obj.card
-        remote = amm_client().add_record(
+        client = amm_client()
+        remote = client.add_record(
             card.program.remote_id,
             card.code,
             action=obj.action,
@@ -113,14 +118,14 @@ class MovementSync(SyncHandler):
             note=obj.note,
             send_sms=obj.send_sms,
         )
-        return RemoteState(remote.id, remote.raw)
+        return RemoteState(remote.id, {**remote.raw, **_card_points(card)})
 
     def update(self, obj: PointMovement) -> RemoteState:
         # A record never changes at AMM; a "sync" confirms it is still there.
         card = obj.card
         for record in amm_client().iter_records(card.program.remote_id, card.code):
             if record.id == obj.remote_id:
-                return RemoteState(record.id, record.raw)
+                return RemoteState(record.id, {**record.raw, **_card_points(card)})
         raise ProviderNotFound(
             _("AMM no longer has this movement (id %(id)s).") % {"id": obj.remote_id},
             provider=self.provider,
@@ -128,14 +133,25 @@ class MovementSync(SyncHandler):
         )
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
-        try:
-            amm_client().delete_record(payload["program"], payload["code"], remote_id)
-        except ProviderNotFound:
-            return  # already gone at AMM: the goal is met, its balance was never ours to fix
-        # AMM took the record's points back: keep the balance comparison current.
-        FidelityCard.objects.filter(pk=payload["card"], remote_points__isnull=False).update(
-            remote_points=F("remote_points") - int(payload.get("points") or 0)
+        client = amm_client()
+        with suppress(ProviderNotFound):  # already gone at AMM: the goal is met
+            client.delete_record(payload["program"], payload["code"], remote_id)
+        card = client.get_card(payload["program"], payload["code"])
+        FidelityCard.objects.filter(pk=payload["card"]).update(remote_points=card.points)
+
+    def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
+        """A record whose create answer was lost, found like `find_existing` does."""
+        page = amm_client().list_records(
+            payload["program"], payload["code"], action=payload.get("action")
         )
+        matches = [
+            r
+            for r in page.items
+            if str(r.amount or 0) == str(payload.get("amount") or 0)
+            and (payload.get("points_requested") is None or r.points == payload["points_requested"])
+            and r.reward_id == payload.get("reward_id")
+        ]
+        return RemoteState(matches[0].id, matches[0].raw) if len(matches) == 1 else None
 
     def delete_payload(self, obj: PointMovement) -> dict[str, Any]:
         return {
@@ -143,6 +159,10 @@ class MovementSync(SyncHandler):
             "code": obj.card.code,
             "card": obj.card_id,
             "points": obj.points,
+            "action": obj.action,
+            "amount": str(obj.amount) if obj.amount is not None else None,
+            "points_requested": obj.points_requested,
+            "reward_id": obj.reward_id,
         }
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
@@ -156,12 +176,14 @@ class MovementSync(SyncHandler):
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
         from loyalty.services import card_recompute_points
 
-        movement = PointMovement.objects.only("card_id").get(pk=object_id)
+        movement = PointMovement.objects.only("card_id").filter(pk=object_id).first()
+        if movement is None:  # deleted here meanwhile; its delete entry follows
+            return
         card_recompute_points(card_id=movement.card_id)
-        # Our records changed AMM's balance by the same points: keep the comparison current.
-        FidelityCard.objects.filter(pk=movement.card_id, remote_points__isnull=False).update(
-            remote_points=F("remote_points") + int(state.data.get("points") or 0)
-        )
+        if "card_points" in state.data:  # AMM's balance, read right after the record
+            FidelityCard.objects.filter(pk=movement.card_id).update(
+                remote_points=state.data["card_points"]
+            )
 
     def find_existing(self, obj: PointMovement) -> RemoteState | None:
         card = obj.card
@@ -176,8 +198,17 @@ class MovementSync(SyncHandler):
             .exclude(remote_id=None)
             .values_list("remote_id", flat=True)
         )
-        for record in page.items:
-            same_amount = (record.amount or 0) == (obj.amount or 0)
-            if record.id not in taken and same_amount and record.reward_id == obj.reward_id:
-                return RemoteState(record.id, record.raw)
-        return None
+        matches = [
+            record
+            for record in page.items
+            if record.id not in taken
+            and (record.amount or 0) == (obj.amount or 0)
+            and record.reward_id == obj.reward_id
+            and (obj.points_requested is None or record.points == obj.points_requested)
+        ]
+        # Only an unambiguous match is ours; otherwise the next attempt sends it again.
+        return (
+            RemoteState(matches[0].id, {**matches[0].raw, **_card_points(card)})
+            if len(matches) == 1
+            else None
+        )

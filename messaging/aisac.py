@@ -87,7 +87,7 @@ class AisacClient(ProviderClient):
     def parse_error(self, response: Response) -> tuple[str, str]:
         body = self._json_or_none(response)
         if not isinstance(body, dict):
-            return "", response.text[:300]
+            return "", ""
         code = str(body.get("code") or "")
         detail = str(body.get("message") or "")
         message = ERROR_MESSAGES.get(code)

@@ -24,7 +24,7 @@ class AisacInboundClient(ProviderClient):
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             return str(error.get("code") or ""), str(error.get("message") or "")
-        return "", response.text[:300]
+        return "", ""
 
     def get_object(self, user_key: str) -> dict[str, Any]:
         response = self.request(

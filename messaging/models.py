@@ -233,6 +233,9 @@ class CareRequest(SyncedModel):
     def __str__(self) -> str:
         return self.subject
 
+    def outbox_label(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"  # the subject is a customer's own words
+
     @property
     def is_open(self) -> bool:
         return self.status not in ("closed", "resolved", "cancelled")

@@ -196,6 +196,10 @@ def push_send_confirm(*, send: PushSend, user=None) -> PushSend:
         if send.estimate_push and send.estimate_push > (send.estimate_push_available or 0):
             raise ValidationError(_("Not enough pushes left in the SMSHosting plan for this send."))
         numbers, excluded = push_send_resolve(send)
+        if not numbers and not send.groups:  # consent withdrawn since the estimate, say
+            raise ValidationError(
+                _("The send has no recipient: add numbers, groups or an audience.")
+            )
         size = settings.PUSH_BATCH_SIZE
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)] or [[]]
         batches = [

@@ -48,6 +48,8 @@ RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
 
 
 def format_date(value: datetime) -> str:
+    if value.tzinfo is None:  # %z would print nothing: the provider could not read the date
+        raise ValueError("A provider date needs a time zone")
     return value.strftime(DATE_FORMAT)
 
 

@@ -208,7 +208,8 @@ OUTBOX = {
     "BACKOFF_BASE_SECONDS": env.float("OUTBOX_BACKOFF_BASE_SECONDS", default=5.0),
     "BACKOFF_MAX_SECONDS": env.float("OUTBOX_BACKOFF_MAX_SECONDS", default=3600.0),
     # A claimed row whose worker vanished is taken over after this lease.
-    "LEASE_SECONDS": env.int("OUTBOX_LEASE_SECONDS", default=180),
+    # Longer than a slot wait, a lookup and the slowest call (Wolkvox: 60 s) put together.
+    "LEASE_SECONDS": env.int("OUTBOX_LEASE_SECONDS", default=600),
     # The sweeper re-enqueues a due row only if nothing enqueued it this recently.
     "REENQUEUE_AFTER_SECONDS": env.int("OUTBOX_REENQUEUE_AFTER_SECONDS", default=60),
     # A row that finds every provider slot busy is looked at again after this delay.

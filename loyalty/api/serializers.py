@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
@@ -75,7 +76,7 @@ class FidelityCardSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs.get("customer") and not attrs.get("msisdn"):
-            raise serializers.ValidationError({"msisdn": ["Give the customer or their msisdn."]})
+            raise serializers.ValidationError({"msisdn": [_("Give the customer or their msisdn.")]})
         return attrs
 
 
@@ -106,5 +107,5 @@ class PointMovementSerializer(serializers.ModelSerializer):
 
     def validate_action(self, value):
         if value not in MovementAction.values:
-            raise serializers.ValidationError("Unknown action.")
+            raise serializers.ValidationError(_("Unknown action."))
         return value

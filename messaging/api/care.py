@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, viewsets
 
 from loyalty.models import Customer
@@ -35,7 +36,7 @@ class CareRequestSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs.get("customer") and not attrs.get("msisdn"):
-            raise serializers.ValidationError({"msisdn": ["Give the customer or their msisdn."]})
+            raise serializers.ValidationError({"msisdn": [_("Give the customer or their msisdn.")]})
         return attrs
 
 

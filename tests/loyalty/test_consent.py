@@ -165,6 +165,26 @@ def test_export_and_erase_through_the_api(api, deliver, anna):
     anna.refresh_from_db()
     assert (anna.name, anna.consent_push_sms, anna.erased_at is not None) == ("", "withdrawn", True)
     assert not Customer.objects.filter(msisdn="+393480000002").exists()
+    from loyalty.models import FidelityCard
+
+    assert FidelityCard.objects.get().remote_data is None  # AMM's copy of the contact
+
+
+def test_erasure_scrubs_the_number_from_push_lists(deliver, anna):
+    from loyalty.privacy import customer_erase
+    from messaging.models import PushBatch, PushSend
+
+    consent_set(customer=anna, channel=Channel.PUSH_SMS, given=True, source="store")
+    send = push_send_create(name="x", text="y", recipients=["+39 348 000 0002"])
+    push_send_estimate(send=send)
+    with deliver():
+        push_send_confirm(send=send)
+    customer_erase(customer=anna)
+    batch = PushBatch.objects.get()
+    everything = (
+        str(PushSend.objects.get().recipients) + str(batch.recipients) + str(batch.remote_data)
+    )
+    assert "3480000002" not in everything
 
 
 def test_consent_through_the_api(api, anna):
