@@ -492,7 +492,7 @@ def test_the_connect_and_read_timeouts_are_passed_on_every_call(api):
 def test_a_client_without_a_base_url_is_refused_before_any_call():
     with pytest.raises(ProviderAuthError) as failure:
         VolantinoPiuClient(base_url="", token=TOKEN)
-    assert "base URL" in str(failure.value)
+    assert "URL di base" in str(failure.value)
 
 
 def test_responses_serves_the_provider_host_while_the_sandbox_host_stays_in_process(
