@@ -85,6 +85,9 @@ class RemoteShop:
 
 
 SHOP_DATA_FIELDS = tuple(f.name for f in fields(ShopData))
+# Every example of the document sends it, GETs included; a body sets it by itself, and the
+# multipart upload sets its own (so it is not a session header).
+JSON_HEADER = {"Content-Type": "application/json"}
 
 # The document gives no format for date_send: Laravel's default datetime format, in the
 # provider's (Italian) local time.
@@ -201,7 +204,7 @@ class VolantinoPiuClient(ProviderClient):
 
     # --- shops -----------------------------------------------------------------------------
     def list_shops(self) -> list[RemoteShop]:
-        response = self.request("GET", "listShops", operation="listShops")
+        response = self.request("GET", "listShops", operation="listShops", headers=JSON_HEADER)
         return [RemoteShop.from_wire(item) for item in self._data_list(response)]
 
     def add_shop(self, shop: ShopData) -> RemoteShop:
@@ -222,7 +225,7 @@ class VolantinoPiuClient(ProviderClient):
 
     # --- media ------------------------------------------------------------------------------
     def list_media(self) -> list[RemoteMedia]:
-        response = self.request("GET", "listMedia", operation="listMedia")
+        response = self.request("GET", "listMedia", operation="listMedia", headers=JSON_HEADER)
         return [RemoteMedia.from_wire(item) for item in self._data_list(response)]
 
     def upload_media(self, *, filename: str, content: bytes, content_type: str) -> RemoteMedia:
@@ -243,12 +246,18 @@ class VolantinoPiuClient(ProviderClient):
         return RemoteCampaign.from_wire({"type": campaign.kind, **campaign.wire(), **data})
 
     def list_campaigns(self) -> list[RemoteCampaign]:
-        response = self.request("GET", "listCampaigns", operation="listCampaigns")
+        response = self.request(
+            "GET", "listCampaigns", operation="listCampaigns", headers=JSON_HEADER
+        )
         return [RemoteCampaign.from_wire(item) for item in self._data_list(response)]
 
     def get_campaign(self, remote_id: str) -> RemoteCampaign:
         response = self.request(
-            "GET", "listCampaigns", operation="listCampaigns", params={"id": remote_id}
+            "GET",
+            "listCampaigns",
+            operation="listCampaigns",
+            params={"id": remote_id},
+            headers=JSON_HEADER,
         )
         data = self._unwrap(response)
         if isinstance(data, list):  # some answers wrap the one campaign in a list

@@ -61,10 +61,23 @@ def push_send_validate(send: PushSend) -> None:
         raise ValidationError(errors)
 
 
+# GSM 03.38: the basic set, and the extension characters that take two septets each.
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
 def _sms_parts(text: str, encoding: str) -> int:
-    ucs2 = encoding == "UCS2" or (encoding == "AUTO" and not text.isascii())
-    single, multi = (UCS2_SINGLE, UCS2_MULTI) if ucs2 else (GSM_SINGLE, GSM_MULTI)
-    return 1 if len(text) <= single else -(-len(text) // multi)
+    """How many SMS the text takes, as the operator counts them."""
+    gsm = set(text) <= GSM_BASIC | GSM_EXTENDED
+    if encoding == "UCS2" or (encoding == "AUTO" and not gsm):
+        length, single, multi = len(text), UCS2_SINGLE, UCS2_MULTI
+    else:
+        length = sum(2 if ch in GSM_EXTENDED else 1 for ch in text)
+        single, multi = GSM_SINGLE, GSM_MULTI
+    return 1 if length <= single else -(-length // multi)
 
 
 def push_send_create(*, shops=(), programs=(), user=None, **fields: Any) -> PushSend:

@@ -170,3 +170,12 @@ def test_delete_campaign_sends_the_id_as_a_json_body_with_delete(client, api):
     )
     client.delete_campaign("7")
     assert api.calls[0].request.method == "DELETE"
+
+
+def test_gets_send_the_documented_json_content_type_too(client, api):
+    api.get(
+        f"{BASE}/listMedia",
+        json=[],
+        match=[matchers.header_matcher({"Content-Type": "application/json", **HEADERS})],
+    )
+    assert client.list_media() == []

@@ -232,3 +232,21 @@ def test_pull_smshosting_and_the_beat_task_refresh_statuses(deliver, settings):
         call_command("pull", "smshosting", "--no-progress", stdout=out)
     assert "messaggi aggiornati" in out.getvalue()
     assert PushMessage.objects.get().status == "DELIVERED"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "parts"),
+    [
+        ("a" * 160, "7BIT", 1),
+        ("a" * 161, "7BIT", 2),
+        ("€" * 80, "7BIT", 1),  # an extension character takes two septets
+        ("€" * 81, "7BIT", 2),
+        ("a" * 70, "UCS2", 1),
+        ("a" * 71, "UCS2", 2),
+        ("ciao 😀" * 12, "AUTO", 2),  # not GSM: UCS2, 72 characters
+    ],
+)
+def test_sms_parts_are_counted_like_the_operator(text, encoding, parts):
+    from messaging.services import _sms_parts
+
+    assert _sms_parts(text, encoding) == parts
