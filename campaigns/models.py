@@ -12,6 +12,8 @@ from core.models import SyncedModel
 class Shop(SyncedModel):
     """A shop (punto vendita). Its VolantinoPiù id is the `pv_id` campaigns are registered with."""
 
+    shop_scope = ""  # core.access: a store manager reaches their own shops
+
     sync_provider = "volantinopiu"
 
     code = models.CharField(
@@ -147,6 +149,8 @@ class Campaign(SyncedModel):
     """A WhatsApp campaign for one shop: a template campaign (registerCampaign) or a flyer
     (registerCampaignFlyer). VolantinoPiù cannot edit a registered campaign: it is withdrawn
     (deleteCampaign) and registered again."""
+
+    shop_scope = "shop"  # core.access
 
     sync_provider = "volantinopiu"
 

@@ -12,6 +12,13 @@ class VetrinaAdminSite(AdminSite):
     site_title = "Vetrina"
     index_title = _("Dashboard")
 
+    def has_permission(self, request) -> bool:
+        """Active staff, but never a store manager: their place is the counter (/store/), and
+        the admin's lists and dashboard are chain-wide (core.access)."""
+        from core.access import user_is_shop_scoped
+
+        return super().has_permission(request) and not user_is_shop_scoped(request.user)
+
     def index(self, request, extra_context=None):
         from core.dashboard import dashboard_data
 

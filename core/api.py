@@ -1,20 +1,109 @@
-"""What every API resource shares: the read-only sync fields and error bodies."""
+"""What every API resource shares: the read-only sync fields, permissions, object-level scoping,
+throttling, pagination and one shape for every error body:
+
+    {"error": {"code": "invalid", "message": "…", "fields": {"name": ["…"]}}}
+
+`fields` appears for invalid input only; `retry_after` (seconds) for throttled requests."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, filters, pagination, permissions, serializers, throttling
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.access import scope_queryset
+
+logger = logging.getLogger(__name__)
 
 SYNC_FIELDS = ("remote_id", "sync_status", "sync_error")
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Validation raised by a service (Django's ValidationError) answers 400 like DRF's own."""
+# --- errors ----------------------------------------------------------------------------------
+def api_error_body(*, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Every error in one shape. Validation raised by a service (Django's ValidationError)
+    answers 400 like DRF's own; anything unexpected answers a plain 500 with no detail."""
+    # Imported here: the DRF settings import this module, and rest_framework.views them.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = serializers.ValidationError(detail)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("API error in %s", context.get("view").__class__.__name__)
+        return Response(
+            api_error_body(
+                code="server_error",
+                message=_("Something went wrong on our side; nothing was changed. Try again."),
+            ),
+            status=500,
+        )
+    response.data = _error_body(exc, response.data)
+    return response
+
+
+def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
+    if isinstance(exc, exceptions.ValidationError):
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        return api_error_body(
+            code="invalid", message=_("The request has invalid data: see fields."), fields=fields
+        )
+    assert isinstance(exc, exceptions.APIException)
+    detail = exc.detail
+    code = detail.code if hasattr(detail, "code") else exc.default_code
+    extra = {"retry_after": exc.wait} if isinstance(exc, exceptions.Throttled) else {}
+    return api_error_body(code=str(code), message=str(detail), **extra)
+
+
+# --- who may do what -------------------------------------------------------------------------
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Django's model permissions, reading included: without `view_<model>` a user sees none."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class ShopScopeFilter(filters.BaseFilterBackend):
+    """Object-level rule of core.access on every list and every object lookup: a store manager
+    reaches their own shops' records only (404 for anything else)."""
+
+    def filter_queryset(self, request, queryset, view):
+        return scope_queryset(request.user, queryset)
+
+
+# --- throttling ------------------------------------------------------------------------------
+class UserRateThrottle(throttling.UserRateThrottle):
+    """Per user (per address when anonymous), with the rate read from the settings at request
+    time so that it follows the environment (API_THROTTLE_RATE)."""
+
+    def get_rate(self) -> str:
+        return settings.API_THROTTLE_RATE
+
+
+# --- pagination ------------------------------------------------------------------------------
+class PageNumberPagination(pagination.PageNumberPagination):
+    """?page=N&page_size=M (at most 200). Fine for tables of thousands; large, append-only
+    tables use CursorPagination, which never counts nor skips rows."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Newest first, ?cursor= from `next`/`previous`; constant time at any depth."""
+
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 200

@@ -8,6 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import setting_changed
+        from django.db.models.signals import post_migrate
+
+        # Once, after every app's own post_migrate work (this app is listed before them).
+        post_migrate.connect(_after_migrate, dispatch_uid="vetrina-roles")
 
         from core.calllog import remote_call_record
         from core.http import add_call_listener, clients_reset
@@ -18,3 +22,13 @@ class CoreConfig(AppConfig):
         _register_pull_job()
         # Clients are cached per configuration; a changed setting must not reuse a stale one.
         setting_changed.connect(lambda **kwargs: clients_reset(), weak=False)
+
+
+def _after_migrate(sender, app_config=None, using="default", **kwargs) -> None:
+    from django.apps import apps
+
+    from core.roles import roles_apply_after_migrate
+
+    with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if app_config is with_models[-1]:
+        roles_apply_after_migrate(using=using)

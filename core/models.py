@@ -205,3 +205,31 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to an API POST that carried an `Idempotency-Key`: the same key with the
+    same request gets this answer again and changes nothing (core.idempotency)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE
+    )
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    location = models.CharField(_("location"), max_length=500, blank=True)
+    body = models.BinaryField(_("response body"), default=b"")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=("user", "key"), name="idempotency_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

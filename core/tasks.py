@@ -20,3 +20,10 @@ def job_run_task(job_id: int) -> None:
     from core.jobs import job_run
 
     job_run(job_id=job_id)
+
+
+@shared_task(name="core.tasks.idempotency_keys_purge_task", ignore_result=True)
+def idempotency_keys_purge_task() -> int:
+    from core.idempotency import idempotency_keys_purge
+
+    return idempotency_keys_purge()

@@ -40,6 +40,8 @@ class Customer(models.Model):
     """A customer, identified across every channel by their mobile number. Consent per channel
     is kept here as it stands now; every change is in ConsentEvent."""
 
+    shop_scope = "cards__shop"  # core.access: customers with a card enrolled there
+
     msisdn = PhoneNumberField(
         _("mobile number"),
         unique=True,
@@ -162,6 +164,8 @@ class FidelityCard(SyncedModel):
     """A fidelity card at AMM (`fidelity/{program}/card`). Its balance here is the sum of its
     movements; the balance AMM reports is kept beside it and a difference is flagged."""
 
+    shop_scope = "shop"  # core.access
+
     sync_provider = "amm"
 
     program = models.ForeignKey(
@@ -245,6 +249,8 @@ class MovementAction(models.TextChoices):
 class PointMovement(SyncedModel):
     """A points record of a card (`.../card/{code}/record`). ADD points are known here; the
     points of a REWARD or AZZERA come from AMM's answer."""
+
+    shop_scope = "card__shop"  # core.access: movements of their cards
 
     sync_provider = "amm"
 

@@ -1,13 +1,16 @@
-"""Which shops and cards a store manager may reach: one place, used by every /store/ view."""
+"""Which shops and records a store manager may reach at the counter. The rule itself lives in
+core.access (shared with the admin and the API); this module picks what /store/ shows."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from campaigns.models import Shop
+from core.access import scope_queryset
+from core.roles import STORE_MANAGER
 from loyalty.models import FidelityCard
 
-STORE_MANAGERS_GROUP = "Store managers"
+STORE_MANAGERS_GROUP = STORE_MANAGER.group
 
 
 def store_shops(user) -> QuerySet[Shop]:
@@ -19,6 +22,12 @@ def store_shops(user) -> QuerySet[Shop]:
 
 def store_cards(user) -> QuerySet[FidelityCard]:
     """Cards enrolled at this user's shops."""
-    return FidelityCard.objects.filter(shop__in=store_shops(user)).select_related(
-        "customer", "program", "shop"
-    )
+    cards = FidelityCard.objects.filter(shop__in=store_shops(user))
+    return scope_queryset(user, cards).select_related("customer", "program", "shop")
+
+
+def store_flyer_requests(user):
+    from store.models import FlyerRequest
+
+    requests = FlyerRequest.objects.filter(shop__in=store_shops(user))
+    return scope_queryset(user, requests).select_related("shop").order_by("-created_at")

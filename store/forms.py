@@ -73,3 +73,25 @@ class ResetForm(forms.Form):
         error_messages={"required": _("Tick the box to confirm the reset.")},
     )
     note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class FlyerRequestForm(forms.Form):
+    promo_name = forms.CharField(label=_("Promo name"), max_length=255)
+    date_send = forms.DateTimeField(
+        label=_("Send date"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When the WhatsApp flyer goes out."),
+    )
+    image = forms.FileField(
+        label=_("Image"),
+        help_text=_("JPEG, PNG or WebP."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    flyer_link = forms.URLField(label=_("Flyer link"), max_length=500, assume_scheme="https")
+    note = forms.CharField(
+        label=_("Note for marketing"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -24,8 +24,16 @@ from loyalty.services import (
     movement_reward,
     msisdn_normalise,
 )
-from store.access import store_cards, store_shops
-from store.forms import EnrolForm, LoadPointsForm, LookupForm, ResetForm, RewardForm
+from store.access import store_cards, store_flyer_requests, store_shops
+from store.forms import (
+    EnrolForm,
+    FlyerRequestForm,
+    LoadPointsForm,
+    LookupForm,
+    ResetForm,
+    RewardForm,
+)
+from store.services import flyer_request_create
 
 
 class StoreLoginView(auth_views.LoginView):
@@ -185,6 +193,30 @@ def card_action(request: HttpRequest, card_id: int, action: str) -> HttpResponse
         "reset_form": form if action == "reset" else ResetForm(),
     }
     return render(request, "store/card.html", context, status=400)
+
+
+@store_manager_required
+def flyers(request: HttpRequest) -> HttpResponse:
+    """The current shop's flyer requests and a form for a new one."""
+    shop = _current_shop(request)
+    form = FlyerRequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            flyer_request_create(user=request.user, shop=shop, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Request sent: the marketing team will approve it or tell you why not.")
+            )
+            return redirect("store:flyers")
+    context = {
+        "shop": shop,
+        "form": form,
+        "requests": store_flyer_requests(request.user).filter(shop=shop)[:20],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "store/flyers.html", context, status=status)
 
 
 def _form_errors(form, exc: ValidationError) -> None:

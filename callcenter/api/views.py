@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -7,6 +8,8 @@ from rest_framework.response import Response
 from callcenter.forms import CallRecordForm
 from callcenter.models import CallCampaign, CallRecord, CallUpload, LeadSource
 from callcenter.services import call_records_save, call_upload_create
+from core.access import scope_queryset
+from core.api import CursorPagination, api_error_body
 
 
 class CallCampaignSerializer(serializers.ModelSerializer):
@@ -69,16 +72,18 @@ class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     already in the campaign is merged; a list with any bad lead saves nothing and says which."""
 
     serializer_class = CallRecordSerializer
+    pagination_class = CursorPagination  # a campaign may hold 250,000 leads
     queryset = CallRecord.objects.none()
     search_fields = ("tel1", "customer_name", "customer_last_name")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CallRecord.objects.none()
-        return CallRecord.objects.filter(campaign_id=self.kwargs["campaign_pk"]).order_by("id")
+        return CallRecord.objects.filter(campaign_id=self.kwargs["campaign_pk"])
 
     def create(self, request, *args, **kwargs):
-        campaign = get_object_or_404(CallCampaign, pk=self.kwargs["campaign_pk"])
+        campaigns = scope_queryset(self.request.user, CallCampaign.objects.all())
+        campaign = get_object_or_404(campaigns, pk=self.kwargs["campaign_pk"])
         items = request.data if isinstance(request.data, list) else [request.data]
         rows = [
             (line, dict(item)) for line, item in enumerate(items, start=1) if isinstance(item, dict)
@@ -89,10 +94,13 @@ class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
             campaign=campaign, rows=rows, source=LeadSource.API, dry_run=True
         )
         if preview.errors:
-            return Response(
-                {"errors": [{"line": line, "reason": reason} for line, reason in preview.errors]},
-                status=status.HTTP_400_BAD_REQUEST,
+            rows = [{"line": line, "reason": reason} for line, reason in preview.errors]
+            body = api_error_body(
+                code="invalid_rows",
+                message=_("Some leads are invalid: nothing was saved."),
+                rows=rows,
             )
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         report = call_records_save(campaign=campaign, rows=rows, source=LeadSource.API)
         return Response(
             {"created": report.created, "merged": report.merged}, status=status.HTTP_201_CREATED

@@ -1,8 +1,10 @@
 """Settings shared by every environment. Everything that differs between machines comes from
 the environment (or `.env`) through the single `env` object."""
 
+from datetime import timedelta
 from pathlib import Path
 
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from config.env import BASE_DIR, env
@@ -22,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -45,6 +48,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "core.idempotency.IdempotencyMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -61,6 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.sandbox",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -86,6 +94,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Counters that must hold across processes (rate limits) live here: Redis in production.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Security ----------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute force on the admin and counter logins: after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not ours to keep
+AXES_CLIENT_STR_CALLABLE = "core.security.login_client_str"  # no username or address in logs
+# Behind a reverse proxy (production), the client's address is the proxy's X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content security policy: our own scripts only (inline ones carry the request's nonce), no
+# plugins, no framing, forms post back here. Inline style attributes stay allowed (badges and
+# progress bars are drawn with them).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -135,17 +186,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
+        "core.api.ShopScopeFilter",
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.UserRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
 }
+# Requests per user (per address when anonymous), e.g. "600/minute"; Redis-backed CACHE_URL
+# makes the count shared by every web process.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/minute")
+# How long an Idempotency-Key's first answer is kept (core.idempotency).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vetrina API",
     "DESCRIPTION": "Shops, campaigns, loyalty, messaging and call-center lists, kept in step "
@@ -194,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "core.tasks.outbox_sweep_task",
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
+    },
+    "idempotency-keys-purge": {
+        "task": "core.tasks.idempotency_keys_purge_task",
+        "schedule": 3600.0,
     },
     "push-status-refresh": {
         "task": "messaging.tasks.push_status_refresh_task",
@@ -282,6 +344,7 @@ LOGGING = {
     "loggers": {
         # urllib3 logs full URLs (with query-string keys such as Aisac's api_key) at DEBUG.
         "urllib3": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # its start-up banner on every command
         "django.db.backends": {"level": "INFO"},
     },
 }

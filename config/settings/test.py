@@ -26,6 +26,8 @@ OUTBOX = {
     "BUSY_DELAY_SECONDS": 0.0,
     "SLOT_WAIT_SECONDS": 0.0,
 }
+# Tests make many requests a minute as one user; the throttling test sets its own rate.
+API_THROTTLE_RATE = "100000/minute"
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=5.0)
 
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405

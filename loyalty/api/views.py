@@ -5,6 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from core.access import scope_queryset
+from core.api import CursorPagination
 from loyalty.api.serializers import (
     CustomerSerializer,
     FidelityCardSerializer,
@@ -150,14 +152,16 @@ class PointMovementViewSet(
     DELETE removes the record at AMM too."""
 
     serializer_class = PointMovementSerializer
+    pagination_class = CursorPagination  # a card may have years of movements
     filterset_fields = ("action", "sync_status")
     queryset = PointMovement.objects.none()  # the real one depends on the card in the URL
 
     def card(self) -> FidelityCard:
         if not hasattr(self, "_card"):
-            self._card = get_object_or_404(
-                FidelityCard.objects.select_related("program"), pk=self.kwargs["card_pk"]
+            cards = scope_queryset(
+                self.request.user, FidelityCard.objects.select_related("program")
             )
+            self._card = get_object_or_404(cards, pk=self.kwargs["card_pk"])
         return self._card
 
     def get_queryset(self):

@@ -260,14 +260,16 @@ def test_the_upload_api(api, deliver, campaign):
         [{"customer_name": "Anna", "tel1": "3471234567"}, {"customer_name": "Bad", "tel1": "1"}],
         content_type="application/json",
     )
-    assert response.status_code == 400 and response.json()["errors"][0]["line"] == 2
+    assert response.status_code == 400 and response.json()["error"]["rows"][0]["line"] == 2
     response = api.post(
         f"/api/v1/call-campaigns/{campaign.pk}/records/",
         {"customer_name": "Anna", "tel1": "3471234567"},
         content_type="application/json",
     )
     assert response.status_code == 201
-    assert api.get(f"/api/v1/call-campaigns/{campaign.pk}/records/").json()["count"] == 1
+    assert (
+        api.get(f"/api/v1/call-campaigns/{campaign.pk}/records/").json()["results"].__len__() == 1
+    )
     with deliver():
         batch = api.post(f"/api/v1/call-campaigns/{campaign.pk}/upload/").json()
     assert {

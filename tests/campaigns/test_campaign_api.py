@@ -37,7 +37,7 @@ def test_media_upload_as_multipart_file(api, deliver, sandbox_records):
 def test_a_bad_upload_gets_a_clear_message(api):
     response = api.post("/api/v1/media/", {"file": fake_image_upload()})
     assert response.status_code == 400
-    assert "immagine" in response.json()["file"][0]
+    assert "immagine" in response.json()["error"]["fields"]["file"][0]
     assert not Media.objects.exists()
 
 
@@ -88,7 +88,7 @@ def test_bad_campaign_input_is_a_400_in_italian_and_creates_nothing(api, shop):
     }
     response = api.post("/api/v1/campaigns/", payload, content_type="application/json")
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["error"]["fields"]
     assert errors["date_send"] == ["La data di invio deve essere nel futuro."]
     assert errors["template_name"] == ["Una campagna template richiede il nome del template."]
     assert not Campaign.objects.exists()
@@ -103,7 +103,7 @@ def test_a_registered_campaign_cannot_be_changed_and_delete_withdraws_it(
         f"/api/v1/campaigns/{campaign.pk}/", {"promo_name": "x"}, content_type="application/json"
     )
     assert response.status_code == 409
-    assert "ritirala" in response.json()["detail"]
+    assert "ritirala" in response.json()["error"]["message"]
 
     with deliver():
         assert api.delete(f"/api/v1/campaigns/{campaign.pk}/").status_code == 204

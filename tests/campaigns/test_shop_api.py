@@ -76,7 +76,7 @@ def test_bad_input_gets_a_clear_italian_message_and_changes_nothing(token_client
     response = token_client.post("/api/v1/shops/", body, content_type="application/json")
 
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["error"]["fields"]
     assert errors["postal_code"] == ["Inserisci un CAP di cinque cifre."]
     assert errors["email"] == ["Inserisci un indirizzo email valido."]
     assert "latitude" in errors
@@ -90,7 +90,7 @@ def test_a_duplicate_code_is_refused_locally(token_client):
         "/api/v1/shops/", shop_fields(code="PV-DUP"), content_type="application/json"
     )
     assert response.status_code == 400
-    assert "code" in response.json()
+    assert "code" in response.json()["error"]["fields"]
 
 
 def test_sync_fields_are_read_only(token_client, django_capture_on_commit_callbacks):

@@ -71,7 +71,8 @@ def test_a_bad_card_is_a_400_in_italian(api):
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert "msisdn" in response.json() or "code" in response.json()
+    fields = response.json()["error"]["fields"]
+    assert "msisdn" in fields or "code" in fields
     assert not FidelityCard.objects.exists()
 
 
@@ -91,7 +92,7 @@ def test_movements_add_by_amount_reward_and_delete(api, deliver):
     assert (movement["points"], movement["sync_status"]) == (5, "synced")
 
     bad = api.post(url, {"action": "REWARD"}, content_type="application/json")
-    assert bad.status_code == 400 and "reward_id" in bad.json()
+    assert bad.status_code == 400 and "reward_id" in bad.json()["error"]["fields"]
 
     with deliver():
         assert api.delete(f"{url}{added.json()['id']}/").status_code == 204

@@ -132,7 +132,7 @@ def test_a_store_manager_cannot_reach_the_admin(manager):
 
 def test_a_user_who_manages_no_shop_is_turned_away(client, shops):
     get_user_model().objects.create_user("nobody", password=PASSWORD)
-    client.login(username="nobody", password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username="nobody"))
     assert client.get("/store/").status_code == 403
 
 
@@ -147,7 +147,8 @@ def test_createstoremanager_generates_a_password_once_and_refuses_unknown_shops(
         "createstoremanager", "lucia", "--shop", "PV-MINE", "--shop", "PV-OTHER", stdout=out
     )
     password = out.getvalue().split("Password (shown once): ")[1].strip()
-    assert Client().login(username="lucia", password=password)
+    login = Client().post("/store/login/", {"username": "lucia", "password": password})
+    assert login.status_code == 302
     user = get_user_model().objects.get(username="lucia")
     assert not user.is_staff and user.groups.filter(name="Store managers").exists()
     assert sorted(s.code for s in user.store_manager.shops.all()) == ["PV-MINE", "PV-OTHER"]

@@ -1,0 +1,156 @@
+"""`Idempotency-Key` on API POSTs: the same key with the same request answers the first response
+again and creates nothing; the same key with a different request answers 422.
+
+The key's row, the view's writes and the stored answer commit in one transaction: two requests
+racing with one key cannot both act (the second waits on the unique key, then replays), and a
+request that dies half-way leaves no key behind, so its retry runs again from scratch. Outbox
+deliveries start on commit, as everywhere else. Answers of 5xx are not kept: the client may retry
+them. Keys are kept IDEMPOTENCY_KEY_TTL_HOURS (default 24), then forgotten."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from core.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+API_PREFIX = "/api/v1/"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None or request.method != "POST" or not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        user = _api_user(request)
+        if user is None:  # the view answers 401/403 itself
+            return self.get_response(request)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            return _error(
+                400,
+                "invalid_idempotency_key",
+                _("The Idempotency-Key header must be 1 to %(n)d printable characters.")
+                % {"n": MAX_KEY_LENGTH},
+            )
+        fingerprint = request_fingerprint(request)
+        earlier = _live_keys().filter(user=user, key=key).first()
+        if earlier is not None:
+            return _replay(earlier, fingerprint)
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    user=user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=request.method,
+                    path=request.path[:500],
+                )
+                response = self.get_response(request)
+                if response.status_code >= 500 or getattr(response, "streaming", False):
+                    transaction.set_rollback(True)
+                    return response
+                _keep(record, response)
+                return response
+        except IntegrityError:
+            # Another request with this key committed first: answer what it answered.
+            earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
+            if earlier is None:
+                raise
+            return _replay(earlier, fingerprint)
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    """What makes two requests "the same": method, path, query and body. A multipart body is
+    compared without its boundary (a client picks a new one on every retry), a JSON body
+    without its spacing and key order."""
+    body = request.body
+    content_type = request.content_type or ""
+    if content_type == "application/json":
+        try:
+            body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            pass  # not JSON after all: compared as it came
+    elif content_type.startswith("multipart/"):
+        boundary = request.content_params.get("boundary", "")
+        if boundary:
+            body = body.replace(boundary.encode("latin-1"), b"")
+    digest = hashlib.sha256()
+    for part in (request.method, request.get_full_path(), content_type):
+        digest.update(part.encode() + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def idempotency_keys_purge() -> int:
+    """Forget keys older than their time to live (run by beat)."""
+    deleted, _details = IdempotencyKey.objects.filter(created_at__lt=_oldest_live()).delete()
+    return deleted
+
+
+def _live_keys():
+    return IdempotencyKey.objects.filter(created_at__gte=_oldest_live())
+
+
+def _oldest_live():
+    return timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+
+
+def _api_user(request: HttpRequest):
+    """The user the API view will see: a token's, else the session's."""
+    try:
+        authenticated = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    if authenticated is not None:
+        return authenticated[0]
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _keep(record: IdempotencyKey, response: HttpResponse) -> None:
+    record.status_code = response.status_code
+    record.content_type = response.get("Content-Type", "")[:100]
+    record.location = response.get("Location", "")[:500]
+    if hasattr(response, "render") and not response.is_rendered:
+        response.render()
+    record.body = response.content
+    record.save(update_fields=["status_code", "content_type", "location", "body"])
+
+
+def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        return _error(
+            422,
+            "idempotency_key_reused",
+            _(
+                "This Idempotency-Key was already used for a different request; "
+                "use a new key for a new request."
+            ),
+        )
+    response = HttpResponse(
+        bytes(record.body), status=record.status_code, content_type=record.content_type
+    )
+    if record.location:
+        response["Location"] = record.location
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)

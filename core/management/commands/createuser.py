@@ -1,0 +1,77 @@
+"""Create (or update) a user with one of Vetrina's roles, without prompts.
+
+Examples:
+    python manage.py createuser anna --role marketing
+    python manage.py createuser revisore --role auditor --password 's3gr3t0-lungo!'
+    python manage.py createuser gestionale --role api          # prints an API token
+    python manage.py createuser mario --role store --shop PV-MI-01
+
+Roles: marketing (the admin on everything marketing), auditor (the admin, read-only), api (token
+access to /api/v1/, no admin), store (the /store/ counter for the given shops only).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from core.roles import ROLES
+
+
+class Command(BaseCommand):
+    help = "Create a user with a role: marketing, auditor, api or store."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=sorted(ROLES))
+        parser.add_argument("--shop", action="append", default=[], dest="shops")
+        parser.add_argument("--password", help="password; a strong one is generated otherwise")
+        parser.add_argument("--email", default="")
+
+    def handle(self, *args, username, role, shops, password, email, **options):
+        if role == "store":
+            if not shops:
+                raise CommandError("A store manager needs at least one --shop CODE.")
+            extra = ["--password", password] if password else []
+            shop_args = [arg for code in shops for arg in ("--shop", code)]
+            call_command("createstoremanager", username, *shop_args, *extra, email=email)
+            return
+        if shops:
+            raise CommandError("--shop is for store managers (--role store) only.")
+        self._create(username=username, role=role, password=password, email=email)
+
+    @transaction.atomic
+    def _create(self, *, username: str, role: str, password: str | None, email: str) -> None:
+        spec = ROLES[role]
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        if user.is_superuser:
+            raise CommandError(f"{username} is a superuser: give roles to ordinary users only.")
+        if hasattr(user, "store_manager"):
+            raise CommandError(f"{username} is a store manager: use another username.")
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.is_staff = spec.staff
+        user.save()
+        user.groups.set([Group.objects.get(name=spec.group)])
+        verb = "Created" if created else "Updated"
+        self.stdout.write(f"{verb} {username}: {spec.label}.")
+        if generated:
+            self.stdout.write(f"Password: {password}")
+        if role == "api":
+            token, _created = Token.objects.get_or_create(user=user)
+            self.stdout.write(f"API token: {token.key}")
