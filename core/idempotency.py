@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 
 from django.conf import settings
@@ -82,10 +83,8 @@ def request_fingerprint(request: HttpRequest) -> str:
     body = request.body
     content_type = request.content_type or ""
     if content_type == "application/json":
-        try:
+        with suppress(ValueError):  # not JSON after all: compared as it came
             body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-        except ValueError:
-            pass  # not JSON after all: compared as it came
     elif content_type.startswith("multipart/"):
         boundary = request.content_params.get("boundary", "")
         if boundary:
