@@ -10,6 +10,7 @@ from loyalty.api.views import (
 )
 from messaging.api.care import CareRequestViewSet, OrderViewSet
 from messaging.api.views import PushSendViewSet
+from store.api import FlyerRequestViewSet
 
 router = DefaultRouter()
 router.register("shops", ShopViewSet, basename="shop")
@@ -19,6 +20,7 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("fidelity-programs", FidelityProgramViewSet, basename="fidelity-program")
 router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
 router.register("push-sends", PushSendViewSet, basename="push-send")
+router.register("flyer-requests", FlyerRequestViewSet, basename="flyer-request")
 router.register("care-requests", CareRequestViewSet, basename="care-request")
 router.register("orders", OrderViewSet, basename="order")
 router.register("call-campaigns", CallCampaignViewSet, basename="call-campaign")
