@@ -26,11 +26,21 @@ def validate_campaign_image(upload: File) -> None:
         upload.seek(0)
         with Image.open(upload) as image:
             image_format = image.format
+            if image.width * image.height > settings.MEDIA_IMAGE_MAX_PIXELS:
+                # A few kilobytes can claim billions of pixels (an "image bomb"): refuse it
+                # from its header, before decoding a single one.
+                raise Image.DecompressionBombError
             image.verify()  # checks the structure (and PNG checksums)
         upload.seek(0)
         with Image.open(upload) as image:
             image.load()  # decodes every pixel: a truncated JPEG fails here
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ValidationError(
+            _("The image has too many pixels: the most accepted is %(limit)s million.")
+            % {"limit": settings.MEDIA_IMAGE_MAX_PIXELS // 1_000_000},
+            code="too_many_pixels",
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationError(
             _("The file is not a readable image: upload a JPEG, PNG or WebP picture."),
             code="not_an_image",

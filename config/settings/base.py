@@ -124,12 +124,13 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content security policy: our own scripts only (inline ones carry the request's nonce), no
 # plugins, no framing, forms post back here. Inline style attributes stay allowed (badges and
-# progress bars are drawn with them).
+# progress bars are drawn with them); images may come from any https host (campaign images live
+# on VolantinoPiù's servers or wherever their URL points).
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    "img-src": [CSP.SELF, "data:", "blob:", "https:"],
     "font-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
@@ -179,6 +180,8 @@ PHONENUMBER_DB_FORMAT = "E164"
 # Largest image accepted for VolantinoPiù (its uploadMedia limit in the sandbox: 5120 KB).
 MEDIA_UPLOAD_MAX_BYTES = env.int("MEDIA_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Largest picture, in pixels, that an upload may decode to (40 million: 8000 × 5000).
+MEDIA_IMAGE_MAX_PIXELS = env.int("MEDIA_IMAGE_MAX_PIXELS", default=40_000_000)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -34,15 +34,30 @@ def browser():
         launched.close()
 
 
+def _open(context):
+    """A tab that records what the content security policy blocked: a page of ours must never
+    need anything the policy forbids (an inline script, a foreign host)."""
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    tab.csp_violations = []
+    tab.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and tab.csp_violations.append(message.text)
+        ),
+    )
+    return tab
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(
         base_url=live_server.url, locale="it-IT", viewport={"width": 1280, "height": 900}
     )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
+    tab = _open(context)
     yield tab
     context.close()
+    assert tab.csp_violations == []
 
 
 @pytest.fixture
@@ -54,10 +69,10 @@ def phone(browser, live_server):
         is_mobile=True,
         has_touch=True,
     )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
+    tab = _open(context)
     yield tab
     context.close()
+    assert tab.csp_violations == []
 
 
 @pytest.fixture

@@ -120,3 +120,67 @@ def test_enrol_and_load_points_at_the_counter_on_a_phone(phone):
     assert phone.locator(".balance").inner_text().startswith("5")
     # Everything fits the phone's width: nothing to scroll sideways.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_flyer_asked_at_the_counter_is_approved_in_the_admin(browser, live_server, tmp_path):
+    """Two people: a store manager on a phone asks, marketing approves; the flyer is synced."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from store.models import FlyerRequest
+    from tests.campaigns.images import image_bytes
+
+    make_shop(code="PV-FLYER")
+    for command in (
+        ("createstoremanager", "banco", "--shop", "PV-FLYER"),
+        ("createuser", "anna", "--role", "marketing"),
+    ):
+        call_command(*command, "--password", "Vetrina-Test-2026!", stdout=StringIO())
+    picture = tmp_path / "natale.png"
+    picture.write_bytes(image_bytes("PNG"))
+
+    shop_side = browser.new_context(base_url=live_server.url, locale="it-IT", is_mobile=True)
+    counter = shop_side.new_page()
+    counter.goto("/store/")
+    counter.fill("#id_username", "banco")
+    counter.fill("#id_password", "Vetrina-Test-2026!")
+    counter.click("main button[type=submit]")
+    counter.click("text=Chiedi una campagna volantino")
+    counter.fill("#id_promo_name", "Natale al PV-FLYER")
+    when = timezone.localtime() + timedelta(days=4)
+    counter.fill("#id_date_send", when.strftime("%Y-%m-%dT%H:%M"))
+    counter.set_input_files("#id_image", str(picture))
+    counter.fill("#id_flyer_link", "https://example.com/natale.pdf")
+    counter.click("button:has-text('Invia la richiesta')")
+    assert "Richiesta inviata" in counter.locator("ul.messages").inner_text()
+    assert "in attesa del marketing" in counter.content()
+
+    office = browser.new_context(base_url=live_server.url, locale="it-IT").new_page()
+    office.goto("/admin/login/")
+    office.fill("#id_username", "anna")
+    office.fill("#id_password", "Vetrina-Test-2026!")
+    office.click("input[type=submit]")
+    office.goto(f"/admin/store/flyerrequest/{FlyerRequest.objects.get().pk}/change/")
+    office.click("input[name=_approve]")
+    assert "Approvata" in office.locator("ul.messagelist").inner_text()
+
+    def synced():
+        request = FlyerRequest.objects.select_related("campaign").get()
+        return request.campaign and request.campaign.sync_status == SyncStatus.SYNCED
+
+    for _ in range(50):
+        if synced():
+            break
+        office.wait_for_timeout(200)
+    assert synced()
+    counter.reload()
+    assert "approvata" in counter.content()
+    shop_side.close()
+    office.context.close()
+
+
+def test_the_api_documentation_page_loads_under_the_security_policy(admin_page):
+    admin_page.goto("/api/schema/ui/")
+    admin_page.wait_for_selector("text=Vetrina API")
+    assert admin_page.locator(".opblock").count() > 10

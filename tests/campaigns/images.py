@@ -26,3 +26,10 @@ def truncated_jpeg_upload():
 
 def fake_image_upload():
     return SimpleUploadedFile("finto.png", b"this is not an image", content_type="image/png")
+
+
+def image_bomb_upload():
+    """A PNG of a few kilobytes that decodes to 400 million pixels."""
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, format="PNG", optimize=True)
+    return SimpleUploadedFile("bomba.png", buffer.getvalue(), content_type="image/png")

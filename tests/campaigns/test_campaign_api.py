@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Media
 from tests.campaigns.factories import make_campaign, make_shop
-from tests.campaigns.images import fake_image_upload, image_upload
+from tests.campaigns.images import fake_image_upload, image_bomb_upload, image_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,15 @@ def test_media_upload_as_multipart_file(api, deliver, sandbox_records):
 
 def test_a_bad_upload_gets_a_clear_message(api):
     response = api.post("/api/v1/media/", {"file": fake_image_upload()})
+    assert response.status_code == 400
+    assert "immagine" in response.json()["error"]["fields"]["file"][0]
+    assert not Media.objects.exists()
+
+
+def test_an_image_bomb_is_refused_from_its_header(api):
+    bomb = image_bomb_upload()
+    assert bomb.size < 200_000
+    response = api.post("/api/v1/media/", {"file": bomb})
     assert response.status_code == 400
     assert "immagine" in response.json()["error"]["fields"]["file"][0]
     assert not Media.objects.exists()

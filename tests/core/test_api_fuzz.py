@@ -45,11 +45,13 @@ _seeded: dict[str, int] = {}  # this test's records, by path parameter or resour
 
 
 @schema.hook
-def before_generate_path_parameters(context, strategy):
-    return st.one_of(strategy, strategy.map(lambda params: _seeded_ids(context, params)))
+def flatmap_path_parameters(context, path_parameters):
+    return st.sampled_from([path_parameters, _seeded_ids(context, path_parameters)])
 
 
-def _seeded_ids(context, params: dict) -> dict:
+def _seeded_ids(context, params: dict | None) -> dict | None:
+    if not params:
+        return params
     segments = context.operation.path.strip("/").split("/")  # api, v1, <resource>, …
     resource = "movements" if "movements" in segments else segments[2]
     return {

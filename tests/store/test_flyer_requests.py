@@ -168,3 +168,12 @@ def test_scripts_approve_through_the_api_and_auditors_cannot(counter, deliver):
         ).status_code
         == 400
     )
+
+
+def test_an_image_bomb_is_refused_at_the_counter(counter):
+    from tests.campaigns.images import image_bomb_upload
+
+    response = _ask(counter, image=image_bomb_upload())
+    assert response.status_code == 400
+    assert "troppi pixel" in response.content.decode()
+    assert not FlyerRequest.objects.exists()
