@@ -25,6 +25,12 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert Campaign.objects.count() == 6
     assert set(Campaign.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
     assert "Counter login (/store/, Milano) — user: negozio.milano" in out.getvalue()
+    assert "Auditor login (admin, read-only) — user: revisore" in out.getvalue()
+    assert "API script token (user gestionale): " in out.getvalue()
+    from store.models import FlyerRequest
+
+    flyer_request = FlyerRequest.objects.get()
+    assert flyer_request.status == "pending" and flyer_request.shop.code == "PV-MI-01"
     sent, draft = PushSend.objects.order_by("id")
     assert (sent.status, draft.status) == (SendStatus.SENT, SendStatus.DRAFT)
     assert sent.messages.count() == 2  # Sara gave no push consent

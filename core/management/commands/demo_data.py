@@ -14,11 +14,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
+from rest_framework.authtoken.models import Token
 
 from callcenter.models import CallCampaign, CallRecord
 from callcenter.services import (
@@ -29,13 +31,15 @@ from callcenter.services import (
 from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
+from core.roles import ROLES, STORE_MANAGER
 from loyalty.consent import consent_set
 from loyalty.models import ConsentSource, Customer, DoNotCall, FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
 from messaging.care import care_request_create, order_create
 from messaging.models import CareRequest, PushSend
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
-from store.models import StoreManager
+from store.models import FlyerRequest, StoreManager
+from store.services import flyer_request_create
 
 # number, name, surname, shop, first receipt, consents given at the counter
 DEMO_CUSTOMERS = [
@@ -132,6 +136,9 @@ class Command(BaseCommand):
         if not CallCampaign.objects.exists():
             self._callcenter()
         self.stdout.write(f"Demo call-center leads: {CallRecord.objects.count()}.")
+        if not FlyerRequest.objects.exists():
+            self._flyer_requests()
+        self.stdout.write(f"Demo flyer requests: {FlyerRequest.objects.count()}.")
         if not no_password:
             self._login()
 
@@ -272,16 +279,47 @@ class Command(BaseCommand):
             call_records_from_inactive_cards(campaign=campaign, shop=shop, days=0)
         call_upload_create(campaign=campaign)
 
-    def _store_manager(self) -> str:
-        """A counter login for Milano (store managers use /store/, never the admin)."""
-        user_model = get_user_model()
-        user, _ = user_model.objects.get_or_create(username=DEMO_STORE_MANAGER)
-        password = secrets.token_urlsafe(9)
-        user.set_password(password)
+    def _store_manager_user(self):
+        """Milano's store manager (store managers use /store/, never the admin)."""
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_STORE_MANAGER)
         user.is_staff = user.is_superuser = False
         user.save()
+        user.groups.add(Group.objects.get(name=STORE_MANAGER.group))
         manager, _ = StoreManager.objects.get_or_create(user=user)
         manager.shops.add(Shop.objects.get(code="PV-MI-01"))
+        return user
+
+    def _store_manager(self) -> str:
+        user = self._store_manager_user()
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.save()
+        return password
+
+    @transaction.atomic
+    def _flyer_requests(self) -> None:
+        """Milano asked marketing for a weekend flyer: it waits for approval in the admin."""
+        flyer_request_create(
+            user=self._store_manager_user(),
+            shop=Shop.objects.get(code="PV-MI-01"),
+            promo_name="Weekend del panettone – Milano",
+            date_send=(timezone.now() + timedelta(days=10)).replace(
+                hour=10, minute=0, second=0, microsecond=0
+            ),
+            image=_flyer_image(),
+            flyer_link="https://example.com/volantini/panettone-milano.pdf",
+            note="Vorremmo spingere i panettoni artigianali nel fine settimana.",
+        )
+
+    def _role_user(self, username: str, role: str) -> str:
+        """A user with one of the roles (core.roles) and a fresh password."""
+        spec = ROLES[role]
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.is_staff, user.is_superuser = spec.staff, False
+        user.save()
+        user.groups.set([Group.objects.get(name=spec.group)])
         return password
 
     def _login(self) -> None:
@@ -300,6 +338,15 @@ class Command(BaseCommand):
                 f"Counter login (/store/, Milano) — user: {DEMO_STORE_MANAGER}  password: {counter}"
             )
         )
+        marketing = self._role_user("marketing", "marketing")
+        auditor = self._role_user("revisore", "auditor")
+        self._role_user("gestionale", "api")
+        token, _ = Token.objects.get_or_create(
+            user=get_user_model().objects.get(username="gestionale")
+        )
+        self.stdout.write(f"Marketing login (admin) — user: marketing  password: {marketing}")
+        self.stdout.write(f"Auditor login (admin, read-only) — user: revisore  password: {auditor}")
+        self.stdout.write(f"API script token (user gestionale): {token.key}")
 
 
 def _flyer_image() -> SimpleUploadedFile:
