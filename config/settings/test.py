@@ -16,8 +16,8 @@ MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 
 # Tasks run inline when enqueued (on commit); tests marked `worker` switch this off and use a
-# real worker on the configured broker.
-CELERY_TASK_ALWAYS_EAGER = True
+# real worker on the configured broker (the processes they start get it from the environment).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 OUTBOX = {
