@@ -6,7 +6,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -129,12 +129,16 @@ class CallCampaignAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             content = upload.read()
-            rows = call_file_rows(file=SimpleUploadedFile(upload.name, content))
-            context["report"] = call_records_save(
-                campaign=campaign, rows=rows, source=LeadSource.IMPORT, dry_run=True
-            )
-            context["sample"] = rows[:10]
-            context["token"] = _store_import(upload.name, content)
+            try:
+                rows = call_file_rows(file=SimpleUploadedFile(upload.name, content))
+            except ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                context["report"] = call_records_save(
+                    campaign=campaign, rows=rows, source=LeadSource.IMPORT, dry_run=True
+                )
+                context["sample"] = rows[:10]
+                context["token"] = _store_import(upload.name, content)
         context["form"] = form
         return TemplateResponse(request, "admin/callcenter/import.html", context)
 

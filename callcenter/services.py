@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
@@ -102,24 +105,32 @@ def call_records_save(
 
 def call_file_rows(*, file) -> list[tuple[int, dict[str, Any]]]:
     """Rows of a CSV or XLSX file as (line, {column: value}); the first row names the columns
-    with the document's field names (customer_name, tel1, …)."""
+    with the document's field names (customer_name, tel1, …). A file that cannot be read at
+    all is a ValidationError."""
     name = (getattr(file, "name", "") or "").lower()
     if name.endswith(".xlsx"):
         from openpyxl import load_workbook
 
-        sheet = load_workbook(file, read_only=True, data_only=True).active
-        lines = [
-            ["" if cell is None else str(cell) for cell in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
+        try:
+            sheet = load_workbook(file, read_only=True, data_only=True).active
+            lines = [
+                ["" if cell is None else str(cell) for cell in row]
+                for row in sheet.iter_rows(values_only=True)
+            ]
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise ValidationError(_("The file is not a readable XLSX workbook.")) from exc
     else:
-        text = file.read().decode("utf-8-sig")
-        dialect = (
-            csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-            if ("," in text or ";" in text)
-            else csv.excel
-        )
-        lines = list(csv.reader(io.StringIO(text), dialect))
+        try:
+            text = file.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(_("The file is not UTF-8 text (CSV).")) from exc
+        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+        with suppress(csv.Error):  # one column, or rows too uneven to tell: commas
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        try:
+            lines = list(csv.reader(io.StringIO(text), dialect))
+        except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+            raise ValidationError(_("The file is not a readable CSV file.")) from exc
     if not lines:
         return []
     header = [column.strip().lower() for column in lines[0]]

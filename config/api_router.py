@@ -1,3 +1,8 @@
+from django.urls import re_path
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotFound
 from rest_framework.routers import DefaultRouter
 
 from callcenter.api.views import CallCampaignViewSet, CallRecordViewSet, CallUploadViewSet
@@ -32,4 +37,15 @@ router.register(
     r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
 )
 
-urlpatterns = router.urls
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@permission_classes([permissions.AllowAny])
+def not_found(request, path: str):
+    """Any other address under the API (e.g. /shops/1.5/) is an API error like the others,
+    not Django's HTML page. Only addresses ending in a slash: without one, Django first
+    redirects to the address with it (APPEND_SLASH)."""
+    raise NotFound
+
+
+urlpatterns = [*router.urls, re_path(r"^(?P<path>(?s:.*)/)$", not_found)]

@@ -70,6 +70,73 @@ def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
     return api_error_body(code=str(code), message=str(detail), **extra)
 
 
+# --- the error body in the OpenAPI schema ----------------------------------------------------
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every API error: 4xx, and a plain 500 with no detail.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "example": "invalid"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {},
+                    "description": "Invalid input only: field → messages (nested for nested "
+                    "fields; `non_field_errors` for the whole request).",
+                },
+                "rows": {
+                    "type": "array",
+                    "description": "A lead list with invalid leads: each line and its reason.",
+                    "items": {
+                        "type": "object",
+                        "properties": {"line": {"type": "integer"}, "reason": {"type": "string"}},
+                        "required": ["line", "reason"],
+                    },
+                },
+                "retry_after": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "Throttled only: seconds to wait.",
+                },
+            },
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+_ERRORS = {
+    "400": "Invalid input (see `fields`).",
+    "401": "No or unknown credentials.",
+    "403": "Not allowed to do this.",
+    "404": "No such record (or not one of the user's shops), or no such page.",
+    "429": "Too many requests: see `retry_after`.",
+    "default": "Any other error (405, 406, 409, 415, 422, 500…), in the same shape.",
+}
+
+
+def api_error_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: the `Error` component, answered by every operation
+    for its error statuses (400 where there is input, 404 where there is an id or a page)."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            where = {parameter["in"] for parameter in operation.get("parameters", [])}
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            statuses = set(_ERRORS) - {"400", "404"}
+            if "requestBody" in operation or "query" in where:
+                statuses.add("400")
+            if "path" in where or names & {"page", "cursor"}:
+                statuses.add("404")
+            for status in sorted(statuses):
+                operation["responses"].setdefault(
+                    status, {"description": _ERRORS[status], "content": error}
+                )
+    return result
+
+
 # --- who may do what -------------------------------------------------------------------------
 class ModelPermissions(permissions.DjangoModelPermissions):
     """Django's model permissions, reading included: without `view_<model>` a user sees none."""

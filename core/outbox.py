@@ -120,8 +120,13 @@ def _new_entry(
 def _revive(entry: OutboxEntry) -> None:
     now = timezone.now()
     # Attempts start again from zero, but if one was made it may have reached the provider:
-    # the next attempt looks the operation up first.
-    entry.outcome_unknown = entry.outcome_unknown or entry.attempts > 0
+    # the next attempt looks the operation up first. Not when the only attempt was refused
+    # outright (failed at once, outcome known: a 401, a 422): nothing reached the provider, and
+    # a chunk Wolkvox refused must not stop for a decision about an answer that was never lost.
+    refused_at_once = (
+        entry.attempts == 1 and entry.state == OutboxState.FAILED and not entry.outcome_unknown
+    )
+    entry.outcome_unknown = entry.outcome_unknown or (entry.attempts > 0 and not refused_at_once)
     entry.state = OutboxState.PENDING
     entry.attempts = 0
     entry.next_attempt_at = now

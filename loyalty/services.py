@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import suppress
 from decimal import Decimal
 
 import phonenumbers
@@ -24,14 +26,19 @@ from loyalty.models import (
     PointMovement,
 )
 
-
 # --- customers -----------------------------------------------------------------------------
+MSISDN_CHARACTERS = re.compile(r"\+?[0-9 ()./-]+")
+
+
 def msisdn_normalise(raw: str) -> PhoneNumber:
-    """A valid mobile number in E.164, Italian by default, or a ValidationError saying why."""
-    try:
-        number = PhoneNumber.from_string(str(raw).strip(), region="IT")
-    except phonenumbers.NumberParseException:
-        number = None
+    """A valid mobile number in E.164, Italian by default, or a ValidationError saying why.
+
+    Only digits and the usual separators are read: the parser would turn letters into digits
+    (347 123 ABCD → 347 123 2223, somebody else's number) and skip anything else."""
+    text, number = str(raw).strip(), None
+    if MSISDN_CHARACTERS.fullmatch(text):
+        with suppress(phonenumbers.NumberParseException):
+            number = PhoneNumber.from_string(text, region="IT")
     if number is None or not number.is_valid():
         raise ValidationError(
             {"msisdn": _("“%(number)s” is not a valid phone number.") % {"number": raw}}

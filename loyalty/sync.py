@@ -83,7 +83,16 @@ class CardSync(SyncHandler):
         # A generated code we never heard: look at cards issued since, by phone number.
         since = obj.created_at - timedelta(minutes=5)
         for _page, cards in client.iter_cards(obj.program.remote_id, from_date=since):
+            # Cards we already hold are not ours to find: only unknown codes are read in detail
+            # (one call each), so the look-up stays a few calls however many cards were issued.
+            known = set(
+                FidelityCard.objects.filter(
+                    program=obj.program, code__in=[card.code for card in cards]
+                ).values_list("code", flat=True)
+            )
             for card in cards:
+                if card.code in known:
+                    continue
                 detail = client.get_card(obj.program.remote_id, card.code)
                 if detail.contact.get("msisdn") == obj.customer.amm_msisdn:
                     return RemoteState(detail.id, detail.raw)

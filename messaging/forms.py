@@ -3,9 +3,11 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import PushSend
+from messaging.services import push_send_validate
 
 
 class ListField(forms.CharField):
@@ -52,3 +54,13 @@ class PushSendForm(forms.ModelForm):
             "send_at",
             "sandbox",
         )
+
+    def _post_clean(self):
+        """The service's rules too, so that they show on the form instead of failing the save."""
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            push_send_validate(self.instance)
+        except ValidationError as exc:
+            self._update_errors(exc)

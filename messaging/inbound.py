@@ -37,6 +37,7 @@ CONSENT_VARIABLES = {
     "consent_calls": Channel.CALLS,
 }
 ALLOWED_VARIABLES = {"email", *TEXT_VARIABLES, *CONSENT_VARIABLES}
+EMAIL_MAX_LENGTH = Customer._meta.get_field("email").max_length
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -184,9 +185,12 @@ def update_object(request: HttpRequest) -> JsonResponse:
 def _invalid(variables: dict[str, Any]) -> dict[str, str]:
     problems: dict[str, str] = {}
     if "email" in variables:
+        email = variables["email"]
         try:
-            if variables["email"]:
-                validate_email(str(variables["email"]))
+            if not isinstance(email, str) or len(email) > EMAIL_MAX_LENGTH:
+                raise ValidationError("not a text of the customer's email length")
+            if email:
+                validate_email(email)
         except ValidationError:
             problems["email"] = "not a valid email address"
     for name, limit in TEXT_VARIABLES.items():

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,8 +50,15 @@ def push_send_validate(send: PushSend) -> None:
             errors["sms_text"] = _(
                 "Without “push only”, the SMS text for who has no app is needed."
             )
+        elif send.sms_encoding == "7BIT" and not _is_gsm(send.sms_text):
+            errors["sms_text"] = _(
+                "The SMS text has characters that 7BIT cannot carry (e.g. emoji): remove them "
+                "or choose UCS2 or AUTO."
+            )
         elif _sms_parts(send.sms_text, send.sms_encoding) > MAX_PARTS:
             errors["sms_text"] = _("The SMS text is longer than 5 SMS.")
+    if send.image and not send.image._committed:  # a new upload
+        errors.update(_image_errors(send.image))
     if send.send_at and send.send_at <= timezone.now():
         errors["send_at"] = _("The deferred date must be in the future.")
     if not isinstance(send.groups, list) or not all(str(g).isdigit() for g in send.groups):
@@ -69,15 +77,36 @@ GSM_BASIC = set(
 GSM_EXTENDED = set("^{}\\[~]|€\f")
 
 
+def _is_gsm(text: str) -> bool:
+    return set(text) <= GSM_BASIC | GSM_EXTENDED
+
+
 def _sms_parts(text: str, encoding: str) -> int:
-    """How many SMS the text takes, as the operator counts them."""
-    gsm = set(text) <= GSM_BASIC | GSM_EXTENDED
-    if encoding == "UCS2" or (encoding == "AUTO" and not gsm):
-        length, single, multi = len(text), UCS2_SINGLE, UCS2_MULTI
+    """How many SMS the text takes, as the operator counts them. UCS2 counts UTF-16 units: a
+    character outside the basic plane (most emoji) takes two."""
+    if encoding == "UCS2" or (encoding == "AUTO" and not _is_gsm(text)):
+        length, single, multi = len(text.encode("utf-16-le")) // 2, UCS2_SINGLE, UCS2_MULTI
     else:
         length = sum(2 if ch in GSM_EXTENDED else 1 for ch in text)
         single, multi = GSM_SINGLE, GSM_MULTI
     return 1 if length <= single else -(-length // multi)
+
+
+def _image_errors(image) -> dict[str, str]:
+    """A push image's weight and pixels, within the limits every upload has (the format was
+    checked when the file was read as an image)."""
+    limit = settings.MEDIA_UPLOAD_MAX_BYTES
+    if image.size > limit:
+        return {
+            "image": _("The image is %(size)s; the most accepted is %(limit)s.")
+            % {"size": filesizeformat(image.size), "limit": filesizeformat(limit)}
+        }
+    if (image.width or 0) * (image.height or 0) > settings.MEDIA_IMAGE_MAX_PIXELS:
+        return {
+            "image": _("The image has too many pixels: the most accepted is %(limit)s million.")
+            % {"limit": settings.MEDIA_IMAGE_MAX_PIXELS // 1_000_000}
+        }
+    return {}
 
 
 def push_send_create(*, shops=(), programs=(), user=None, **fields: Any) -> PushSend:
@@ -291,9 +320,10 @@ def push_send_settle(*, send_id: int) -> None:
         )
         PushSend.objects.filter(pk=send_id).update(status=SendStatus.FAILED, error=error or "")
     else:
-        PushSend.objects.filter(pk=send_id, status=SendStatus.SENDING).update(
-            status=SendStatus.SENT
-        )
+        # A failed send whose batch a person sent again (and which got through) is sent too.
+        PushSend.objects.filter(
+            pk=send_id, status__in=(SendStatus.SENDING, SendStatus.FAILED)
+        ).update(status=SendStatus.SENT, error="")
 
 
 def push_send_counts(send: PushSend) -> dict[str, Any]:

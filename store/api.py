@@ -13,7 +13,7 @@ from store.services import flyer_request_approve, flyer_request_reject
 
 
 class FlyerRequestSerializer(serializers.ModelSerializer):
-    campaign = serializers.PrimaryKeyRelatedField(read_only=True)
+    campaign = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = FlyerRequest

@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loyalty.consent import CONSENT_FIELD, consent_set
-from loyalty.models import ConsentSource, FidelityProgram
+from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram
 from loyalty.services import (
     card_enrol,
     customer_get_or_create,
@@ -100,36 +101,39 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            customer = customer_get_or_create(
-                msisdn=data["msisdn"],
-                name=data["name"],
-                surname=data["surname"],
-                email=data["email"],
-            )
-            for channel, name in CONSENT_FIELD.items():
-                if data[name]:  # ticked at the counter; an unticked box changes nothing
-                    consent_set(
-                        customer=customer,
-                        channel=channel,
-                        given=True,
-                        source=ConsentSource.STORE,
-                        user=request.user,
-                    )
-            card = card_enrol(
-                program=data["program"],
-                customer=customer,
-                shop=shop,
-                code=data["code"],
-                starting_amount=data["starting_amount"],
-                send_sms=data["send_sms"],
-                user=request.user,
-            )
+            customer, card = _enrol(request, shop, data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
             messages.success(request, _("Card enrolled for %(customer)s.") % {"customer": customer})
             return redirect("store:card", card_id=card.pk)
     return render(request, "store/enrol.html", {"form": form, "shop": shop})
+
+
+@transaction.atomic  # a card refused leaves no customer nor consent made for it behind
+def _enrol(request: HttpRequest, shop, data: dict) -> tuple[Customer, FidelityCard]:
+    customer = customer_get_or_create(
+        msisdn=data["msisdn"], name=data["name"], surname=data["surname"], email=data["email"]
+    )
+    for channel, name in CONSENT_FIELD.items():
+        if data[name]:  # ticked at the counter; an unticked box changes nothing
+            consent_set(
+                customer=customer,
+                channel=channel,
+                given=True,
+                source=ConsentSource.STORE,
+                user=request.user,
+            )
+    card = card_enrol(
+        program=data["program"],
+        customer=customer,
+        shop=shop,
+        code=data["code"],
+        starting_amount=data["starting_amount"],
+        send_sms=data["send_sms"],
+        user=request.user,
+    )
+    return customer, card
 
 
 @store_manager_required

@@ -1,8 +1,15 @@
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from callcenter.forms import CallRecordForm
@@ -60,18 +67,29 @@ class CallCampaignViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    **{
-        name: extend_schema(
-            parameters=[OpenApiParameter("campaign_pk", int, OpenApiParameter.PATH)]
-        )
-        for name in ("list", "create")
-    }
+    list=extend_schema(parameters=[OpenApiParameter("campaign_pk", int, OpenApiParameter.PATH)]),
+    create=extend_schema(
+        parameters=[OpenApiParameter("campaign_pk", int, OpenApiParameter.PATH)],
+        request=PolymorphicProxySerializer(
+            component_name="CallRecordOrList",
+            serializers=[CallRecordSerializer, CallRecordSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: inline_serializer(
+                "CallRecordsSaved",
+                {"created": serializers.IntegerField(), "merged": serializers.IntegerField()},
+            )
+        },
+    ),
 )
 class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """A campaign's leads. POST one lead or a list (the document's field names); a phone
     already in the campaign is merged; a list with any bad lead saves nothing and says which."""
 
     serializer_class = CallRecordSerializer
+    parser_classes = (JSONParser,)  # a list of leads has no form encoding
     pagination_class = CursorPagination  # a campaign may hold 250,000 leads
     queryset = CallRecord.objects.none()
     search_fields = ("tel1", "customer_name", "customer_last_name")
@@ -89,7 +107,7 @@ class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
             (line, dict(item)) for line, item in enumerate(items, start=1) if isinstance(item, dict)
         ]
         if len(rows) != len(items):
-            raise serializers.ValidationError({"detail": ["Each lead is a JSON object."]})
+            raise serializers.ValidationError({"detail": [_("Each lead is a JSON object.")]})
         preview = call_records_save(
             campaign=campaign, rows=rows, source=LeadSource.API, dry_run=True
         )

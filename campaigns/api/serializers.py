@@ -31,11 +31,21 @@ class MediaSerializer(serializers.ModelSerializer):
     file = serializers.ImageField(
         required=True, help_text="JPEG, PNG or WebP image, sent as multipart field `file`."
     )
+    remote_url = serializers.URLField(
+        read_only=True,
+        allow_null=True,
+        help_text="The image's address at VolantinoPiù; null until it is uploaded.",
+    )
 
     class Meta:
         model = Media
         fields = ("id", "file", "name", "width", "height", "remote_url", *SYNC_FIELDS)
         read_only_fields = ("width", "height", "remote_url", *SYNC_FIELDS)
+
+    def to_representation(self, instance: Media):
+        data = super().to_representation(instance)
+        data["remote_url"] = instance.remote_url or None
+        return data
 
     def validate_file(self, value):
         try:

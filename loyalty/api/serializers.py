@@ -1,9 +1,11 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from core.api import SYNC_FIELDS
 from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+from loyalty.services import msisdn_normalise
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -29,6 +31,13 @@ class CustomerSerializer(serializers.ModelSerializer):
         )
         read_only_fields = ("created_at",)
 
+    def validate_msisdn(self, value):
+        # The service's rule on what was typed: the field's parser reads letters as digits.
+        try:
+            return msisdn_normalise(self.initial_data.get("msisdn", value))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["msisdn"]) from exc
+
     def to_representation(self, instance: Customer):
         data = super().to_representation(instance)
         for name in ("consent_push_sms", "consent_whatsapp", "consent_calls"):
@@ -44,9 +53,10 @@ class FidelityProgramSerializer(serializers.ModelSerializer):
 
 class FidelityCardSerializer(serializers.ModelSerializer):
     msisdn = serializers.CharField(
-        write_only=True,
         required=False,
-        help_text="The customer's mobile number; the customer is created if missing.",
+        allow_null=True,
+        help_text="The customer's mobile number; the customer is created if missing. "
+        "Reads back the card holder's number (null for a card with no customer).",
     )
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
 
@@ -84,9 +94,8 @@ class PointMovementSerializer(serializers.ModelSerializer):
     points = serializers.IntegerField(
         required=False,
         allow_null=True,
-        min_value=1,
-        help_text="ADD: the points to add (or give `amount` and they follow from it). "
-        "Reads back the points the movement made.",
+        help_text="ADD: the points to add, at least 1 (or give `amount` and they follow from "
+        "it). Reads back the points the movement made: negative for a REWARD or AZZERA.",
     )
 
     class Meta:
@@ -104,6 +113,12 @@ class PointMovementSerializer(serializers.ModelSerializer):
             *SYNC_FIELDS,
         )
         read_only_fields = ("date", *SYNC_FIELDS)
+
+    def validate_points(self, value):
+        # Not `min_value`: the schema would then deny the negative points read back.
+        if value is not None and value < 1:
+            self.fields["points"].fail("min_value", min_value=1)
+        return value
 
     def validate_action(self, value):
         if value not in MovementAction.values:

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -118,6 +119,7 @@ class FidelityCardViewSet(
     filterset_fields = ("program", "shop", "active", "sync_status", "customer")
     search_fields = ("code", "customer__msisdn")
 
+    @transaction.atomic  # a card refused leaves no customer made for it behind
     def perform_create(self, serializer):
         data = serializer.validated_data
         customer = data.get("customer") or customer_get_or_create(msisdn=data["msisdn"])

@@ -63,7 +63,7 @@ class PushSendViewSet(
         send = push_send_estimate(send=self.get_object())
         return Response(self.get_serializer(send).data)
 
-    @extend_schema(request=None, responses=PushSendSerializer)
+    @extend_schema(request=None, responses={202: PushSendSerializer})
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
         """Confirm and send an estimated send (push/send, in batches)."""

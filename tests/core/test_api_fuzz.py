@@ -12,15 +12,23 @@ that detail views, actions and nested lists are exercised and not only their 404
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from io import StringIO
+
 import hypothesis
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
+from django.utils import timezone
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from tests.campaigns.factories import make_campaign, make_media, make_shop
+from tests.campaigns.images import image_upload
 from tests.loyalty.factories import make_card
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
@@ -36,8 +44,13 @@ CONFIG = SchemathesisConfig.from_dict(
         "seed": 20260101,
         "generation": {"mode": "all", "database": "none", "deterministic": True},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        # The coverage phase sends every boundary case the schema defines (about 7,500 requests,
+        # 5 minutes here): a deeper run on demand, FUZZ_COVERAGE=1 pytest -m fuzz.
+        "phases": {"coverage": {"enabled": os.environ.get("FUZZ_COVERAGE") == "1"}},
     }
 )
+# Loaded at import, not with schemathesis.pytest.from_fixture: its lazy loader sets
+# `node._nodeid`, which pytest 9 no longer has.
 schema = schemathesis.openapi.from_wsgi(
     "/api/schema/?format=json", get_wsgi_application(), config=CONFIG
 )
@@ -62,7 +75,6 @@ def _seeded_ids(context, params: dict | None) -> dict | None:
 
 @pytest.fixture
 def superuser_token(db) -> str:
-    from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
     user = get_user_model().objects.create_superuser("fuzzer", "f@example.com", "pw-123456!")
@@ -76,6 +88,7 @@ def seeded(db):
     from loyalty.services import movement_add
     from messaging.care import care_request_create
     from messaging.services import push_send_create
+    from store.services import flyer_request_create
 
     shop = make_shop()
     card = make_card(shop=shop)
@@ -84,6 +97,15 @@ def seeded(db):
     call_campaign = CallCampaign.objects.create(remote_campaign_id="42", name="Riattivazione")
     care = care_request_create(
         customer=card.customer, type="information", subject="Orari", message="Quando aprite?"
+    )
+    call_command("createstoremanager", "mario", "--shop", shop.code, stdout=StringIO())
+    flyer = flyer_request_create(
+        user=get_user_model().objects.get(username="mario"),
+        shop=shop,
+        promo_name="Sottocosto",
+        date_send=timezone.now() + timedelta(days=5),
+        image=image_upload(),
+        flyer_link="https://example.com/volantino.pdf",
     )
     _seeded.update(
         {
@@ -99,6 +121,7 @@ def seeded(db):
             "care-requests": care.pk,
             "call-campaigns": call_campaign.pk,
             "campaign_pk": call_campaign.pk,
+            "flyer-requests": flyer.pk,
         }
     )
     yield
@@ -115,7 +138,7 @@ def in_test_transaction(monkeypatch):
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=12,
+    max_examples=15,
     derandomize=True,
     deadline=None,
     database=None,
