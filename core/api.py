@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions, filters, pagination, permissions, serializers, throttling
 from rest_framework.response import Response
 
@@ -23,6 +24,9 @@ from core.access import scope_queryset
 logger = logging.getLogger(__name__)
 
 SYNC_FIELDS = ("remote_id", "sync_status", "sync_error")
+
+# DRF's Italian catalogue lacks these messages; ours (LOCALE_PATHS, searched first) has them.
+DRF_MESSAGES_MISSING_IN_ITALIAN = (gettext_noop("Must be a valid boolean."),)
 
 
 # --- errors ----------------------------------------------------------------------------------
