@@ -24,7 +24,7 @@ def insert_rows(
     table: str, columns: Sequence[str], rows: Callable[[int], Sequence[Any]], count: int
 ) -> None:
     """INSERT `count` rows built by `rows(i)` into `table`, in batches, one transaction each."""
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (our own table names)
         connection.ops.quote_name(table),
         ", ".join(connection.ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),

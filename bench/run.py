@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import environment  # noqa: E402
-from bench.sizes import FULL, QUICK, Sizes  # noqa: E402
+from bench import environment
+from bench.sizes import FULL, QUICK, Sizes
 
 # The published figures, in this order; keys starting with "_" are details for the table only.
 KEYS = (

@@ -27,17 +27,9 @@ def seed(*, leads: int) -> CallCampaign:
     stamp = timezone.now()
     columns = ("campaign_id", "source", "email", "recall_date", "created_at", "updated_at")
     text = ("customer_name", "customer_last_name", "city")
-    phones = tuple(f"tel{n}" for n in range(1, 11)) + ("tel_extra", "recall_telephone")
-    others = tuple(f"opt{n}" for n in range(1, 13)) + (
-        "id_type",
-        "customer_id",
-        "age",
-        "gender",
-        "country",
-        "state",
-        "zone",
-        "address",
-    )
+    phones = (*(f"tel{n}" for n in range(1, 11)), "tel_extra", "recall_telephone")
+    others = (*(f"opt{n}" for n in range(1, 13)), "id_type", "customer_id", "age", "gender")
+    others = (*others, "country", "state", "zone", "address")
     data.insert_rows(
         "callcenter_callrecord",
         (*columns, *text, *phones, *others),

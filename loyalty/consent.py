@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -126,9 +128,18 @@ def _consent_states(channel: str, numbers: list[str]) -> dict[str, str]:
     name = CONSENT_FIELD[channel]
     states: dict[str, str] = {}
     for start in range(0, len(numbers), _QUERY_CHUNK):
-        chunk = ["+" + n for n in numbers[start : start + _QUERY_CHUNK]]
-        for msisdn, state in Customer.objects.filter(msisdn__in=chunk).values_list("msisdn", name):
-            states[str(msisdn).lstrip("+")] = state
+        # The numbers are E.164 already: passed as plain text, the phone field does not parse
+        # and validate each one again (a 250,000-lead upload spent seconds doing that).
+        chunk = [
+            Value("+" + n, output_field=CharField()) for n in numbers[start : start + _QUERY_CHUNK]
+        ]
+        for msisdn, state in (
+            Customer.objects.filter(msisdn__in=chunk)
+            .order_by()
+            .annotate(stored=Cast("msisdn", CharField()))
+            .values_list("stored", name)
+        ):
+            states[msisdn.lstrip("+")] = state
     return states
 
 
