@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         port = environment.free_port()
         environment.prepare(workdir, port)
         results = _run_all(sizes, port)
-    figures = {key: float(results[key]) for key, _ in KEYS if key in results}
+    figures = {key: float(results[key]) for key, _ in KEYS}
     _print_table(results, sizes, time.monotonic() - started)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
@@ -82,7 +82,11 @@ def _run_all(sizes: Sizes, port: int) -> dict[str, float]:
     results["admin_changelist_p95_ms"] = results["_large_admin_p95_ms"]
     results["api_list_p95_ms"] = results["_large_api_p95_ms"]
     results["admin_changelist_queries"] = max(
-        results[f"_{label}_{kind}_queries"] for label in ("small", "large") for kind in ("admin",)
+        results["_small_admin_queries"], results["_large_admin_queries"]
+    )
+    # The goal also asks for the same number of queries at both sizes: a difference is shown.
+    results["_admin_queries_differ_by_size"] = float(
+        results["_small_admin_queries"] != results["_large_admin_queries"]
     )
     return results
 
