@@ -211,18 +211,21 @@ def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
     """The chunk's leads as add_record records, without numbers the gate would not allow."""
     from callcenter.wolkvox import format_recall
 
-    records = list(CallRecord.objects.filter(id__in=chunk.record_ids).order_by("id"))
-    secondary = {
-        getattr(r, name) for r in records for name in RECORD_PHONE_FIELDS if name != "tel1"
-    }
+    # Plain rows, not model instances: a chunk is 10,000 leads, built while a Wolkvox slot is held.
+    records = list(
+        CallRecord.objects.filter(id__in=chunk.record_ids)
+        .order_by("id")
+        .values(*FIELD_NAMES, *RECORD_PHONE_FIELDS)
+    )
+    secondary = {r[name] for r in records for name in RECORD_PHONE_FIELDS if name != "tel1"}
     blocked = _blocked(secondary)
     payload = []
     for record in records:
-        item = {name: getattr(record, name) for name in FIELD_NAMES if name != "recall_date"}
+        item = {name: record[name] for name in FIELD_NAMES if name != "recall_date"}
         for name in RECORD_PHONE_FIELDS:
             if name != "tel1" and item.get(name) in blocked:
                 item[name] = ""  # a do-not-call or withdrawn number never reaches Wolkvox
-        item["recall_date"] = format_recall(record.recall_date)
+        item["recall_date"] = format_recall(record["recall_date"])
         payload.append(item)
     return payload
 

@@ -28,19 +28,29 @@ def provider_concurrency(provider: str) -> int:
     return max(1, int(settings.PROVIDER_CONCURRENCY.get(provider, 4)))
 
 
-def _ensure_slots(provider: str, count: int) -> None:
+def _ensure_slots(provider: str, count: int) -> bool:
+    """Create the provider's missing slot rows; True if there were any."""
     existing = ProviderSlot.objects.filter(provider=provider).count()
-    if existing < count:
-        ProviderSlot.objects.bulk_create(
-            [ProviderSlot(provider=provider, index=i) for i in range(count)],
-            ignore_conflicts=True,
-        )
+    if existing >= count:
+        return False
+    ProviderSlot.objects.bulk_create(
+        [ProviderSlot(provider=provider, index=i) for i in range(count)],
+        ignore_conflicts=True,
+    )
+    return True
 
 
 def slot_acquire(*, provider: str, lease_seconds: int) -> tuple[int, str] | None:
     """Take one free slot; return (slot id, holder token), or None if all are busy."""
     count = provider_concurrency(provider)
-    _ensure_slots(provider, count)
+    held = _take_free_slot(provider, count, lease_seconds)
+    # The rows are made on first use; counting them only on a miss saves a query a delivery.
+    if held is None and _ensure_slots(provider, count):
+        held = _take_free_slot(provider, count, lease_seconds)
+    return held
+
+
+def _take_free_slot(provider: str, count: int, lease_seconds: int) -> tuple[int, str] | None:
     token = uuid.uuid4().hex
     now = timezone.now()
     free = Q(holder="") | Q(lease_until__lt=now)

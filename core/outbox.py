@@ -11,7 +11,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -222,20 +222,24 @@ def outbox_claim(*, entry_id: int, now: datetime | None = None) -> OutboxEntry |
     )
     claimable = OutboxEntry.objects.filter(pk=entry_id).exclude(Exists(earlier_open))
     with transaction.atomic():
+        # The attempt is counted by the claim itself: one write, not two.
         taken = claimable.filter(state=OutboxState.PENDING, next_attempt_at__lte=now).update(
-            state=OutboxState.IN_FLIGHT, claim_token=token, lease_until=lease
+            state=OutboxState.IN_FLIGHT,
+            claim_token=token,
+            lease_until=lease,
+            attempts=F("attempts") + 1,
         )
         if not taken:
             # A worker died holding it: take over, and treat the last attempt as unresolved.
             taken = claimable.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now).update(
-                claim_token=token, lease_until=lease, outcome_unknown=True
+                claim_token=token,
+                lease_until=lease,
+                outcome_unknown=True,
+                attempts=F("attempts") + 1,
             )
     if not taken:
         return None
-    entry = OutboxEntry.objects.get(pk=entry_id)
-    entry.attempts += 1
-    OutboxEntry.objects.filter(pk=entry_id).update(attempts=entry.attempts)
-    return entry
+    return OutboxEntry.objects.get(pk=entry_id)
 
 
 def outbox_deliver(*, entry_id: int) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -123,12 +123,22 @@ def consent_gate(*, channel: str, numbers: Iterable[str], normalised: bool = Fal
 
 
 def _consent_states(channel: str, numbers: list[str]) -> dict[str, str]:
-    name = CONSENT_FIELD[channel]
+    """Consent per number. The numbers are E.164 already, so the query takes them as plain
+    text: through the ORM the phone field parses and validates each one again, which cost a
+    250,000-lead upload most of its time."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    column = connection.ops.quote_name(Customer._meta.get_field(CONSENT_FIELD[channel]).column)
     states: dict[str, str] = {}
-    for start in range(0, len(numbers), _QUERY_CHUNK):
-        chunk = ["+" + n for n in numbers[start : start + _QUERY_CHUNK]]
-        for msisdn, state in Customer.objects.filter(msisdn__in=chunk).values_list("msisdn", name):
-            states[str(msisdn).lstrip("+")] = state
+    with connection.cursor() as cursor:
+        for start in range(0, len(numbers), _QUERY_CHUNK):
+            chunk = ["+" + n for n in numbers[start : start + _QUERY_CHUNK]]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT msisdn, {column} FROM {table} WHERE msisdn IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            for msisdn, state in cursor.fetchall():
+                states[msisdn.lstrip("+")] = state
     return states
 
 

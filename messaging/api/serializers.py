@@ -55,7 +55,9 @@ class PushSendSerializer(serializers.ModelSerializer):
         }
 
     def get_counts(self, send: PushSend) -> dict:
-        return push_send_counts(send)
+        # A list page computes every send's counts at once (PushSendViewSet.paginate_queryset).
+        page_counts = self.context.get("push_counts") or {}
+        return page_counts[send.pk] if send.pk in page_counts else push_send_counts(send)
 
 
 class PushMessageSerializer(serializers.ModelSerializer):

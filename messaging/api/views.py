@@ -11,6 +11,7 @@ from messaging.models import PushSend
 from messaging.services import (
     SEND_FIELDS,
     push_send_confirm,
+    push_send_counts_many,
     push_send_create,
     push_send_estimate,
     push_send_update,
@@ -28,11 +29,27 @@ class PushSendViewSet(
     sent), then POST `send`; `messages` lists every recipient's status. Status: draft,
     estimated, sending, sent, failed."""
 
-    queryset = PushSend.objects.all().order_by("-created_at")
+    queryset = (
+        PushSend.objects.all()
+        .order_by("-created_at")
+        .prefetch_related("audience_shops", "audience_programs")
+    )
     serializer_class = PushSendSerializer
     parser_classes = (JSONParser, MultiPartParser, FormParser)
     filterset_fields = ("status", "sandbox")
     search_fields = ("name", "transaction_id")
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self._page_counts = push_send_counts_many([send.pk for send in page])
+        return page
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "push_counts": getattr(self, "_page_counts", {}),
+        }
 
     def _fields(self, data: dict) -> dict:
         return {name: data[name] for name in SEND_FIELDS if name in data}
