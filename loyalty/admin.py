@@ -269,10 +269,17 @@ class FidelityProgramAdmin(ReadOnlyAdmin):
 @admin.register(FidelityCard)
 class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "program", "customer", "shop", "points", "balance_badge", "active")
-    list_filter = ("program", "active", BalanceDiffersFilter, "shop")
+    # A date filter, not a date hierarchy: the hierarchy lists the years by truncating the date
+    # of every row, which over 100,000 cards (SQLite: in Python) takes seconds a page.
+    list_filter = (
+        "program",
+        "active",
+        BalanceDiffersFilter,
+        "shop",
+        ("created_at", admin.DateFieldListFilter),
+    )
     list_select_related = ("program", "customer", "shop")
     search_fields = ("code", "customer__msisdn", "customer__surname")
-    date_hierarchy = "created_at"
     autocomplete_fields = ("customer", "shop")
     show_full_result_count = False
     fields = (
@@ -343,10 +350,9 @@ class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
 @admin.register(PointMovement)
 class PointMovementAdmin(SyncAdminMixin, admin.ModelAdmin):
     list_display = ("date", "card", "action", "points", "amount", "reward_id", "shop", "created_by")
-    list_filter = ("action", "shop")
+    list_filter = ("action", "shop", ("date", admin.DateFieldListFilter))  # see the cards' note
     list_select_related = ("card", "shop", "created_by")
     search_fields = ("card__code", "note")
-    date_hierarchy = "date"
     autocomplete_fields = ("card", "shop")
     show_full_result_count = False
     fields = ("card", "action", "points", "amount", "reward_id", "note", "send_sms", "shop")
