@@ -91,10 +91,16 @@ class CardSync(SyncHandler):
                 ).values_list("code", flat=True)
             )
             for card in cards:
-                if card.code in known:
-                    continue
-                detail = client.get_card(obj.program.remote_id, card.code)
+                if not card.code or card.code in known:
+                    continue  # a listing without a code cannot be read in detail
+                try:
+                    detail = client.get_card(obj.program.remote_id, card.code)
+                except ProviderNotFound:
+                    continue  # gone since the listing: not ours either
                 if detail.contact.get("msisdn") == obj.customer.amm_msisdn:
+                    # The outbox reads the found card again through update(), which needs
+                    # the code AMM generated: ours is still empty.
+                    obj.code = detail.code
                     return RemoteState(detail.id, detail.raw)
         return None
 

@@ -213,3 +213,28 @@ def test_a_balance_changed_at_amm_is_flagged_not_overwritten(deliver, card):
         records_sync_now(objects=[card])
     card.refresh_from_db()
     assert (card.points, card.remote_points, card.balance_differs) == (10, 25, True)
+
+
+def test_a_generated_code_card_whose_answer_was_lost_is_found_and_synced(deliver, knobs):
+    """AMM created the card (and generated its code) but its answer was garbled: the next attempt
+    finds it by phone number, reads it with AMM's code and syncs it — once, never failed."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from core.outbox import outbox_sweep
+
+    with deliver():
+        shop = make_shop()
+    pulled_program()
+    knobs("amm", malformed_json=True)
+    with deliver():
+        created = make_card(shop=shop)
+    knobs("amm", malformed_json=False)
+    with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=True), deliver():
+        outbox_sweep()
+    created.refresh_from_db()
+    remote = AmmCard.objects.filter(msisdn=created.customer.amm_msisdn)
+    assert remote.count() == 1
+    assert created.sync_status == SyncStatus.SYNCED and created.code == remote.get().code
