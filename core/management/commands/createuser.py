@@ -12,17 +12,14 @@ access to /api/v1/, no admin), store (the /store/ counter for the given shops on
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from core.passwords import command_password_set
 from core.roles import ROLES
 
 
@@ -58,20 +55,14 @@ class Command(BaseCommand):
             raise CommandError(f"{username} is a superuser: give roles to ordinary users only.")
         if hasattr(user, "store_manager"):
             raise CommandError(f"{username} is a store manager: use another username.")
-        generated = password is None
-        password = password or secrets.token_urlsafe(12)
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
-        user.set_password(password)
+        generated = command_password_set(user, password)
         user.is_staff = spec.staff
         user.save()
         user.groups.set([Group.objects.get(name=spec.group)])
         verb = "Created" if created else "Updated"
         self.stdout.write(f"{verb} {username}: {spec.label}.")
         if generated:
-            self.stdout.write(f"Password: {password}")
+            self.stdout.write(f"Password (shown once): {generated}")
         if role == "api":
             token, _created = Token.objects.get_or_create(user=user)
             self.stdout.write(f"API token: {token.key}")

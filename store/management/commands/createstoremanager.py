@@ -7,16 +7,13 @@ Examples:
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from campaigns.models import Shop
+from core.passwords import command_password_set
 from store.access import STORE_MANAGERS_GROUP
 from store.models import StoreManager
 
@@ -48,13 +45,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{username} is an admin user: store managers must not reach the admin."
             )
-        generated = password is None
-        password = password or secrets.token_urlsafe(12)
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
-        user.set_password(password)
+        generated = command_password_set(user, password)
         user.save()
         group, _ = Group.objects.get_or_create(name=STORE_MANAGERS_GROUP)
         user.groups.add(group)
@@ -67,4 +58,4 @@ class Command(BaseCommand):
             )
         )
         if generated:
-            self.stdout.write(f"Password (shown once): {password}")
+            self.stdout.write(f"Password (shown once): {generated}")
