@@ -63,10 +63,9 @@ def outbox_enqueue(*, obj: SyncedModel, operation: str) -> OutboxEntry | None:
             ),
             None,
         )
-        if queued_write is not None:
-            _revive(queued_write)
+        if queued_write is not None and _revive(queued_write):
             entry = queued_write
-        else:
+        else:  # nothing queued, or a worker took it meanwhile: a new entry goes behind it
             creating = any(e.operation == Operation.CREATE for e in open_entries)
             if operation == Operation.UPDATE and not obj.remote_id and not creating:
                 operation = Operation.CREATE  # never reached the provider: create it now
@@ -117,7 +116,11 @@ def _new_entry(
     return entry
 
 
-def _revive(entry: OutboxEntry) -> None:
+def _revive(entry: OutboxEntry) -> bool:
+    """Queue an entry again from a fresh attempt count. Returns False, changing nothing, if a
+    worker claimed it since it was read: a plain save would put an entry in flight back to
+    pending, and a second worker would send it again (seen with PostgreSQL, where reading the
+    open entries takes no lock)."""
     now = timezone.now()
     # Attempts start again from zero, but if one was made it may have reached the provider:
     # the next attempt looks the operation up first. Not when the only attempt was refused
@@ -126,15 +129,23 @@ def _revive(entry: OutboxEntry) -> None:
     refused_at_once = (
         entry.attempts == 1 and entry.state == OutboxState.FAILED and not entry.outcome_unknown
     )
-    entry.outcome_unknown = entry.outcome_unknown or (entry.attempts > 0 and not refused_at_once)
-    entry.state = OutboxState.PENDING
-    entry.attempts = 0
-    entry.next_attempt_at = now
-    entry.enqueued_at = now
-    entry.last_error = ""
-    entry.error_code = ""
-    entry.save()
+    fresh = {
+        "outcome_unknown": entry.outcome_unknown or (entry.attempts > 0 and not refused_at_once),
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "enqueued_at": now,
+        "last_error": "",
+        "error_code": "",
+        "updated_at": now,
+    }
+    untouched = {"state": entry.state, "attempts": entry.attempts}
+    if not OutboxEntry.objects.filter(pk=entry.pk, **untouched).update(**fresh):
+        return False
+    for name, value in fresh.items():
+        setattr(entry, name, value)
     transaction.on_commit(partial(_publish, entry.pk))
+    return True
 
 
 def _publish(entry_id: int) -> None:
@@ -155,7 +166,8 @@ def outbox_retry(*, entries: QuerySet[OutboxEntry]) -> int:
     count = 0
     for entry in entries.filter(state__in=QUEUED_STATES):
         with transaction.atomic():
-            _revive(entry)
+            if not _revive(entry):
+                continue  # a worker is delivering it right now
             _mark_record_for_entry(entry, status=SyncStatus.PENDING, error="")
         count += 1
     return count

@@ -358,3 +358,29 @@ def test_the_call_log_links_each_call_to_its_outbox_entry(django_capture_on_comm
 
 def test_shop_fields_factory_is_valid():
     assert Shop(**shop_fields()).full_clean() is None
+
+
+def test_an_edit_never_puts_back_an_entry_a_worker_claimed_meanwhile(
+    broker_down, monkeypatch, django_capture_on_commit_callbacks, sandbox_records
+):
+    """An edit read the create as queued, but a worker claimed it before the edit wrote: the
+    create stays with that worker (nobody sends it twice) and the edit queues behind it."""
+    from core import outbox
+
+    shop = make_shop(code="PV-RACE")  # queued: the broker is down
+    create = OutboxEntry.objects.get()
+    real_revive = outbox._revive
+
+    def revive_after_a_worker_claimed(entry):
+        assert outbox_claim(entry_id=entry.pk) is not None  # the worker wins the race
+        return real_revive(entry)
+
+    monkeypatch.setattr(outbox, "_revive", revive_after_a_worker_claimed)
+    shop_update(shop=shop, data={"city": "Monza"})
+
+    create.refresh_from_db()
+    assert create.state == OutboxState.IN_FLIGHT and create.attempts == 1
+    update = OutboxEntry.objects.exclude(pk=create.pk).get()
+    assert update.operation == "update" and update.state == OutboxState.PENDING
+    monkeypatch.setattr(outbox, "_revive", real_revive)
+    assert outbox_deliver(entry_id=update.pk) == "skipped"  # behind the create in flight
