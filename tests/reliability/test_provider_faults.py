@@ -19,6 +19,7 @@ in tests/core/test_http_sockets.py."""
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -126,7 +127,9 @@ def sweep_later(django_capture_on_commit_callbacks):
 
 
 # --- one representative write per provider --------------------------------------------------
-class Scenario:
+class Scenario(ABC):
+    """One provider's representative write; each subclass fills in the abstract parts."""
+
     provider: str
     base_url_setting: str
     credential_setting: str
@@ -135,17 +138,20 @@ class Scenario:
     auth_message: str  # and (part of) its message
     expected_remote: int  # remote records one delivery makes
 
-    def setup(self, deliver) -> None:
+    def setup(self, deliver) -> None:  # noqa: B027 (optional hook: most writes need nothing)
         """Whatever must exist first, delivered while the provider is healthy."""
 
+    @abstractmethod
     def act(self) -> None:
         """The service call that queues the write (run inside `deliver()`)."""
 
+    @abstractmethod
     def record(self):
-        raise NotImplementedError
+        """The local record the write is about, fresh from the database."""
 
+    @abstractmethod
     def remote(self) -> list:
-        raise NotImplementedError
+        """What the sandbox holds of that record (exactly `expected_remote` when right)."""
 
     def entry(self) -> OutboxEntry:
         record = self.record()
