@@ -87,3 +87,33 @@ def broker_idle(monkeypatch):
     from core.tasks import outbox_deliver_task
 
     monkeypatch.setattr(outbox_deliver_task, "delay", lambda *args, **kwargs: None)
+
+
+STORE_PASSWORD = "Banco-Milano-2026!"
+
+
+@pytest.fixture
+def store_manager_client(db):
+    """A counter user for some shops, logged in through the counter's own login form:
+    store_manager_client("mario", "PV-MINE"). Calling it again for the same user is fine."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.test import Client
+
+    def log_in(username: str, *shop_codes: str) -> Client:
+        shops = [arg for code in shop_codes for arg in ("--shop", code)]
+        call_command(
+            "createstoremanager",
+            username,
+            *shops,
+            "--password",
+            STORE_PASSWORD,
+            stdout=StringIO(),
+        )
+        client = Client()
+        response = client.post("/store/login/", {"username": username, "password": STORE_PASSWORD})
+        assert response.status_code == 302, "the counter login failed"
+        return client
+
+    return log_in

@@ -43,15 +43,7 @@ def world(deliver):
                 "movement": movement_add(card=card, points=10, note="", shop=shop, user=None),
                 "campaign": make_campaign(shop, promo_name=f"Promo {code}"),
             }
-    call_command(
-        "createstoremanager",
-        "mario",
-        "--shop",
-        "PV-MINE",
-        "--password",
-        PASSWORD,
-        stdout=StringIO(),
-    )
+    call_command("createstoremanager", "mario", "--shop", "PV-MINE", stdout=StringIO())
     mario = get_user_model().objects.get(username="mario")
     for side in ("mine", "other"):
         shop = records[side]["shop"]
@@ -72,12 +64,8 @@ def mario(world):
 
 
 @pytest.fixture
-def counter(mario):
-    client = Client()
-    assert (
-        client.post("/store/login/", {"username": "mario", "password": PASSWORD}).status_code == 302
-    )
-    return client
+def counter(mario, store_manager_client):
+    return store_manager_client("mario", "PV-MINE")
 
 
 @pytest.fixture

@@ -13,12 +13,9 @@ import functools
 import io
 import json
 import re
-from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
@@ -57,7 +54,6 @@ SCRIPT = "<script>alert('xss')</script>"
 SQL = "Robert'); DROP TABLE loyalty_customer;--"
 EMOJI = "Offerta 🎉🔥"  # not GSM 03.38: 7BIT cannot carry it
 EMOJI_LONG = "🎉" * 200  # 200 characters, 400 UTF-16 units: 6 UCS2 SMS, one more than allowed
-PASSWORD = "Banco-Milano-2026!"
 
 
 @functools.cache
@@ -490,7 +486,9 @@ def test_admin_uploads_refuse_what_is_not_a_small_image(
 
 # --- what was typed is shown as text, never as markup -------------------------------------------
 @pytest.mark.parametrize("text", [SCRIPT, '"><img src=x onerror=alert(1)>', SQL])
-def test_stored_markup_and_sql_are_shown_escaped(api, admin_client, world, deliver, text):
+def test_stored_markup_and_sql_are_shown_escaped(
+    api, admin_client, world, deliver, text, store_manager_client
+):
     with deliver():
         customer = api_post(
             api, CUSTOMERS, {"msisdn": "3475550000", "name": text, "surname": text}
@@ -522,7 +520,7 @@ def test_stored_markup_and_sql_are_shown_escaped(api, admin_client, world, deliv
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert escaped.replace('"', "&quot;").replace("'", "&#x27;") in page
 
-    manager = store_manager(world)
+    manager = store_manager_client("mario", "PV-MINE")
     counter = manager.get(f"/store/cards/{card['id']}/").content.decode()
     assert "<script>alert" not in counter and "<img src=x" not in counter
     if "<" in text:
@@ -530,22 +528,6 @@ def test_stored_markup_and_sql_are_shown_escaped(api, admin_client, world, deliv
 
 
 # --- the counter ---------------------------------------------------------------------------------
-def store_manager(world) -> Client:
-    if not get_user_model().objects.filter(username="mario").exists():
-        call_command(
-            "createstoremanager",
-            "mario",
-            "--shop",
-            "PV-MINE",
-            "--password",
-            PASSWORD,
-            stdout=StringIO(),
-        )
-    client = Client()
-    client.force_login(get_user_model().objects.get(username="mario"))
-    return client
-
-
 ENROL = {"program": "{program}", "msisdn": "3471234567", "name": "Anna"}
 COUNTER_CORPUS = [
     ("letters in the number", "/store/enrol/", {**ENROL, "msisdn": "12ab"}),
@@ -575,8 +557,10 @@ COUNTER_CORPUS = [
 @pytest.mark.parametrize(
     ("url", "data"), [pytest.param(url, data, id=name) for name, url, data in COUNTER_CORPUS]
 )
-def test_counter_forms_refuse_bad_input_in_italian_and_write_nothing(world, url, data):
-    manager = store_manager(world)
+def test_counter_forms_refuse_bad_input_in_italian_and_write_nothing(
+    world, url, data, store_manager_client
+):
+    manager = store_manager_client("mario", "PV-MINE")
     before = counts()
     form_errors_in_both_languages(manager, url.format(**world), fill(data, world))
     assert counts() == before
@@ -602,9 +586,11 @@ FLYER = {
         pytest.param({"note": LONG}, image_upload, id="10,000-character note"),
     ],
 )
-def test_counter_flyer_requests_refuse_bad_input(world, settings, data, upload):
+def test_counter_flyer_requests_refuse_bad_input(
+    world, settings, data, upload, store_manager_client
+):
     settings.MEDIA_UPLOAD_MAX_BYTES = 2_000
-    manager = store_manager(world)
+    manager = store_manager_client("mario", "PV-MINE")
     before = counts()
     page = manager.post("/store/flyers/", {**FLYER, **data, "image": upload()})
     assert page.status_code in (200, 400) and errorlist(page.content.decode())

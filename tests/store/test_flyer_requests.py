@@ -28,15 +28,8 @@ def shop(deliver):
 
 
 @pytest.fixture
-def counter(shop):
-    call_command(
-        "createstoremanager", "mario", "--shop", "PV-FLY", "--password", PASSWORD, stdout=StringIO()
-    )
-    client = Client()
-    assert (
-        client.post("/store/login/", {"username": "mario", "password": PASSWORD}).status_code == 302
-    )
-    return client
+def counter(shop, store_manager_client):
+    return store_manager_client("mario", "PV-FLY")
 
 
 @pytest.fixture

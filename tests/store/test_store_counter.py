@@ -26,20 +26,8 @@ def shops(deliver):
 
 
 @pytest.fixture
-def manager(shops) -> Client:
-    call_command(
-        "createstoremanager",
-        "mario",
-        "--shop",
-        "PV-MINE",
-        "--password",
-        PASSWORD,
-        stdout=StringIO(),
-    )
-    client = Client()
-    response = client.post("/store/login/", {"username": "mario", "password": PASSWORD})
-    assert response.status_code == 302
-    return client
+def manager(shops, store_manager_client) -> Client:
+    return store_manager_client("mario", "PV-MINE")
 
 
 def test_the_counter_asks_for_a_login(client):
