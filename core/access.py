@@ -50,7 +50,3 @@ def scope_queryset[M: Model](user, queryset: QuerySet[M]) -> QuerySet[M]:
         ids = queryset.model._default_manager.filter(**{lookup: shop_ids}).values("pk")
         return queryset.filter(pk__in=ids)
     return queryset.filter(**{lookup: shop_ids})
-
-
-def user_can_reach(user, obj: Model) -> bool:
-    return scope_queryset(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()

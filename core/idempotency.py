@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.api import api_error_body
 from core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -153,7 +154,7 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(
-        {"error": {"code": code, "message": message}},
+        api_error_body(code=code, message=message),
         status=status,
         json_dumps_params={"ensure_ascii": False},
     )

@@ -9,6 +9,7 @@ from campaigns.models import Shop
 from core.access import scope_queryset
 from core.roles import STORE_MANAGER
 from loyalty.models import FidelityCard
+from store.models import FlyerRequest
 
 STORE_MANAGERS_GROUP = STORE_MANAGER.group
 
@@ -26,8 +27,7 @@ def store_cards(user) -> QuerySet[FidelityCard]:
     return scope_queryset(user, cards).select_related("customer", "program", "shop")
 
 
-def store_flyer_requests(user):
-    from store.models import FlyerRequest
-
+def store_flyer_requests(user) -> QuerySet[FlyerRequest]:
+    """Flyer requests of this user's shops, newest first."""
     requests = FlyerRequest.objects.filter(shop__in=store_shops(user))
     return scope_queryset(user, requests).select_related("shop").order_by("-created_at")
