@@ -1,6 +1,7 @@
 """The throwaway world a benchmark run lives in: its own SQLite database and var dir under a
 temporary directory, settings pointing every provider at a sandbox served over real HTTP on
-127.0.0.1 by gunicorn in a subprocess, and a Celery worker on an in-memory broker."""
+127.0.0.1 by gunicorn in a subprocess, and a Celery worker process on the filesystem broker, as
+the embedded default runs them."""
 
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def prepare(workdir: Path, port: int) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "SANDBOX_ORIGIN": f"http://127.0.0.1:{port}",
         "SANDBOX_ENABLED": "true",
-        # The in-process worker reads an in-memory broker; the server never publishes.
-        "CELERY_BROKER_URL": "memory://",
+        # The embedded default's broker, in the run's own var dir; an idle worker looks at it
+        # every 5 ms so that the figures measure the path, not the polling.
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_POLLING_INTERVAL": "0.005",
         "DEBUG": "false",  # DEBUG keeps every query in memory and would skew the figures
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "LOG_LEVEL": "WARNING",
@@ -108,19 +111,46 @@ def _wait_ready(url: str, process: subprocess.Popen) -> None:
 
 @contextmanager
 def celery_worker(concurrency: int) -> Iterator[None]:
-    """A real Celery worker (thread pool) consuming the in-memory broker in this process."""
-    from celery.contrib.testing.worker import start_worker
+    """A real Celery worker process (prefork pool, as in production) with `concurrency`
+    children, consuming the run's filesystem broker; stopped (warm shutdown) at the end."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "WARNING",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    process = subprocess.Popen(command, cwd=REPO, env=os.environ.copy())  # noqa: S603
+    try:
+        _wait_worker_ready(process)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(SERVER_STOP_SECONDS * 3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(SERVER_STOP_SECONDS)
 
+
+def _wait_worker_ready(process: subprocess.Popen) -> None:
+    """Until the worker answers a ping (its pool is up and consuming)."""
     from config.celery import app
 
-    # The memory transport sleeps this long when its queue is empty (default: one second).
-    app.conf.broker_transport_options = {"polling_interval": 0.002}
-    with start_worker(
-        app,
-        concurrency=concurrency,
-        pool="threads",
-        loglevel="WARNING",
-        perform_ping_check=False,
-        shutdown_timeout=30,
-    ):
-        yield
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The Celery worker exited with {process.returncode}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("The Celery worker did not start in time")

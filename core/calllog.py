@@ -1,8 +1,14 @@
-"""Writes every remote call to the call log, linked to the outbox entry being delivered."""
+"""Writes every remote call to the call log, linked to the outbox entry being delivered.
+
+Inside a delivery the calls are kept in memory and written with the delivery's outcome, in its
+transaction: on SQLite every write transaction waits its turn for the one writer, so a log row
+written on its own cost a delivery more than the row itself. Outside a delivery (a pull, a
+status refresh) each call is written at once."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -10,17 +16,33 @@ from core.http import CallRecord
 from core.models import RemoteCall
 
 logger = logging.getLogger("vetrina.calls")
-_current_entry_id: ContextVar[int | None] = ContextVar("current_outbox_entry", default=None)
+
+
+class EntryCalls:
+    """The calls one delivery of an outbox entry made, until `flush` writes them."""
+
+    def __init__(self, entry_id: int) -> None:
+        self.entry_id = entry_id
+        self.rows: list[RemoteCall] = []
+
+    def flush(self) -> None:
+        """Write the calls kept so far (call it in the outcome's transaction)."""
+        rows, self.rows = self.rows, []
+        if rows:
+            RemoteCall.objects.bulk_create(rows)
+
+
+_current_calls: ContextVar[EntryCalls | None] = ContextVar("current_entry_calls", default=None)
 
 
 @contextmanager
-def calls_for_entry(entry_id: int):
-    """Link the remote calls made inside this block to an outbox entry."""
-    token = _current_entry_id.set(entry_id)
+def calls_for_entry(calls: EntryCalls) -> Iterator[EntryCalls]:
+    """Keep the remote calls made inside this block in `calls`, linked to its outbox entry."""
+    token = _current_calls.set(calls)
     try:
-        yield
+        yield calls
     finally:
-        _current_entry_id.reset(token)
+        _current_calls.reset(token)
 
 
 def remote_call_record(record: CallRecord) -> None:
@@ -35,7 +57,8 @@ def remote_call_record(record: CallRecord) -> None:
         record.duration_ms,
         record.error_code,
     )
-    RemoteCall.objects.create(
+    calls = _current_calls.get()
+    row = RemoteCall(
         provider=record.provider,
         operation=record.operation[:64],
         method=record.method,
@@ -45,5 +68,9 @@ def remote_call_record(record: CallRecord) -> None:
         error_code=record.error_code[:64],
         error=record.error[:2000],
         ok=ok,
-        outbox_entry_id=_current_entry_id.get(),
+        outbox_entry_id=calls.entry_id if calls else None,
     )
+    if calls is None:
+        row.save()
+    else:
+        calls.rows.append(row)

@@ -2,19 +2,17 @@
 
 Each provider has N slot rows; taking one is a conditional UPDATE on a free (or expired) row,
 which both SQLite (one writer at a time) and PostgreSQL (row lock, re-check after wait) make
-atomic. Celery's own rate_limit is per worker and cannot do this."""
+atomic. Celery's own rate_limit is per worker and cannot do this. The holder token is the
+receipt: releasing is an UPDATE of the row it holds."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from core.models import ProviderSlot
@@ -40,52 +38,52 @@ def _ensure_slots(provider: str, count: int) -> bool:
     return True
 
 
-def slot_acquire(*, provider: str, lease_seconds: int) -> tuple[int, str] | None:
-    """Take one free slot; return (slot id, holder token), or None if all are busy."""
+def slot_acquire(*, provider: str, lease_seconds: int) -> str | None:
+    """Take one free slot; return the holder token, or None if all are busy."""
     count = provider_concurrency(provider)
-    held = _take_free_slot(provider, count, lease_seconds)
+    token = _take_first_free(provider, count, lease_seconds) or _take_any_free(
+        provider, count, lease_seconds
+    )
     # The rows are made on first use; counting them only on a miss saves a query a delivery.
-    if held is None and _ensure_slots(provider, count):
-        held = _take_free_slot(provider, count, lease_seconds)
-    return held
+    if token is None and _ensure_slots(provider, count):
+        token = _take_any_free(provider, count, lease_seconds)
+    return token
 
 
-def _take_free_slot(provider: str, count: int, lease_seconds: int) -> tuple[int, str] | None:
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    free = Q(holder="") | Q(lease_until__lt=now)
+def _free(now) -> Q:
+    return Q(holder="") | Q(lease_until__lt=now)
+
+
+def _take_first_free(provider: str, count: int, lease_seconds: int) -> str | None:
+    """One statement: the first free slot, if no one took it meanwhile."""
+    token, now = uuid.uuid4().hex, timezone.now()
+    slots = ProviderSlot.objects.filter(provider=provider, index__lt=count)
+    first_free = slots.filter(_free(now)).order_by("index").values("id")[:1]
+    taken = slots.filter(_free(now), id__in=Subquery(first_free)).update(
+        holder=token, lease_until=now + timedelta(seconds=lease_seconds)
+    )
+    return token if taken else None
+
+
+def _take_any_free(provider: str, count: int, lease_seconds: int) -> str | None:
+    """Try each free slot in turn: on PostgreSQL two workers may have aimed at the same first
+    free slot, and the one that waited for the other's row lock finds it taken."""
+    token, now = uuid.uuid4().hex, timezone.now()
     for slot_id in (
         ProviderSlot.objects.filter(provider=provider, index__lt=count)
-        .filter(free)
+        .filter(_free(now))
         .values_list("id", flat=True)
     ):
         with transaction.atomic():
             taken = (
                 ProviderSlot.objects.filter(id=slot_id)
-                .filter(free)
+                .filter(_free(now))
                 .update(holder=token, lease_until=now + timedelta(seconds=lease_seconds))
             )
         if taken:
-            return slot_id, token
+            return token
     return None
 
 
-def slot_release(*, slot_id: int, token: str) -> None:
-    ProviderSlot.objects.filter(id=slot_id, holder=token).update(holder="", lease_until=None)
-
-
-@contextmanager
-def provider_slot(provider: str, *, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold one of the provider's slots for the duration of the block.
-
-    Waits up to `wait_seconds` for a free slot, then raises SlotsBusy."""
-    lease = settings.OUTBOX["LEASE_SECONDS"]
-    deadline = time.monotonic() + wait_seconds
-    while (held := slot_acquire(provider=provider, lease_seconds=lease)) is None:
-        if time.monotonic() >= deadline:
-            raise SlotsBusy(provider)
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        slot_release(slot_id=held[0], token=held[1])
+def slot_release(*, token: str) -> None:
+    ProviderSlot.objects.filter(holder=token).update(holder="", lease_until=None)

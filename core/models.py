@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -137,7 +138,10 @@ class RemoteCall(models.Model):
         on_delete=models.SET_NULL,
         related_name="calls",
     )
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # When the call was made: a delivery writes its calls with its outcome, a moment later.
+    created_at = models.DateTimeField(
+        _("when"), default=timezone.now, editable=False, db_index=True
+    )
 
     class Meta:
         verbose_name = _("remote call")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from core.calllog import calls_for_entry
+from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderUnavailable
-from core.limits import SlotsBusy, provider_slot
+from core.limits import SlotsBusy, slot_acquire, slot_release
 from core.models import (
     OPEN_STATES,
     Operation,
@@ -41,8 +42,11 @@ def outbox_enqueue(*, obj: SyncedModel, operation: str) -> OutboxEntry | None:
     Call it in the transaction that changes `obj` (it opens one if there is none): the entry
     commits or rolls back with the change, and is published to the workers only on commit.
     Quick successive edits coalesce into one queued entry that reads the latest state when it is
-    delivered; a delete cancels whatever had not gone out yet."""
+    delivered; a delete cancels whatever had not gone out yet. A create is queued only for a
+    record saved in the same transaction."""
     handler = sync_handler_for(obj._meta.label_lower)
+    if operation == Operation.CREATE:
+        return _enqueue_create(obj, handler)
     with transaction.atomic():
         # The caller's instance may predate a delivery that stored the remote id.
         obj.remote_id = (
@@ -71,6 +75,16 @@ def outbox_enqueue(*, obj: SyncedModel, operation: str) -> OutboxEntry | None:
                 operation = Operation.CREATE  # never reached the provider: create it now
             entry = _new_entry(obj, handler, operation)
         _mark_record(obj, status=SyncStatus.PENDING, error="")
+    return entry
+
+
+def _enqueue_create(obj: SyncedModel, handler: SyncHandler) -> OutboxEntry:
+    """A create is queued in the transaction that saved the record: it has no remote id and no
+    open entry yet, so unlike an edit there is nothing to read first."""
+    with transaction.atomic(savepoint=False):  # the caller's transaction, if any, is enough
+        entry = _new_entry(obj, handler, Operation.CREATE)
+        if (obj.sync_status, obj.sync_error) != (SyncStatus.PENDING, ""):
+            _mark_record(obj, status=SyncStatus.PENDING, error="")
     return entry
 
 
@@ -220,65 +234,116 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 # --- claim and deliver -------------------------------------------------------------------
-def outbox_claim(*, entry_id: int, now: datetime | None = None) -> OutboxEntry | None:
+def outbox_claim(
+    *, entry_id: int, now: datetime | None = None, take_slot: bool = False
+) -> OutboxEntry | None:
     """Take an entry for delivery, or return None if it is not ours to deliver now.
 
     One conditional UPDATE decides: on SQLite it runs alone, on PostgreSQL the row lock makes a
-    second claimer re-check and miss. An entry waits while an earlier entry of the same record
-    is still open, so a delete never overtakes its create."""
+    second claimer re-check and miss. It is conditional on the state the entry was read in, so
+    what is read is what is claimed. An entry waits while an earlier entry of the same record
+    is still open, so a delete never overtakes its create. With `take_slot`, one of the
+    provider's slots is taken in the same transaction (`entry.slot_token`, "" if none was free):
+    one write instead of two."""
     now = now or timezone.now()
+    entry = OutboxEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        return None
     lease = now + timedelta(seconds=settings.OUTBOX["LEASE_SECONDS"])
     token = uuid.uuid4().hex
     earlier_open = OutboxEntry.objects.filter(
         object_key=OuterRef("object_key"), id__lt=OuterRef("id"), state__in=OPEN_STATES
     )
-    claimable = OutboxEntry.objects.filter(pk=entry_id).exclude(Exists(earlier_open))
+    as_read = OutboxEntry.objects.filter(
+        pk=entry_id, attempts=entry.attempts, outcome_unknown=entry.outcome_unknown
+    ).exclude(Exists(earlier_open))
+    changes = {"claim_token": token, "lease_until": lease}
+    if entry.state == OutboxState.PENDING and entry.next_attempt_at <= now:
+        changes["state"] = OutboxState.IN_FLIGHT
+        claimable = as_read.filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+    elif entry.state == OutboxState.IN_FLIGHT and entry.lease_until and entry.lease_until < now:
+        # A worker died holding it: take over, and treat the last attempt as unresolved.
+        changes["outcome_unknown"] = True
+        claimable = as_read.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
+    else:
+        return None  # done, failed, not due yet, or in a live worker's hands
     with transaction.atomic():
         # The attempt is counted by the claim itself: one write, not two.
-        taken = claimable.filter(state=OutboxState.PENDING, next_attempt_at__lte=now).update(
-            state=OutboxState.IN_FLIGHT,
-            claim_token=token,
-            lease_until=lease,
-            attempts=F("attempts") + 1,
+        if not claimable.update(**changes, attempts=F("attempts") + 1):
+            return None
+        slot_token = (
+            slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
+            if take_slot
+            else None
         )
-        if not taken:
-            # A worker died holding it: take over, and treat the last attempt as unresolved.
-            taken = claimable.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now).update(
-                claim_token=token,
-                lease_until=lease,
-                outcome_unknown=True,
-                attempts=F("attempts") + 1,
-            )
-    if not taken:
-        return None
-    return OutboxEntry.objects.get(pk=entry_id)
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    entry.attempts += 1
+    entry.slot_token = slot_token or ""
+    return entry
+
+
+class _Held:
+    """What a delivery holds until its outcome is recorded: a provider slot and the log of its
+    calls. Both are written by `settle`, in the outcome's transaction, so a delivery makes
+    two write transactions (claim, outcome) where it made five; each waits its turn for
+    SQLite's one writer. If the outcome cannot be recorded, they are settled on their own."""
+
+    def __init__(self, entry: OutboxEntry) -> None:
+        self.provider = entry.provider
+        self.slot_token = entry.slot_token
+        self.calls = EntryCalls(entry.pk)
+
+    def wait_for_slot(self, wait_seconds: float) -> None:
+        """Unless the claim took a slot, wait up to `wait_seconds` for one; else SlotsBusy."""
+        lease = settings.OUTBOX["LEASE_SECONDS"]
+        deadline = time.monotonic() + wait_seconds
+        while not self.slot_token:
+            self.slot_token = slot_acquire(provider=self.provider, lease_seconds=lease) or ""
+            if self.slot_token:
+                return
+            if time.monotonic() >= deadline:
+                raise SlotsBusy(self.provider)
+            time.sleep(0.05)
+
+    def settle(self) -> None:
+        self.calls.flush()
+        if self.slot_token:
+            slot_release(token=self.slot_token)
+            self.slot_token = ""
 
 
 def outbox_deliver(*, entry_id: int) -> str:
     """Deliver one entry. Safe to run twice, or concurrently: only one run claims the entry.
 
-    Returns what happened: skipped, busy, done, retry or failed."""
-    entry = outbox_claim(entry_id=entry_id)
+    Returns what happened: skipped, busy, waiting, deferred, done, retry or failed."""
+    entry = outbox_claim(entry_id=entry_id, take_slot=True)
     if entry is None:
         return "skipped"
+    held = _Held(entry)
+    try:
+        return _deliver(entry, held)
+    finally:
+        held.settle()  # a no-op when the outcome's transaction settled it
+
+
+def _deliver(entry: OutboxEntry, held: _Held) -> str:
     try:
         handler = sync_handler_for(entry.model_label)
-        with (
-            provider_slot(entry.provider, wait_seconds=settings.OUTBOX["SLOT_WAIT_SECONDS"]),
-            calls_for_entry(entry.pk),
-        ):
+        held.wait_for_slot(settings.OUTBOX["SLOT_WAIT_SECONDS"])
+        with calls_for_entry(held.calls):
             state = _perform(handler, entry)
     except SlotsBusy:
         _release_busy(entry)
         return "busy"
     except _Waiting as waiting:
-        _release_waiting(entry, waiting.prerequisite)
+        _release_waiting(entry, waiting.prerequisite, held)
         return "waiting"
     except Deferred as deferred:
-        _release_deferred(entry, deferred)
+        _release_deferred(entry, deferred, held)
         return "deferred"
     except ProviderError as exc:
-        return _record_failure(entry, exc)
+        return _record_failure(entry, exc, held)
     except Exception as exc:
         logger.exception("Unexpected error delivering outbox entry %s", entry.pk)
         # The details go to the log only: an exception's text can carry personal data.
@@ -288,8 +353,8 @@ def outbox_deliver(*, entry_id: int) -> str:
             code="UNEXPECTED",
         )
         failure.outcome_unknown = True
-        return _record_failure(entry, failure)
-    _record_success(entry, state)
+        return _record_failure(entry, failure, held)
+    _record_success(entry, state, held)
     return "done"
 
 
@@ -328,7 +393,7 @@ class _Waiting(Exception):
         super().__init__(prerequisite.outbox_key)
 
 
-def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
+def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel, held: _Held) -> None:
     """Put the entry back until its prerequisite is synced; this attempt does not count.
 
     The prerequisite's success publishes it again; the sweeper looks again meanwhile, in case
@@ -349,9 +414,10 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
             last_error=message,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=message)
+        held.settle()
 
 
-def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
+def _release_deferred(entry: OutboxEntry, deferred: Deferred, held: _Held) -> None:
     with transaction.atomic():
         OutboxEntry.objects.filter(pk=entry.pk).update(
             state=OutboxState.PENDING,
@@ -362,6 +428,7 @@ def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
             last_error=deferred.message,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=deferred.message)
+        held.settle()
 
 
 def _remote_id_from_history(entry: OutboxEntry) -> str:
@@ -384,7 +451,7 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
+def _record_success(entry: OutboxEntry, state: RemoteState | None, held: _Held) -> None:
     now = timezone.now()
     with transaction.atomic():
         still_ours = OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
@@ -397,12 +464,14 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             outcome_unknown=False,
             waiting_for="",
         )
+        held.settle()
         if not still_ours:  # our lease ran out and another worker took the entry over
             logger.warning("Outbox entry %s was taken over while being delivered", entry.pk)
             return
+        followers = _Followers.of(entry)
         if state is not None:
             handler = sync_handler_for(entry.model_label)
-            more_to_do = _has_open_entries(entry)
+            more_to_do = followers.more_of_the_record
             _record_queryset(entry).update(
                 **handler.record_fields(state),
                 remote_id=state.remote_id,
@@ -414,10 +483,10 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
                 synced_at=now,
             )
             handler.after_success(object_id=entry.object_id, state=state)
-        _publish_next(entry)
+        followers.publish()
 
 
-def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
+def _record_failure(entry: OutboxEntry, exc: ProviderError, held: _Held) -> str:
     now = timezone.now()
     message = str(exc)
     retry = exc.retryable and entry.attempts < settings.OUTBOX["MAX_ATTEMPTS"]
@@ -450,6 +519,7 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
                 error_code=exc.code[:64],
             )
             record_error, record_status = message, SyncStatus.FAILED
+        held.settle()
         _record_queryset(entry).update(
             sync_status=record_status,
             sync_error=record_error,
@@ -482,39 +552,47 @@ def _backoff_seconds(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not crypto)
 
 
-def _has_open_entries(entry: OutboxEntry) -> bool:
-    return (
-        OutboxEntry.objects.filter(object_key=entry.object_key, state__in=OPEN_STATES)
-        .exclude(pk=entry.pk)
-        .exists()
-    )
+class _Followers:
+    """What may go once an entry is done, read in one query: the record's next open entry
+    (ordering per record) and every entry that was waiting for this record."""
 
+    def __init__(self, entry: OutboxEntry, rows: list[tuple[int, str, str]]) -> None:
+        key = entry.object_key
+        self.more_of_the_record = any(object_key == key for _, object_key, _ in rows)
+        self.waiting = [i for i, object_key, state in rows if object_key != key]
+        self.following = next(
+            (
+                i
+                for i, object_key, state in rows
+                if object_key == key and i > entry.pk and state == OutboxState.PENDING
+            ),
+            None,
+        )
 
-def _publish_next(entry: OutboxEntry) -> None:
-    """Ordering per record: once an entry is done, the next open one of the record may go;
-    so may every entry that was waiting for this record."""
-    waiting = list(
-        OutboxEntry.objects.filter(
-            waiting_for=entry.object_key, state=OutboxState.PENDING
-        ).values_list("id", flat=True)
-    )
-    if waiting:
-        OutboxEntry.objects.filter(id__in=waiting).update(
-            waiting_for="", next_attempt_at=timezone.now(), enqueued_at=timezone.now()
+    @classmethod
+    def of(cls, entry: OutboxEntry) -> _Followers:
+        rows = (
+            OutboxEntry.objects.filter(
+                Q(object_key=entry.object_key, state__in=OPEN_STATES)
+                | Q(waiting_for=entry.object_key, state=OutboxState.PENDING)
+            )
+            .exclude(pk=entry.pk)
+            .order_by("id")
+            .values_list("id", "object_key", "state")
         )
-        for waiting_id in waiting:
-            transaction.on_commit(partial(_publish, waiting_id))
-    following = (
-        OutboxEntry.objects.filter(
-            object_key=entry.object_key, state=OutboxState.PENDING, id__gt=entry.pk
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    if following:
-        OutboxEntry.objects.filter(pk=following).update(enqueued_at=timezone.now())
-        transaction.on_commit(partial(_publish, following))
+        return cls(entry, list(rows))
+
+    def publish(self) -> None:
+        now = timezone.now()
+        if self.waiting:
+            OutboxEntry.objects.filter(id__in=self.waiting).update(
+                waiting_for="", next_attempt_at=now, enqueued_at=now
+            )
+            for waiting_id in self.waiting:
+                transaction.on_commit(partial(_publish, waiting_id))
+        if self.following:
+            OutboxEntry.objects.filter(pk=self.following).update(enqueued_at=now)
+            transaction.on_commit(partial(_publish, self.following))
 
 
 def _record_queryset(entry: OutboxEntry) -> QuerySet:

@@ -79,8 +79,10 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server, the worker and beat read while one of them writes; the busy
-    # timeout makes a writer wait for the lock instead of failing at once.
+    # Django's backend, waiting for the write lock in finer steps than SQLite does.
+    DATABASES["default"]["ENGINE"] = "core.sqlite"
+    # WAL lets the web server, the worker and beat read while one of them writes; the timeout
+    # makes a writer wait for the lock (up to 30 s) instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -226,7 +228,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport: a broker with no server, for the embedded default.
+    # kombu's filesystem transport: a broker with no server, for the embedded default; ours
+    # writes each message atomically (core/broker.py).
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -236,6 +240,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How long an idle worker sleeps before looking at the folder again (kombu: 1 s).
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2),
     }
 else:
     # With Redis an unacked task comes back after the visibility timeout; our retries are

@@ -40,7 +40,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_out": str(_test_queue),
     }
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "core.sqlite":  # noqa: F405 (set in base)
     # A file, not shared-cache memory: the real-worker tests read and write from two threads,
     # and only a file database (WAL, busy timeout) lets them wait for each other like in
     # production instead of failing with "database table is locked".

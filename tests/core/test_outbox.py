@@ -384,3 +384,54 @@ def test_an_edit_never_puts_back_an_entry_a_worker_claimed_meanwhile(
     assert update.operation == "update" and update.state == OutboxState.PENDING
     monkeypatch.setattr(outbox, "_revive", real_revive)
     assert outbox_deliver(entry_id=update.pk) == "skipped"  # behind the create in flight
+
+
+def test_a_delivery_holds_its_slot_only_until_its_outcome_is_recorded(
+    django_capture_on_commit_callbacks,
+):
+    from core.models import ProviderSlot
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop()
+    assert not ProviderSlot.objects.exclude(holder="").exists()
+    assert len(calls("addShop")) == 1
+
+
+def test_calls_are_logged_and_the_slot_freed_even_if_the_outcome_cannot_be_recorded(
+    broker_down, monkeypatch
+):
+    from core import outbox
+    from core.models import ProviderSlot
+
+    make_shop()
+    entry = OutboxEntry.objects.get()
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(outbox, "_record_success", database_gone)
+    with pytest.raises(RuntimeError):
+        outbox_deliver(entry_id=entry.pk)
+    # The entry stays in flight (its lease will expire and the sweeper takes it over), but
+    # the call it made is on record and the provider's slot is free for others.
+    assert [c.outbox_entry_id for c in calls("addShop")] == [entry.pk]
+    assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+def test_a_claim_reads_then_claims_only_the_entry_as_it_was_read(broker_down, monkeypatch):
+    """A claim is conditional on what it read: if a retry by hand resets the entry in
+    between, the claim misses instead of claiming with stale attempt counts."""
+    make_shop()
+    entry = OutboxEntry.objects.get()
+    real_first = type(OutboxEntry.objects.all()).first
+
+    def read_then_someone_changes_it(queryset):
+        found = real_first(queryset)
+        OutboxEntry.objects.filter(pk=entry.pk).update(attempts=3)
+        return found
+
+    monkeypatch.setattr(type(OutboxEntry.objects.all()), "first", read_then_someone_changes_it)
+    assert outbox_claim(entry_id=entry.pk) is None
+    monkeypatch.undo()
+    claimed = outbox_claim(entry_id=entry.pk)
+    assert (claimed.state, claimed.attempts) == (OutboxState.IN_FLIGHT, 4)

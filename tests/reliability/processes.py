@@ -39,7 +39,7 @@ def wait_for(predicate: Callable[[], bool], *, seconds: float, what: str) -> Non
 def test_database_url() -> str:
     """The URL of the database this test runs on, for the processes it starts."""
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 

@@ -1,0 +1,101 @@
+"""The embedded default's own backends: the SQLite backend that waits for the write lock in
+small steps, and the filesystem broker that writes each message atomically."""
+
+import json
+import sqlite3
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from core.broker import Channel
+from core.sqlite.base import DatabaseWrapper
+
+
+@pytest.fixture
+def sqlite_file(tmp_path, django_db_blocker):
+    """A Django connection through our backend to a file of its own, and a plain sqlite3
+    connection to the same file that can hold the write lock."""
+    path = tmp_path / "locks.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (n INTEGER)")
+    settings = {
+        **connection.settings_dict,
+        "NAME": str(path),
+        "OPTIONS": {**connection.settings_dict.get("OPTIONS", {}), "timeout": 2},
+    }
+    ours = DatabaseWrapper(settings, alias="locks")
+    with django_db_blocker.unblock():
+        yield ours, other
+        ours.close()
+    other.close()
+
+
+def hold_the_write_lock(other: sqlite3.Connection, seconds: float) -> threading.Thread:
+    other.execute("BEGIN IMMEDIATE")
+
+    def release_later():
+        time.sleep(seconds)
+        other.execute("COMMIT")
+
+    thread = threading.Thread(target=release_later)
+    thread.start()
+    return thread
+
+
+def test_a_write_waits_for_the_lock_and_goes_through(sqlite_file):
+    ours, other = sqlite_file
+    thread = hold_the_write_lock(other, 0.3)
+    started = time.monotonic()
+    with ours.cursor() as cursor:
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [1])
+    waited = time.monotonic() - started
+    thread.join()
+    assert waited >= 0.25
+    assert other.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_transaction_waits_at_its_begin_and_then_holds_the_lock(sqlite_file):
+    ours, other = sqlite_file
+    thread = hold_the_write_lock(other, 0.2)
+    with ours.cursor() as cursor:
+        cursor.execute("BEGIN IMMEDIATE")  # what every atomic block of ours starts with
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [2])
+        cursor.execute("COMMIT")
+    thread.join()
+    assert other.execute("SELECT n FROM t").fetchall() == [(2,)]
+
+
+def test_a_lock_held_past_the_timeout_still_fails_with_database_locked(sqlite_file):
+    ours, other = sqlite_file
+    ours.settings_dict["OPTIONS"]["timeout"] = 0.2
+    thread = hold_the_write_lock(other, 0.6)
+    with pytest.raises(Exception, match="locked"), ours.cursor() as cursor:
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [3])
+    thread.join()
+
+
+def test_a_broker_message_is_never_seen_half_written(tmp_path, monkeypatch):
+    """The message appears under its queue name only once complete: a reader listing the
+    folder while it is written sees nothing, then the whole message."""
+    channel = Channel.__new__(Channel)
+    channel.data_folder_out = str(tmp_path)
+    seen_while_writing = []
+    real_open = open
+
+    def spying_open(path, mode="r", *args, **kwargs):
+        handle = real_open(path, mode, *args, **kwargs)
+        if "w" in mode:
+            seen_while_writing.append(sorted(p.name for p in tmp_path.iterdir()))
+        return handle
+
+    monkeypatch.setattr("builtins.open", spying_open)
+    channel._put("celery", {"body": "x" * 10_000})
+    monkeypatch.undo()
+
+    assert all(not name.endswith(".celery.msg") for names in seen_while_writing for name in names)
+    (message,) = [p for p in tmp_path.iterdir()]
+    assert message.name.endswith(".celery.msg") and not message.name.startswith(".")
+    assert json.loads(message.read_text()) == {"body": "x" * 10_000}
