@@ -54,7 +54,7 @@ def seed(*, leads: int) -> CallCampaign:
 
 def run(*, campaign: CallCampaign, leads: int) -> dict[str, float]:
     knob_reset(provider="wolkvox")
-    knob_set(provider="wolkvox", latency_ms=LATENCY_MS)
+    knob_set(provider="wolkvox", answer_time_ms=LATENCY_MS)
     try:
         started = time.monotonic()
         upload = call_upload_create(campaign=campaign)

@@ -122,6 +122,8 @@ class CallUpload(models.Model):
     chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
     excluded = models.JSONField(_("left out"), default=dict, blank=True)
+    # True while its leads are still being checked and chunked (the first chunks are out).
+    preparing = models.BooleanField(_("preparing"), default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -177,34 +178,74 @@ def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int)
 
 def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> CallUpload:
     """Send leads to Wolkvox through the consent gate (withdrawn call consent, do-not-call
-    list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry."""
+    list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry.
+
+    The leads are checked a chunk's worth at a time, and each chunk is committed — and so goes
+    out — as soon as it is full: the first call to Wolkvox starts while the rest of a 250,000
+    lead upload is still being checked. Until the last chunk is made the upload is
+    `preparing`, and does not count as sent whatever its chunks say."""
     records = CallRecord.objects.filter(campaign=campaign) if records is None else records
-    rows = list(records.order_by("id").values("id", *RECORD_PHONE_FIELDS))
-    gate = consent_gate(
-        channel=Channel.CALLS, numbers=[row["tel1"] for row in rows], normalised=True
-    )
-    allowed = set(gate.allowed)
-    kept = [row["id"] for row in rows if row["tel1"] in allowed]
     size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
-    chunks = [kept[i : i + size] for i in range(0, len(kept), size)]
+    leads = _unique_leads(records.order_by("id").values_list("id", "tel1"))
+    upload = CallUpload.objects.create(
+        campaign=campaign,
+        excluded=dict(leads.excluded),
+        created_by=user if user is not None and user.is_authenticated else None,
+        status=UploadStatus.SENDING,
+        preparing=True,
+    )
+    excluded = leads.excluded
+    kept: list[int] = []
+    chunks = 0
+    for start in range(0, len(leads.ids), size):
+        ids = leads.ids[start : start + size]
+        numbers = leads.numbers[start : start + size]
+        gate = consent_gate(channel=Channel.CALLS, numbers=numbers, normalised=True)
+        excluded.update(gate.excluded)
+        allowed = set(gate.allowed)
+        kept.extend(i for i, number in zip(ids, numbers, strict=True) if number in allowed)
+        while len(kept) >= size or (kept and start + size >= len(leads.ids)):
+            _upload_chunk_add(upload, index=chunks, record_ids=kept[:size])
+            kept, chunks = kept[size:], chunks + 1
     with transaction.atomic():
-        upload = CallUpload.objects.create(
-            campaign=campaign,
-            records_total=len(kept),
-            chunks_total=len(chunks),
-            excluded=dict(gate.excluded),
-            created_by=user if user is not None and user.is_authenticated else None,
-            status=UploadStatus.SENDING if chunks else UploadStatus.DONE,
-        )
-        CallUploadChunk.objects.bulk_create(
-            [
-                CallUploadChunk(upload=upload, index=i, record_ids=ids, records_count=len(ids))
-                for i, ids in enumerate(chunks)
-            ]
-        )
-        for chunk in upload.chunks.all():
-            outbox_enqueue(obj=chunk, operation=Operation.CREATE)
+        CallUpload.objects.filter(pk=upload.pk).update(preparing=False, excluded=dict(excluded))
+        call_upload_settle(upload_id=upload.pk)
+    upload.refresh_from_db()
     return upload
+
+
+@dataclass
+class _Leads:
+    """A campaign's leads, one per number (the first), in order."""
+
+    ids: list[int]
+    numbers: list[str]
+    excluded: Counter
+
+
+def _unique_leads(rows) -> _Leads:
+    seen: set[str] = set()
+    leads = _Leads([], [], Counter())
+    for lead_id, number in rows:
+        if number in seen:
+            leads.excluded["duplicate"] += 1
+            continue
+        seen.add(number)
+        leads.ids.append(lead_id)
+        leads.numbers.append(number)
+    return leads
+
+
+def _upload_chunk_add(upload: CallUpload, *, index: int, record_ids: list[int]) -> None:
+    """One chunk and its outbox entry, in a transaction of their own: on commit it goes out."""
+    with transaction.atomic():
+        chunk = CallUploadChunk.objects.create(
+            upload=upload, index=index, record_ids=record_ids, records_count=len(record_ids)
+        )
+        CallUpload.objects.filter(pk=upload.pk).update(
+            chunks_total=F("chunks_total") + 1, records_total=F("records_total") + len(record_ids)
+        )
+        outbox_enqueue(obj=chunk, operation=Operation.CREATE)
 
 
 def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
@@ -213,21 +254,19 @@ def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
 
     # Plain rows, not model instances: a chunk is 10,000 leads, built while a Wolkvox slot is held.
     records = list(
-        CallRecord.objects.filter(id__in=chunk.record_ids)
-        .order_by("id")
-        .values(*FIELD_NAMES, *RECORD_PHONE_FIELDS)
+        CallRecord.objects.filter(id__in=chunk.record_ids).order_by("id").values(*FIELD_NAMES)
     )
-    secondary = {r[name] for r in records for name in RECORD_PHONE_FIELDS if name != "tel1"}
-    blocked = _blocked(secondary)
-    payload = []
+    secondary_fields = [name for name in RECORD_PHONE_FIELDS if name != "tel1"]
+    blocked = _blocked({r[name] for r in records for name in secondary_fields})
+    # Each row is already the record to send (the phone fields are among FIELD_NAMES): it is
+    # completed in place, which for 10,000 leads is a good part of a chunk's preparation.
     for record in records:
-        item = {name: record[name] for name in FIELD_NAMES if name != "recall_date"}
-        for name in RECORD_PHONE_FIELDS:
-            if name != "tel1" and item.get(name) in blocked:
-                item[name] = ""  # a do-not-call or withdrawn number never reaches Wolkvox
-        item["recall_date"] = format_recall(record["recall_date"])
-        payload.append(item)
-    return payload
+        record["recall_date"] = format_recall(record["recall_date"])
+        if blocked:
+            for name in secondary_fields:
+                if record[name] in blocked:
+                    record[name] = ""  # a do-not-call or withdrawn number never reaches Wolkvox
+    return records
 
 
 def _blocked(numbers: set[str]) -> set[str]:
@@ -258,7 +297,9 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
 
 def call_upload_settle(*, upload_id: int) -> None:
     chunks = CallUploadChunk.objects.filter(upload_id=upload_id)
-    if chunks.filter(sync_status=SyncStatus.PENDING).exists():
+    if CallUpload.objects.filter(pk=upload_id, preparing=True).exists():
+        status = UploadStatus.SENDING  # more chunks are coming
+    elif chunks.filter(sync_status=SyncStatus.PENDING).exists():
         status = UploadStatus.SENDING
     elif chunks.filter(
         sync_status=SyncStatus.FAILED, sync_error__startswith="[OUTCOME_UNKNOWN]"

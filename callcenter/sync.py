@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
-from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
+from callcenter.wolkvox import WOLKVOX_TZ, encode_records, wolkvox_client
 from core.errors import NeedsDecision
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
 
@@ -44,16 +44,23 @@ class UploadChunkSync(SyncHandler):
     model = CallUploadChunk
     remote_delete = False
 
-    def create(self, obj: CallUploadChunk) -> RemoteState:
+    prepares = True  # 10,000 leads are read and encoded before one of the two slots is taken
+
+    def prepare(self, obj: CallUploadChunk) -> None:
         from callcenter.services import chunk_payload
 
-        payload = chunk_payload(obj)
+        obj.encoded_records = encode_records(chunk_payload(obj))
+        obj.upload.campaign  # noqa: B018 (loaded now, not while the slot is held)
+
+    def create(self, obj: CallUploadChunk) -> RemoteState:
+        if not hasattr(obj, "encoded_records"):
+            self.prepare(obj)
         wolkvox_budget_take()
         campaign = obj.upload.campaign
         total = wolkvox_client().add_records(
             campaign_id=campaign.remote_campaign_id,
             campaign_status=campaign.status,
-            records=payload,
+            records=obj.encoded_records,
         )
         return RemoteState(f"{obj.upload_id}-{obj.index}", {"total_registers": total})
 

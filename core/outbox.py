@@ -33,6 +33,9 @@ from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
 logger = logging.getLogger("vetrina.outbox")
 
 QUEUED_STATES = (OutboxState.PENDING, OutboxState.FAILED)
+# How often a delivery waiting for a provider slot looks again: a slot freed is taken at once,
+# which matters when two 0.5 s Wolkvox calls are all that may be in flight.
+SLOT_POLL_SECONDS = 0.01
 
 
 # --- enqueue -----------------------------------------------------------------------------
@@ -271,9 +274,10 @@ def outbox_claim(
         # The attempt is counted by the claim itself: one write, not two.
         if not claimable.update(**changes, attempts=F("attempts") + 1):
             return None
+        # Not for a handler that prepares its payload first: the slot would wait on that.
         slot_token = (
             slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
-            if take_slot
+            if take_slot and not sync_handler_for(entry.model_label).prepares
             else None
         )
     for name, value in changes.items():
@@ -294,23 +298,26 @@ class _Held:
         self.slot_token = entry.slot_token
         self.calls = EntryCalls(entry.pk)
 
-    def wait_for_slot(self, wait_seconds: float) -> None:
-        """Unless the claim took a slot, wait up to `wait_seconds` for one; else SlotsBusy."""
+    def wait_for_slot(self) -> None:
+        """Unless the claim took a slot, wait for one (SLOT_WAIT_SECONDS); else SlotsBusy."""
         lease = settings.OUTBOX["LEASE_SECONDS"]
-        deadline = time.monotonic() + wait_seconds
+        deadline = time.monotonic() + settings.OUTBOX["SLOT_WAIT_SECONDS"]
         while not self.slot_token:
             self.slot_token = slot_acquire(provider=self.provider, lease_seconds=lease) or ""
             if self.slot_token:
                 return
             if time.monotonic() >= deadline:
                 raise SlotsBusy(self.provider)
-            time.sleep(0.05)
+            time.sleep(SLOT_POLL_SECONDS)
 
-    def settle(self) -> None:
-        self.calls.flush()
+    def release_slot(self) -> None:
         if self.slot_token:
             slot_release(token=self.slot_token)
             self.slot_token = ""
+
+    def settle(self) -> None:
+        self.calls.flush()
+        self.release_slot()
 
 
 def outbox_deliver(*, entry_id: int) -> str:
@@ -330,9 +337,12 @@ def outbox_deliver(*, entry_id: int) -> str:
 def _deliver(entry: OutboxEntry, held: _Held) -> str:
     try:
         handler = sync_handler_for(entry.model_label)
-        held.wait_for_slot(settings.OUTBOX["SLOT_WAIT_SECONDS"])
         with calls_for_entry(held.calls):
-            state = _perform(handler, entry)
+            state = _perform(handler, entry, held)
+        if handler.prepares:
+            # A heavy handler's outcome takes a while too (10,000 leads marked uploaded): the
+            # slot goes back first, on its own, so that the next call need not wait for it.
+            held.release_slot()
     except SlotsBusy:
         _release_busy(entry)
         return "busy"
@@ -358,8 +368,9 @@ def _deliver(entry: OutboxEntry, held: _Held) -> str:
     return "done"
 
 
-def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
+def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteState | None:
     if entry.operation == Operation.DELETE:
+        held.wait_for_slot()
         remote_id = entry.payload.get("remote_id") or _remote_id_from_history(entry)
         if not remote_id and _create_was_attempted(entry):
             # A create went out but its answer was lost before the row was deleted here.
@@ -374,6 +385,9 @@ def _perform(handler: SyncHandler, entry: OutboxEntry) -> RemoteState | None:
     for prerequisite in handler.prerequisites(obj):
         if not prerequisite.remote_id:
             raise _Waiting(prerequisite)
+    if handler.prepares and not obj.remote_id:
+        handler.prepare(obj)
+    held.wait_for_slot()
     if obj.remote_id:
         return handler.update(obj)
     if entry.outcome_unknown:

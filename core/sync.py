@@ -38,6 +38,9 @@ class SyncHandler(ABC):
     model: ClassVar[type[SyncedModel]]
     # False when the provider has no call to delete this kind of record (e.g. media).
     remote_delete: ClassVar[bool] = True
+    # True when building what a create sends takes long (a Wolkvox chunk of 10,000 leads):
+    # `prepare` then runs before a provider slot is taken, so the slot is held for the call only.
+    prepares: ClassVar[bool] = False
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
         """Model fields to store from the provider's answer, beyond remote id and raw data."""
@@ -54,6 +57,11 @@ class SyncHandler(ABC):
     def prerequisites(self, obj: SyncedModel) -> list[SyncedModel]:
         """Records that must exist remotely before this one can be sent (e.g. its shop)."""
         return []
+
+    def prepare(self, obj: SyncedModel) -> None:
+        """Build what `create` sends, before a slot is taken (only when `prepares`); it may keep
+        the result on `obj`, which `create` receives next."""
+        return None
 
     @abstractmethod
     def create(self, obj: SyncedModel) -> RemoteState:

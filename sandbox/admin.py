@@ -9,6 +9,7 @@ class SandboxKnobAdmin(admin.ModelAdmin):
         "provider",
         "latency_ms",
         "latency_after_ms",
+        "answer_time_ms",
         "error_rate",
         "forced_status",
         "forced_remaining",

@@ -2,7 +2,7 @@
 
 A provider module writes plain views and wraps them with `sandbox_endpoint`, which applies, in
 order: the concurrency cap, latency, forced failures, the provider's auth check, the view, then
-the after-effects (late answer, garbled body)."""
+the after-effects (late answer, garbled body), and last the answer time (a floor on the whole)."""
 
 from __future__ import annotations
 
@@ -84,15 +84,21 @@ def sandbox_endpoint(
         def endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not settings.SANDBOX_ENABLED:
                 raise Http404
+            arrived = time.monotonic()
             knob = knob_for(provider)
             counted = _enter(knob)
             if counted is False:
                 return JsonResponse({"message": "Too Many Requests."}, status=429)
             try:
-                return _handle(knob, view, request, methods, auth, *args, **kwargs)
+                response = _handle(knob, view, request, methods, auth, *args, **kwargs)
             finally:
                 if counted:
                     SandboxKnob.objects.filter(pk=knob.pk).update(in_flight=F("in_flight") - 1)
+            if knob.answer_time_ms:
+                # A provider that takes this long a call, its work included: the sandbox's own
+                # work (parsing and storing 10,000 leads, say) does not come on top.
+                time.sleep(max(0.0, knob.answer_time_ms / 1000 - (time.monotonic() - arrived)))
+            return response
 
         return endpoint
 

@@ -15,6 +15,7 @@ PROVIDERS = ("volantinopiu", "amm", "smshosting", "wolkvox", "aisac")
 KNOB_FIELDS = (
     "latency_ms",
     "latency_after_ms",
+    "answer_time_ms",
     "error_rate",
     "forced_status",
     "forced_remaining",

@@ -36,6 +36,14 @@ class SandboxKnob(models.Model):
         default=0,
         help_text=_("Added after the change is applied: a client timeout then loses the answer."),
     )
+    answer_time_ms = models.PositiveIntegerField(
+        _("answer time (ms)"),
+        default=0,
+        help_text=_(
+            "The answer leaves no sooner than this after the request arrived, the provider's "
+            "own work included: a provider that takes this long a call."
+        ),
+    )
     error_rate = models.FloatField(
         _("error rate"), default=0.0, help_text=_("Share of requests answered 500 (0 to 1).")
     )

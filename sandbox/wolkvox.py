@@ -10,9 +10,11 @@ import json
 import re
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 
 from sandbox.framework import sandbox_endpoint
 from sandbox.models import WolkvoxRecord, WolkvoxTokenUse
@@ -86,10 +88,27 @@ def _add_records(request: HttpRequest, campaign_id: str) -> JsonResponse:
             return answer(
                 400, f"Record {position}: recall_date is yyyymmddhhmmss", error="Bad request"
             )
-    WolkvoxRecord.objects.bulk_create(
-        [WolkvoxRecord(campaign_id=campaign_id, tel1=r["tel1"], data=r) for r in records],
-        batch_size=2000,
-    )
+    _store(campaign_id, records)
     return answer(
         201, "All records has been added successfully", data=[{"total_registers": len(records)}]
     )
+
+
+def _store(campaign_id: str, records: list[dict]) -> None:
+    """One executemany of plain rows: bulk_create built 10,000 model instances a call (half a
+    second), the sandbox's own cost, not a provider's, which a 250,000-lead upload paid 25
+    times. The data field still adapts each value, so that PostgreSQL gets jsonb."""
+    meta = WolkvoxRecord._meta
+    data = meta.get_field("data")
+    columns = ", ".join(
+        connection.ops.quote_name(meta.get_field(name).column)
+        for name in ("campaign_id", "tel1", "data", "added_at")
+    )
+    now = meta.get_field("added_at").get_db_prep_save(timezone.now(), connection)
+    rows = [(campaign_id, r["tel1"], data.get_db_prep_save(r, connection), now) for r in records]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s)",
+            rows,
+        )

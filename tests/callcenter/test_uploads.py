@@ -284,3 +284,45 @@ def test_the_upload_api(api, deliver, campaign):
     detail = api.get(f"/api/v1/call-uploads/{batch['id']}/").json()
     assert (detail["status"], detail["records_confirmed"]) == ("done", 1)
     assert json.loads(json.dumps(detail))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_chunks_go_out_while_the_rest_is_still_being_checked(
+    campaign, settings, monkeypatch
+):
+    from callcenter.models import CallUpload
+
+    settings.WOLKVOX_CHUNK_SIZE = 100
+    leads(campaign, 250)
+    seen_when_published = []
+
+    def publish(entry_id):
+        upload = CallUpload.objects.get()
+        seen_when_published.append((upload.preparing, upload.status, upload.chunks_total))
+
+    monkeypatch.setattr("core.outbox._publish", publish)
+    upload = call_upload_create(campaign=campaign)
+
+    # Each chunk went out as soon as it was committed, the upload still preparing.
+    assert seen_when_published == [
+        (True, UploadStatus.SENDING, 1),
+        (True, UploadStatus.SENDING, 2),
+        (True, UploadStatus.SENDING, 3),
+    ]
+    assert (upload.preparing, upload.status, upload.chunks_total, upload.records_total) == (
+        False,
+        UploadStatus.SENDING,
+        3,
+        250,
+    )
+    assert sorted(c.records_count for c in upload.chunks.all()) == [50, 100, 100]
+
+
+def test_an_upload_is_not_done_while_it_is_still_preparing(deliver, campaign):
+    from callcenter.models import CallUpload
+    from callcenter.services import call_upload_settle
+
+    upload = CallUpload.objects.create(campaign=campaign, preparing=True)
+    call_upload_settle(upload_id=upload.pk)  # no chunk pending, but more are coming
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.SENDING

@@ -392,6 +392,7 @@ def test_given_no_knobs_set_when_reading_them_then_the_defaults(client):
     assert response.json() == {
         "latency_ms": 0,
         "latency_after_ms": 0,
+        "answer_time_ms": 0,
         "error_rate": 0.0,
         "forced_status": None,
         "forced_remaining": None,
@@ -470,3 +471,13 @@ def test_given_shops_when_deleting_the_state_then_the_provider_is_empty(client):
     assert client.delete(STATE).json() == {}
     assert client.get(STATE).json() == {}
     assert list_shops(client).json()["data"] == []
+
+
+def test_given_an_answer_time_when_calling_then_the_answer_takes_that_long_in_all(client):
+    """A floor on the whole answer, the sandbox's own work included, not added on top."""
+    import time
+
+    knob_set(provider="volantinopiu", answer_time_ms=300)
+    started = time.monotonic()
+    assert list_shops(client).status_code == 200
+    assert 0.3 <= time.monotonic() - started < 0.3 + 0.25
