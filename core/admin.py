@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
@@ -90,6 +91,20 @@ class SyncAdminMixin:
                 "%(n)d failed record queued again.", "%(n)d failed records queued again.", count
             )
             % {"n": count},
+        )
+
+
+class LargeListAdminMixin:
+    """For change lists of hundreds of thousands of rows, where every millisecond of a row counts
+    a hundred times a page: the selection checkbox of each row built directly (Django renders
+    it through the form-widget templates, a fifth of such a page's time), same markup."""
+
+    def action_checkbox(self, obj):  # the column's header is Django's, found by this name
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(gettext("Select this object for an action - {}"), str(obj)),
         )
 
 

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, SyncAdminMixin, pull_start_view
+from core.admin import LargeListAdminMixin, ReadOnlyAdmin, SyncAdminMixin, pull_start_view
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
@@ -53,6 +53,17 @@ class BalanceDiffersFilter(admin.SimpleListFilter):
         if self.value() == "same":
             return queryset.filter(remote_points=F("points"))
         return queryset
+
+
+def _is_autocomplete(request: HttpRequest) -> bool:
+    match = request.resolver_match
+    return match is not None and match.url_name == "autocomplete"
+
+
+CARD_SEARCH_HELP = gettext_lazy(
+    "A card code (the whole code), the holder's mobile number or the start of their surname; "
+    "several words find the cards matching any of them."
+)
 
 
 class ConsentEventInline(admin.TabularInline):
@@ -267,7 +278,7 @@ class FidelityProgramAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FidelityCard)
-class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
+class FidelityCardAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "program", "customer", "shop", "points", "balance_badge", "active")
     # A date filter, not a date hierarchy: the hierarchy lists the years by truncating the date
     # of every row, which over 100,000 cards (SQLite: in Python) takes seconds a page.
@@ -279,7 +290,10 @@ class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
     )
     list_select_related = ("program", "customer", "shop")
+    # What the card fields of other forms (autocomplete) search, a few cards at a time; the
+    # change list searches through indexes instead (get_search_results).
     search_fields = ("code", "customer__msisdn", "customer__surname")
+    search_help_text = CARD_SEARCH_HELP
     autocomplete_fields = ("customer", "shop")
     show_full_result_count = False
     fields = (
@@ -291,6 +305,12 @@ class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
         "starting_amount",
         "send_sms",
     )
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        if _is_autocomplete(request):
+            return super().get_search_results(request, queryset, search_term)
+        # A substring of code, number or surname would read every card (twice: the count).
+        return queryset.matching(search_term), False
 
     @admin.display(description=gettext_lazy("last movements"))
     def last_movements(self, obj: FidelityCard):
@@ -348,16 +368,27 @@ class FidelityCardAdmin(SyncAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PointMovement)
-class PointMovementAdmin(SyncAdminMixin, admin.ModelAdmin):
+class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     list_display = ("date", "card", "action", "points", "amount", "reward_id", "shop", "created_by")
     list_filter = ("action", "shop", ("date", admin.DateFieldListFilter))  # see the cards' note
     list_select_related = ("card", "shop", "created_by")
-    search_fields = ("card__code", "note")
+    search_fields = ("card__code",)  # through the card's indexes: see get_search_results
+    search_help_text = gettext_lazy(
+        "The movements of the cards found by a card code (the whole code), the holder's mobile "
+        "number or the start of their surname."
+    )
     autocomplete_fields = ("card", "shop")
     show_full_result_count = False
     fields = ("card", "action", "points", "amount", "reward_id", "note", "send_sms", "shop")
     actions = ["sync_now", "retry_failed"]
     form = PointMovementForm
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # Not a substring of the card's code or of the note: that reads a million movements
+        # and their cards. The cards come from their indexes, then their movements from theirs.
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(card__in=FidelityCard.objects.matching(search_term)), False
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         fields = super().get_readonly_fields(request, obj)
