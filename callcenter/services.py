@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -295,21 +296,34 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
     call_upload_settle(upload_id=chunk.upload_id)
 
 
-def call_upload_settle(*, upload_id: int) -> None:
+def call_upload_settle(*, upload_id: int, committed: bool = False) -> None:
+    """The upload's status from its chunks'. Called in the transaction that records a chunk's
+    outcome. On PostgreSQL the last two chunks may be recorded at once, each seeing the other
+    still waiting: so while chunks are waiting it looks again once that transaction has
+    committed (`committed`), and then only to finish the upload, never to write "sending"
+    over what a later chunk's outcome decided meanwhile."""
+    with transaction.atomic():  # after a commit, on SQLite: the lock first, then the reads
+        status = _upload_status(upload_id)
+        if committed and status == UploadStatus.SENDING:
+            return
+        CallUpload.objects.filter(pk=upload_id).update(status=status)
+        if status == UploadStatus.SENDING and not committed:
+            transaction.on_commit(partial(call_upload_settle, upload_id=upload_id, committed=True))
+
+
+def _upload_status(upload_id: int) -> str:
     chunks = CallUploadChunk.objects.filter(upload_id=upload_id)
     if CallUpload.objects.filter(pk=upload_id, preparing=True).exists():
-        status = UploadStatus.SENDING  # more chunks are coming
-    elif chunks.filter(sync_status=SyncStatus.PENDING).exists():
-        status = UploadStatus.SENDING
-    elif chunks.filter(
+        return UploadStatus.SENDING  # more chunks are coming
+    if chunks.filter(sync_status=SyncStatus.PENDING).exists():
+        return UploadStatus.SENDING
+    if chunks.filter(
         sync_status=SyncStatus.FAILED, sync_error__startswith="[OUTCOME_UNKNOWN]"
     ).exists():
-        status = UploadStatus.ATTENTION
-    elif chunks.filter(sync_status=SyncStatus.FAILED).exists():
-        status = UploadStatus.FAILED
-    else:
-        status = UploadStatus.DONE
-    CallUpload.objects.filter(pk=upload_id).update(status=status)
+        return UploadStatus.ATTENTION
+    if chunks.filter(sync_status=SyncStatus.FAILED).exists():
+        return UploadStatus.FAILED
+    return UploadStatus.DONE
 
 
 def _chunk_entries(chunks) -> Any:

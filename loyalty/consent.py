@@ -72,14 +72,27 @@ class GateResult:
     excluded: Counter = field(default_factory=Counter)  # reason code → how many
 
 
-def consent_gate(*, channel: str, numbers: Iterable[str], normalised: bool = False) -> GateResult:
+def consent_gate(
+    *,
+    channel: str,
+    numbers: Iterable[str],
+    normalised: bool = False,
+    stored: Iterable[tuple[str, str]] = (),
+) -> GateResult:
     """Which of these numbers may be contacted on this channel.
 
     Push/SMS and WhatsApp need that channel's consent given by the customer with the number.
     Calls are allowed unless the customer withdrew call consent or the number is on the
     do-not-call list. Invalid numbers and repeats are left out too. `normalised=True` says the
     numbers were validated when stored (international digits, e.g. leads' tel1): they are not
-    parsed again, which matters for a 250,000-lead upload."""
+    parsed again, which matters for a 250,000-lead upload.
+
+    `stored` are customers read by the caller's own query: (number as the database holds it,
+    E.164 "+393471234567", validated when saved; the customer's `consent_field(channel)`).
+    They come after `numbers` and are deduplicated with them, and are neither parsed nor looked
+    up again: a send to 50,000 card holders spent 20 s parsing their numbers and then read the
+    same 50,000 customers a second time. An erased customer's placeholder is no real number,
+    but every consent of theirs is withdrawn, so it never passes."""
     from loyalty.services import msisdn_normalise
 
     result = GateResult()
@@ -92,10 +105,18 @@ def consent_gate(*, channel: str, numbers: Iterable[str], normalised: bool = Fal
             candidates.append(msisdn_normalise(str(raw)).as_e164.lstrip("+"))
         except ValidationError:
             result.excluded["invalid_number"] += 1
+    known: dict[str, str] = {}
+    for number, state in stored:
+        if number and number[0] == "+" and number[1:].isdigit():
+            candidates.append(number[1:])
+            known[number[1:]] = state
+        else:  # not what the phone field stores: never guess whose number it is
+            result.excluded["invalid_number"] += 1
     unique = list(dict.fromkeys(candidates))
     if len(unique) < len(candidates):
         result.excluded["duplicate"] += len(candidates) - len(unique)
-    states = _consent_states(channel, unique)
+    states = _consent_states(channel, [n for n in unique if n not in known])
+    states.update(known)
     blocked = _do_not_call(unique) if channel == Channel.CALLS else set()
     for number in unique:
         state = states.get(number, ConsentState.UNKNOWN)
@@ -122,6 +143,11 @@ def consent_gate(*, channel: str, numbers: Iterable[str], normalised: bool = Fal
     return result
 
 
+def consent_field(channel: str) -> str:
+    """The Customer field holding consent on this channel (for `consent_gate(stored=…)`)."""
+    return CONSENT_FIELD[channel]
+
+
 def _consent_states(channel: str, numbers: list[str]) -> dict[str, str]:
     """Consent per number. The numbers are E.164 already, so the query takes them as plain
     text: through the ORM the phone field parses and validates each one again, which cost a
@@ -143,10 +169,20 @@ def _consent_states(channel: str, numbers: list[str]) -> dict[str, str]:
 
 
 def _do_not_call(numbers: list[str]) -> set[str]:
+    """The numbers on the do-not-call list. Plain text to SQL, as above: through the ORM each
+    of a 250,000-lead upload's numbers was prepared as a lookup value again (4 s)."""
+    table = connection.ops.quote_name(DoNotCall._meta.db_table)
+    column = connection.ops.quote_name(DoNotCall._meta.get_field("msisdn").column)
     blocked: set[str] = set()
-    for start in range(0, len(numbers), _QUERY_CHUNK):
-        chunk = numbers[start : start + _QUERY_CHUNK]
-        blocked.update(DoNotCall.objects.filter(msisdn__in=chunk).values_list("msisdn", flat=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(numbers), _QUERY_CHUNK):
+            chunk = numbers[start : start + _QUERY_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            blocked.update(number for (number,) in cursor.fetchall())
     return blocked
 
 

@@ -115,21 +115,26 @@ class SentMessage:
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> SentMessage:
-        multimedia = raw.get("multimediaContent") or {}
-        price = raw.get("price")
-        return cls(
-            id=str(raw.get("id") or ""),
-            to=str(raw.get("to") or ""),
-            status=str(raw.get("status") or ""),
-            status_detail=str(raw.get("statusDetail") or ""),
-            type=str(raw.get("type") or ""),
-            insert_date=parse_date(raw.get("insertDate")),
-            sent_date=parse_date(raw.get("sentDate")),
-            delivery_date=parse_date(raw.get("deliveryDate")),
-            price=None if price is None else Decimal(str(price)),
-            multimedia_id=str(multimedia.get("id") or ""),
-            raw=raw,
-        )
+        return cls(*message_values(raw), raw=raw)
+
+
+def message_values(raw: dict[str, Any]) -> tuple:
+    """A message of an answer as SentMessage's fields, in their order, without building one:
+    recording a 1,000-message batch reads these (a frozen dataclass apiece cost ~7 ms)."""
+    multimedia = raw.get("multimediaContent")
+    price = raw.get("price")
+    return (
+        str(raw.get("id") or ""),
+        str(raw.get("to") or ""),
+        str(raw.get("status") or ""),
+        str(raw.get("statusDetail") or ""),
+        str(raw.get("type") or ""),
+        parse_date(raw.get("insertDate")),
+        parse_date(raw.get("sentDate")),
+        parse_date(raw.get("deliveryDate")),
+        None if price is None else Decimal(str(price)),
+        str(multimedia.get("id") or "") if multimedia else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,14 @@ class SendResult:
     sms_inserted: int
     sms_not_inserted: int
     push_inserted: int
-    messages: list[SentMessage]
     raw: dict[str, Any]
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        """Read from the answer when asked: the outbox handler keeps the raw answer and reads
+        it after the provider's slot is released, so a 1,000-message batch is not parsed twice
+        (and not while the slot is held)."""
+        return [SentMessage.from_wire(m) for m in self.raw.get("sms", [])]
 
 
 class SmsHostingClient(ErrorCodeClient):
@@ -172,7 +183,6 @@ class SmsHostingClient(ErrorCodeClient):
             sms_inserted=int(body.get("smsInserted", 0)),
             sms_not_inserted=int(body.get("smsNotInserted", 0)),
             push_inserted=int(body.get("pushInserted", 0)),
-            messages=[SentMessage.from_wire(m) for m in body.get("sms", [])],
             raw=body,
         )
 

@@ -6,13 +6,27 @@ transaction id first and only sends if nothing is there."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from core.errors import ProviderRejected
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from messaging.aisac import OrderLine, aisac_client
 from messaging.models import CareRequest, Order, PushBatch
-from messaging.smshosting import SentMessage, smshosting_client
+from messaging.services import (
+    PreparedMessages,
+    push_batch_prepare,
+    push_batch_record,
+    push_batch_request,
+    push_send_settle,
+)
+from messaging.smshosting import smshosting_client
+
+# The message rows of the batch just sent, prepared by create()/update() for after_success():
+# built after the call, not inside the transaction that records the success and holds the
+# database's write lock. One delivery runs in one thread, call to outcome, so a context
+# variable carries them; after_success checks the batch and builds them itself otherwise.
+_prepared: ContextVar[PreparedMessages | None] = ContextVar("push_batch_prepared", default=None)
 
 
 @sync_handler_register
@@ -22,15 +36,16 @@ class PushBatchSync(SyncHandler):
     remote_delete = False  # a push that went out cannot be called back
 
     def create(self, obj: PushBatch) -> RemoteState:
-        from messaging.services import push_batch_request
-
         result = smshosting_client().send(push_batch_request(obj))
+        _prepared.set(push_batch_prepare(batch=obj, answer=result.raw.get("sms", [])))
         return RemoteState(obj.transaction_id, result.raw)
 
     def update(self, obj: PushBatch) -> RemoteState:
         # A send never changes: read back what SMSHosting holds for the transaction.
         messages = list(smshosting_client().search_all(transaction_id=obj.transaction_id))
         pushes = sum(1 for m in messages if m.type == "PUSH")
+        answer = [m.raw for m in messages]
+        _prepared.set(push_batch_prepare(batch=obj, answer=answer))
         return RemoteState(
             obj.transaction_id,
             {
@@ -38,7 +53,7 @@ class PushBatchSync(SyncHandler):
                 "smsInserted": len(messages) - pushes,
                 "smsNotInserted": 0,
                 "pushInserted": pushes,
-                "sms": [m.raw for m in messages],
+                "sms": answer,
             },
         )
 
@@ -57,14 +72,14 @@ class PushBatchSync(SyncHandler):
         }
 
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
-        from messaging.services import push_batch_record
-
-        messages = [SentMessage.from_wire(raw) for raw in state.data.get("sms", [])]
-        push_batch_record(batch_id=int(object_id), messages=messages)
+        prepared = _prepared.get()
+        _prepared.set(None)
+        push_batch_record(
+            batch_id=int(object_id), answer=state.data.get("sms", []), prepared=prepared
+        )
 
     def after_failure(self, *, object_id: str, message: str) -> None:
-        from messaging.services import push_send_settle
-
+        _prepared.set(None)
         batch = PushBatch.objects.only("send_id").get(pk=object_id)
         push_send_settle(send_id=batch.send_id)
 

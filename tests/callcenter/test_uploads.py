@@ -326,3 +326,26 @@ def test_an_upload_is_not_done_while_it_is_still_preparing(deliver, campaign):
     call_upload_settle(upload_id=upload.pk)  # no chunk pending, but more are coming
     upload.refresh_from_db()
     assert upload.status == UploadStatus.SENDING
+
+
+def test_an_upload_whose_last_two_chunks_were_recorded_at_once_still_finishes(
+    campaign, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL the outcomes of the last two chunks may be recorded at once, each seeing
+    the other still waiting: the look again after commit finishes the upload."""
+    from callcenter.models import CallUpload, CallUploadChunk
+    from callcenter.services import call_upload_settle
+    from core.models import SyncStatus
+
+    upload = CallUpload.objects.create(campaign=campaign, status=UploadStatus.SENDING)
+    for index in range(2):
+        CallUploadChunk.objects.create(upload=upload, index=index, record_ids=[], records_count=0)
+    with django_capture_on_commit_callbacks() as after_commit:
+        call_upload_settle(upload_id=upload.pk)  # each outcome saw the other chunk waiting
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.SENDING
+    CallUploadChunk.objects.update(sync_status=SyncStatus.SYNCED)  # both have committed
+    for callback in after_commit:
+        callback()
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.DONE
