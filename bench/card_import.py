@@ -1,5 +1,5 @@
 """card_import_rows_per_s: `manage.py pull amm` importing every card the sandbox holds into a
-database without cards (AMM pages of 500 cards over HTTP, bulk upserts)."""
+database without cards (AMM pages of 1,000 cards over HTTP, read ahead while the last is written)."""
 
 from __future__ import annotations
 

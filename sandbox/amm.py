@@ -112,7 +112,12 @@ def _form(request: HttpRequest) -> Any:
 
 
 def _when(value: datetime) -> str:
-    return timezone.localtime(value, ROME).strftime(DATE_FORMAT)
+    """DATE_FORMAT (`2019-11-22T16:11:23+0100`), through isoformat: strftime's %z is slow, and
+    a page of cards has a date each."""
+    text = timezone.localtime(value, ROME).isoformat(timespec="seconds")
+    if len(text) != 25:  # an offset with seconds (Rome's before 1893): let strftime say it
+        return timezone.localtime(value, ROME).strftime(DATE_FORMAT)
+    return text[:22] + text[23:]  # "+01:00" → "+0100"
 
 
 def _card_out(card: AmmCard, *, detail: bool = False) -> dict[str, Any]:
@@ -193,7 +198,24 @@ def fidelity_list(request: HttpRequest) -> HttpResponse:
 def card_list(request: HttpRequest, program_id: str) -> HttpResponse:
     program = _program(program_id)
     metadata, cards = _page(request, program.cards.order_by("pk"), "activation_date")
-    return JsonResponse({"metadata": metadata, "fidelityCardList": [_card_out(c) for c in cards]})
+    # Pages of up to MAX_LIMIT cards: plain rows, not model instances, in `_card_out`'s shape.
+    rows = cards.values_list("pk", "code", "activation_date", "active", "points")
+    return JsonResponse(
+        {
+            "metadata": metadata,
+            "fidelityCardList": [
+                {
+                    "fidelityId": program.pk,
+                    "fidelityCardId": pk,
+                    "fidelityCode": code,
+                    "activationDate": _when(activation_date),
+                    "active": active,
+                    "points": points,
+                }
+                for pk, code, activation_date, active, points in rows
+            ],
+        }
+    )
 
 
 @endpoint("POST")

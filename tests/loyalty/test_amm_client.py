@@ -2,6 +2,8 @@
 parameters with the document's names, `yyyy-MM-dd'T'HH:mm:ssZ` dates, pages with metadata."""
 
 import base64
+import json
+import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qs
@@ -11,7 +13,8 @@ import responses
 from responses import matchers
 
 from core.errors import ProviderAuthError, ProviderNotFound, ProviderRejected, ProviderUnavailable
-from loyalty.amm import AmmClient
+from loyalty.amm import AmmClient, parse_date
+from loyalty.pull import lent_threads
 
 BASE = "https://api.amm.cloud/sms/v2"
 BASIC = "Basic " + base64.b64encode(b"KEY:SECRET").decode()
@@ -210,3 +213,169 @@ def test_errors_carry_amms_code_and_a_clear_message(client, api, status, body, e
     assert raised.value.code == code
     if code == "BAD_MSISDN":
         assert "prefisso internazionale" in str(raised.value)
+
+
+def card_json(n: int) -> dict:
+    return {
+        "fidelityId": 62,
+        "fidelityCardId": n,
+        "fidelityCode": f"CARD_{n:05d}",
+        "activationDate": "2019-11-22T16:11:23+0100",
+        "active": True,
+        "points": n,
+    }
+
+
+def card_page(offset: int, limit: int, count: int, sent: int | None = None) -> dict:
+    sent = min(limit, count - offset) if sent is None else sent
+    return {
+        "metadata": {"count": count, "offset": offset, "limit": limit},
+        "fidelityCardList": [card_json(n) for n in range(offset, offset + sent)],
+    }
+
+
+def test_iter_cards_asks_each_next_page_at_the_offset_of_what_was_received(client, api):
+    # A provider that sends fewer cards than asked (a cap of its own) loses none of them.
+    for offset, sent in ((0, 3), (3, 3), (6, 1)):
+        api.get(
+            f"{BASE}/fidelity/62/card/list",
+            match=[matchers.query_param_matcher({"offset": str(offset), "limit": "5"})],
+            json=card_page(offset, 5, count=7, sent=sent),
+        )
+    pages = list(client.iter_cards("62", page_size=5))
+    assert [card.id for _page, cards in pages for card in cards] == [str(n) for n in range(7)]
+
+
+def test_a_page_size_refused_with_bad_limit_is_halved_down_to_the_documented_default(client, api):
+    refused = {"errorCode": 400, "errorMsg": "BAD_LIMIT"}
+    for limit in ("80", "40"):
+        api.get(
+            f"{BASE}/fidelity/62/card/list",
+            match=[matchers.query_param_matcher({"offset": "0", "limit": limit})],
+            status=400,
+            json=refused,
+        )
+    api.get(
+        f"{BASE}/fidelity/62/card/list",
+        match=[matchers.query_param_matcher({"offset": "0", "limit": "20"})],
+        json=card_page(0, 20, count=25),
+    )
+    api.get(
+        f"{BASE}/fidelity/62/card/list",
+        match=[matchers.query_param_matcher({"offset": "20", "limit": "20"})],
+        json=card_page(20, 20, count=25),
+    )
+    cards = [card for _page, cards in client.iter_cards("62", page_size=80) for card in cards]
+    assert len(cards) == 25
+
+
+def test_bad_limit_at_the_documented_default_is_an_error(client, api):
+    api.get(
+        f"{BASE}/fidelity/62/card/list",
+        status=400,
+        json={"errorCode": 400, "errorMsg": "BAD_LIMIT"},
+    )
+    with pytest.raises(ProviderRejected) as caught:
+        list(client.iter_cards("62", page_size=20))
+    assert caught.value.code == "BAD_LIMIT"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2019-11-22T16:11:23+0100",
+        "2019-06-30T23:59:59-0230",
+        "2020-02-29T00:00:00+0000",
+        "2019-11-22T16:11:23+01:00",  # not the document's shape: read by strptime as before
+    ],
+)
+def test_dates_are_read_as_the_documented_format_says(text):
+    assert parse_date(text) == datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+    assert parse_date(text).utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    "text", ["2019-13-22T16:11:23+0100", "2019-11-22 16:11:23+0100", "2019-11-22T16:11:23"]
+)
+def test_dates_not_in_the_documented_format_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+class FakeCardList:
+    """AMM's card list as a responses callback: `count` cards, pages capped at `cap` (a provider
+    may send fewer than asked), optionally failing at one offset."""
+
+    def __init__(self, count: int, *, cap: int = 1000, fail_at: int | None = None, short_at=None):
+        self.count, self.cap, self.fail_at = count, cap, fail_at
+        self.short_at = short_at or {}  # offset: cards sent there
+        self.asked: list[tuple[int, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request):
+        query = parse_qs(request.url.split("?", 1)[1])
+        offset, limit = int(query["offset"][0]), int(query["limit"][0])
+        with self.lock:
+            self.asked.append((offset, limit))
+        if offset == self.fail_at:
+            return (500, {}, "{}")
+        sent = max(0, min(limit, self.cap, self.count - offset, self.short_at.get(offset, limit)))
+        body = card_page(offset, limit, count=self.count, sent=sent)
+        return (200, {"Content-Type": "application/json"}, json.dumps(body))
+
+
+@pytest.fixture
+def pool(transactional_db):
+    """The pull's threads (outside a transaction: each writes the call log on its own)."""
+    with lent_threads(2) as submit:
+        assert submit is not None
+        yield submit
+
+
+def test_with_threads_lent_the_next_pages_are_asked_for_ahead(client, api, pool):
+    provider = FakeCardList(23)
+    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
+    ids = [
+        card.id
+        for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
+        for card in cards
+    ]
+    assert ids == [str(n) for n in range(23)]
+    assert sorted(provider.asked) == [(0, 5), (5, 5), (10, 5), (15, 5), (20, 5)]
+
+
+def test_after_a_short_page_the_pages_asked_ahead_are_asked_again_where_they_start(
+    client, api, pool
+):
+    provider = FakeCardList(23, cap=4)  # asked for 5, sends 4
+    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
+    ids = [
+        card.id
+        for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
+        for card in cards
+    ]
+    assert ids == [str(n) for n in range(23)]  # none lost, none twice
+    assert [offset for offset, _limit in provider.asked] == [0, 4, 8, 12, 16, 20]
+
+
+def test_a_short_page_drops_the_pages_asked_ahead_of_it(client, api, pool):
+    provider = FakeCardList(23, short_at={5: 3})  # 0-4, then 5-7 only, then on from 8
+    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
+    ids = [
+        card.id
+        for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
+        for card in cards
+    ]
+    assert ids == [str(n) for n in range(23)]
+    asked = {offset for offset, _limit in provider.asked}
+    assert {0, 5, 8, 13, 18} <= asked <= {0, 5, 8, 10, 13, 15, 18}
+
+
+def test_an_error_on_a_page_asked_ahead_is_raised_after_the_pages_before_it(client, api, pool):
+    provider = FakeCardList(23, fail_at=10)
+    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
+    received = []
+    with pytest.raises(ProviderUnavailable):
+        for _page, cards in client.iter_cards("62", page_size=5, submit=pool):
+            received.extend(card.id for card in cards)
+    assert received == [str(n) for n in range(10)]
