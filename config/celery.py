@@ -3,9 +3,23 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("vetrina")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(sender=None, **kwargs) -> None:
+    """What Django does around a request: drop a connection that broke or outlived
+    CONN_MAX_AGE, and keep the others. (With CELERY_DB_REUSE_MAX set, Celery's own fix-up no
+    longer closes every connection around every task.) Not for a task run eagerly, inside its
+    caller's transaction, as Celery's fix-up does."""
+    from django.db import close_old_connections
+
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()

@@ -246,8 +246,7 @@ def outbox_claim(
     second claimer re-check and miss. It is conditional on the state the entry was read in, so
     what is read is what is claimed. An entry waits while an earlier entry of the same record
     is still open, so a delete never overtakes its create. With `take_slot`, one of the
-    provider's slots is taken in the same transaction (`entry.slot_token`, "" if none was free):
-    one write instead of two."""
+    provider's slots is taken right after (`entry.slot_token`, "" if none was free)."""
     now = now or timezone.now()
     entry = OutboxEntry.objects.filter(pk=entry_id).first()
     if entry is None:
@@ -270,16 +269,18 @@ def outbox_claim(
         claimable = as_read.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
     else:
         return None  # done, failed, not due yet, or in a live worker's hands
-    with transaction.atomic():
-        # The attempt is counted by the claim itself: one write, not two.
-        if not claimable.update(**changes, attempts=F("attempts") + 1):
-            return None
-        # Not for a handler that prepares its payload first: the slot would wait on that.
-        slot_token = (
-            slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
-            if take_slot and not sync_handler_for(entry.model_label).prepares
-            else None
-        )
+    # Two statements, each its own transaction: on SQLite a statement holds the write lock only
+    # while it runs, whereas in a transaction the lock is held while Python builds the next
+    # statement too, and every other writer (the web server, the other workers, the sandbox)
+    # waits. The attempt is counted by the claim itself: one write, not two.
+    if not claimable.update(**changes, attempts=F("attempts") + 1):
+        return None
+    # Not for a handler that prepares its payload first: the slot would wait on that.
+    slot_token = (
+        slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
+        if take_slot and not sync_handler_for(entry.model_label).prepares
+        else None
+    )
     for name, value in changes.items():
         setattr(entry, name, value)
     entry.attempts += 1
@@ -288,10 +289,11 @@ def outbox_claim(
 
 
 class _Held:
-    """What a delivery holds until its outcome is recorded: a provider slot and the log of its
-    calls. Both are written by `settle`, in the outcome's transaction, so a delivery makes
-    two write transactions (claim, outcome) where it made five; each waits its turn for
-    SQLite's one writer. If the outcome cannot be recorded, they are settled on their own."""
+    """What a delivery holds while it calls the provider: a provider slot and the log of its
+    calls. `settle` gives the slot back and writes the log as soon as the calls are over,
+    before the outcome is recorded, each in a statement of its own: on SQLite a statement holds
+    the write lock only while it runs, whereas inside the outcome's transaction the lock would
+    also be held while Python builds them, and every other writer would wait."""
 
     def __init__(self, entry: OutboxEntry) -> None:
         self.provider = entry.provider
@@ -310,14 +312,11 @@ class _Held:
                 raise SlotsBusy(self.provider)
             time.sleep(SLOT_POLL_SECONDS)
 
-    def release_slot(self) -> None:
+    def settle(self) -> None:
         if self.slot_token:
             slot_release(token=self.slot_token)
             self.slot_token = ""
-
-    def settle(self) -> None:
         self.calls.flush()
-        self.release_slot()
 
 
 def outbox_deliver(*, entry_id: int) -> str:
@@ -329,43 +328,41 @@ def outbox_deliver(*, entry_id: int) -> str:
         return "skipped"
     held = _Held(entry)
     try:
-        return _deliver(entry, held)
-    finally:
-        held.settle()  # a no-op when the outcome's transaction settled it
-
-
-def _deliver(entry: OutboxEntry, held: _Held) -> str:
-    try:
         handler = sync_handler_for(entry.model_label)
         with calls_for_entry(held.calls):
             state = _perform(handler, entry, held)
-        if handler.prepares:
-            # A heavy handler's outcome takes a while too (10,000 leads marked uploaded): the
-            # slot goes back first, on its own, so that the next call need not wait for it.
-            held.release_slot()
-    except SlotsBusy:
+    except Exception as exc:
+        held.settle()
+        return _record_exception(entry, exc)
+    except BaseException:  # the worker is going away: still free the slot
+        held.settle()
+        raise
+    held.settle()
+    _record_success(entry, state)
+    return "done"
+
+
+def _record_exception(entry: OutboxEntry, exc: Exception) -> str:
+    if isinstance(exc, SlotsBusy):
         _release_busy(entry)
         return "busy"
-    except _Waiting as waiting:
-        _release_waiting(entry, waiting.prerequisite, held)
+    if isinstance(exc, _Waiting):
+        _release_waiting(entry, exc.prerequisite)
         return "waiting"
-    except Deferred as deferred:
-        _release_deferred(entry, deferred, held)
+    if isinstance(exc, Deferred):
+        _release_deferred(entry, exc)
         return "deferred"
-    except ProviderError as exc:
-        return _record_failure(entry, exc, held)
-    except Exception as exc:
-        logger.exception("Unexpected error delivering outbox entry %s", entry.pk)
-        # The details go to the log only: an exception's text can carry personal data.
-        failure = ProviderUnavailable(
-            _("Unexpected error (%(kind)s), see the worker's log for outbox entry %(id)s.")
-            % {"kind": type(exc).__name__, "id": entry.pk},
-            code="UNEXPECTED",
-        )
-        failure.outcome_unknown = True
-        return _record_failure(entry, failure, held)
-    _record_success(entry, state, held)
-    return "done"
+    if isinstance(exc, ProviderError):
+        return _record_failure(entry, exc)
+    logger.error("Unexpected error delivering outbox entry %s", entry.pk, exc_info=exc)
+    # The details go to the log only: an exception's text can carry personal data.
+    failure = ProviderUnavailable(
+        _("Unexpected error (%(kind)s), see the worker's log for outbox entry %(id)s.")
+        % {"kind": type(exc).__name__, "id": entry.pk},
+        code="UNEXPECTED",
+    )
+    failure.outcome_unknown = True
+    return _record_failure(entry, failure)
 
 
 def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteState | None:
@@ -407,7 +404,7 @@ class _Waiting(Exception):
         super().__init__(prerequisite.outbox_key)
 
 
-def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel, held: _Held) -> None:
+def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
     """Put the entry back until its prerequisite is synced; this attempt does not count.
 
     The prerequisite's success publishes it again; the sweeper looks again meanwhile, in case
@@ -428,10 +425,9 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel, held: _Held)
             last_error=message,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=message)
-        held.settle()
 
 
-def _release_deferred(entry: OutboxEntry, deferred: Deferred, held: _Held) -> None:
+def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
     with transaction.atomic():
         OutboxEntry.objects.filter(pk=entry.pk).update(
             state=OutboxState.PENDING,
@@ -442,7 +438,6 @@ def _release_deferred(entry: OutboxEntry, deferred: Deferred, held: _Held) -> No
             last_error=deferred.message,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=deferred.message)
-        held.settle()
 
 
 def _remote_id_from_history(entry: OutboxEntry) -> str:
@@ -465,7 +460,7 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(entry: OutboxEntry, state: RemoteState | None, held: _Held) -> None:
+def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
     now = timezone.now()
     with transaction.atomic():
         still_ours = OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
@@ -478,7 +473,6 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None, held: _Held) 
             outcome_unknown=False,
             waiting_for="",
         )
-        held.settle()
         if not still_ours:  # our lease ran out and another worker took the entry over
             logger.warning("Outbox entry %s was taken over while being delivered", entry.pk)
             return
@@ -500,7 +494,7 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None, held: _Held) 
         followers.publish()
 
 
-def _record_failure(entry: OutboxEntry, exc: ProviderError, held: _Held) -> str:
+def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
     now = timezone.now()
     message = str(exc)
     retry = exc.retryable and entry.attempts < settings.OUTBOX["MAX_ATTEMPTS"]
@@ -533,7 +527,6 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError, held: _Held) -> str:
                 error_code=exc.code[:64],
             )
             record_error, record_status = message, SyncStatus.FAILED
-        held.settle()
         _record_queryset(entry).update(
             sync_status=record_status,
             sync_error=record_error,
