@@ -181,33 +181,40 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     """Send leads to Wolkvox through the consent gate (withdrawn call consent, do-not-call
     list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry.
 
-    The leads are checked a chunk's worth at a time, and each chunk is committed — and so goes
-    out — as soon as it is full: the first call to Wolkvox starts while the rest of a 250,000
-    lead upload is still being checked. Until the last chunk is made the upload is
-    `preparing`, and does not count as sent whatever its chunks say."""
+    The leads are read and checked a chunk's worth at a time, and each chunk is committed —
+    and so goes out — as soon as it is full: the first call to Wolkvox starts while the rest
+    of a 250,000-lead upload is still being read and checked. Until the last chunk is made the
+    upload is `preparing`, and does not count as sent whatever its chunks say."""
     records = CallRecord.objects.filter(campaign=campaign) if records is None else records
     size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
-    leads = _unique_leads(records.order_by("id").values_list("id", "tel1"))
     upload = CallUpload.objects.create(
         campaign=campaign,
-        excluded=dict(leads.excluded),
         created_by=user if user is not None and user.is_authenticated else None,
         status=UploadStatus.SENDING,
         preparing=True,
     )
-    excluded = leads.excluded
+    excluded: Counter = Counter()
+    seen: set[str] = set()  # a number twice in the campaign goes once, with its first lead
     kept: list[int] = []
     chunks = 0
-    for start in range(0, len(leads.ids), size):
-        ids = leads.ids[start : start + size]
-        numbers = leads.numbers[start : start + size]
+    for page in _lead_pages(records, size):
+        ids, numbers = [], []
+        for lead_id, number in page:
+            if number in seen:
+                excluded["duplicate"] += 1
+                continue
+            seen.add(number)
+            ids.append(lead_id)
+            numbers.append(number)
         gate = consent_gate(channel=Channel.CALLS, numbers=numbers, normalised=True)
         excluded.update(gate.excluded)
         allowed = set(gate.allowed)
         kept.extend(i for i, number in zip(ids, numbers, strict=True) if number in allowed)
-        while len(kept) >= size or (kept and start + size >= len(leads.ids)):
+        while len(kept) >= size:
             _upload_chunk_add(upload, index=chunks, record_ids=kept[:size])
             kept, chunks = kept[size:], chunks + 1
+    if kept:
+        _upload_chunk_add(upload, index=chunks, record_ids=kept)
     with transaction.atomic():
         CallUpload.objects.filter(pk=upload.pk).update(preparing=False, excluded=dict(excluded))
         call_upload_settle(upload_id=upload.pk)
@@ -215,26 +222,22 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     return upload
 
 
-@dataclass
-class _Leads:
-    """A campaign's leads, one per number (the first), in order."""
+def _lead_pages(records, size: int):
+    """(id, tel1) of the leads in id order, a page at a time (keyset: no cursor stays open
+    while the chunks before are committed)."""
+    last = 0
+    while page := list(records.filter(id__gt=last).order_by("id").values_list("id", "tel1")[:size]):
+        yield page
+        last = page[-1][0]
 
-    ids: list[int]
-    numbers: list[str]
-    excluded: Counter
 
-
-def _unique_leads(rows) -> _Leads:
-    seen: set[str] = set()
-    leads = _Leads([], [], Counter())
-    for lead_id, number in rows:
-        if number in seen:
-            leads.excluded["duplicate"] += 1
-            continue
-        seen.add(number)
-        leads.ids.append(lead_id)
-        leads.numbers.append(number)
-    return leads
+def records_of(record_ids: list[int]) -> Q:
+    """The leads with these ids (ascending). A chunk's leads are usually one run of ids — a
+    campaign's leads are imported together — and then they are looked up as a range, not as
+    10,000 parameters."""
+    if record_ids and record_ids[-1] - record_ids[0] + 1 == len(record_ids):
+        return Q(id__gte=record_ids[0], id__lte=record_ids[-1])
+    return Q(id__in=record_ids)
 
 
 def _upload_chunk_add(upload: CallUpload, *, index: int, record_ids: list[int]) -> None:
@@ -255,7 +258,7 @@ def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
 
     # Plain rows, not model instances: a chunk is 10,000 leads, built while a Wolkvox slot is held.
     records = list(
-        CallRecord.objects.filter(id__in=chunk.record_ids).order_by("id").values(*FIELD_NAMES)
+        CallRecord.objects.filter(records_of(chunk.record_ids)).order_by("id").values(*FIELD_NAMES)
     )
     secondary_fields = [name for name in RECORD_PHONE_FIELDS if name != "tel1"]
     blocked = _blocked({r[name] for r in records for name in secondary_fields})
@@ -282,7 +285,7 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
     """A chunk was answered: count it, and check Wolkvox added what we sent."""
     with transaction.atomic():
         chunk = CallUploadChunk.objects.select_for_update().get(pk=chunk_id)
-        CallRecord.objects.filter(id__in=chunk.record_ids).update(uploaded_at=timezone.now())
+        CallRecord.objects.filter(records_of(chunk.record_ids)).update(uploaded_at=timezone.now())
         CallUpload.objects.filter(pk=chunk.upload_id).update(
             records_sent=F("records_sent") + chunk.records_count,
             records_confirmed=F("records_confirmed") + total_registers,
