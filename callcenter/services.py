@@ -257,9 +257,12 @@ def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
     from callcenter.wolkvox import format_recall
 
     # Plain rows, not model instances: a chunk is 10,000 leads, built while a Wolkvox slot is held.
-    records = list(
-        CallRecord.objects.filter(records_of(chunk.record_ids)).order_by("id").values(*FIELD_NAMES)
+    rows = (
+        CallRecord.objects.filter(records_of(chunk.record_ids))
+        .order_by("id")
+        .values_list(*FIELD_NAMES)
     )
+    records = [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows]  # faster than .values()
     secondary_fields = [name for name in RECORD_PHONE_FIELDS if name != "tel1"]
     blocked = _blocked({r[name] for r in records for name in secondary_fields})
     # Each row is already the record to send (the phone fields are among FIELD_NAMES): it is

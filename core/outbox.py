@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderUnavailable
-from core.limits import SlotsBusy, slot_acquire, slot_release
+from core.limits import SlotsBusy, slot_acquire, slot_looks_free, slot_release
 from core.models import (
     OPEN_STATES,
     Operation,
@@ -305,7 +305,8 @@ class _Held:
         lease = settings.OUTBOX["LEASE_SECONDS"]
         deadline = time.monotonic() + settings.OUTBOX["SLOT_WAIT_SECONDS"]
         while not self.slot_token:
-            self.slot_token = slot_acquire(provider=self.provider, lease_seconds=lease) or ""
+            if slot_looks_free(provider=self.provider):
+                self.slot_token = slot_acquire(provider=self.provider, lease_seconds=lease) or ""
             if self.slot_token:
                 return
             if time.monotonic() >= deadline:
