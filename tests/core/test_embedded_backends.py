@@ -99,3 +99,29 @@ def test_a_broker_message_is_never_seen_half_written(tmp_path, monkeypatch):
     (message,) = [p for p in tmp_path.iterdir()]
     assert message.name.endswith(".celery.msg") and not message.name.startswith(".")
     assert json.loads(message.read_text()) == {"body": "x" * 10_000}
+
+
+def test_broker_messages_are_taken_in_order_listing_the_folder_once(tmp_path, monkeypatch):
+    from queue import Empty
+
+    channel = Channel.__new__(Channel)
+    channel._listed = {}
+    channel.data_folder_in = channel.data_folder_out = str(tmp_path)
+    channel.store_processed = False
+    for n in range(3):
+        channel._put("celery", {"n": n})
+        time.sleep(0.002)  # names start with the time in ms
+    listings = []
+    real_listdir = __import__("os").listdir
+    monkeypatch.setattr("os.listdir", lambda path: listings.append(path) or real_listdir(path))
+
+    assert channel._get("celery") == {"n": 0}
+    # Another worker takes the next one meanwhile; a new one arrives.
+    (next_one,) = sorted(p for p in tmp_path.iterdir() if p.name.endswith(".msg"))[:1]
+    next_one.unlink()
+    channel._put("celery", {"n": 3})
+    assert channel._get("celery") == {"n": 2}
+    assert len(listings) == 1  # one listing for the messages it saw
+    assert channel._get("celery") == {"n": 3}  # seen at the next listing
+    with pytest.raises(Empty):
+        channel._get("celery")
