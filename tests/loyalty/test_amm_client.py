@@ -332,14 +332,19 @@ def pool(transactional_db):
         yield submit
 
 
-def test_with_threads_lent_the_next_pages_are_asked_for_ahead(client, api, pool):
-    provider = FakeCardList(23)
+def listed_ids(client, api, provider, pool) -> list[str]:
+    """The ids of every card `iter_cards` lists from `provider`, 5 a page, reading ahead."""
     api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
-    ids = [
+    return [
         card.id
         for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
         for card in cards
     ]
+
+
+def test_with_threads_lent_the_next_pages_are_asked_for_ahead(client, api, pool):
+    provider = FakeCardList(23)
+    ids = listed_ids(client, api, provider, pool)
     assert ids == [str(n) for n in range(23)]
     assert sorted(provider.asked) == [(0, 5), (5, 5), (10, 5), (15, 5), (20, 5)]
 
@@ -348,24 +353,14 @@ def test_after_a_short_page_the_pages_asked_ahead_are_asked_again_where_they_sta
     client, api, pool
 ):
     provider = FakeCardList(23, cap=4)  # asked for 5, sends 4
-    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
-    ids = [
-        card.id
-        for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
-        for card in cards
-    ]
+    ids = listed_ids(client, api, provider, pool)
     assert ids == [str(n) for n in range(23)]  # none lost, none twice
     assert [offset for offset, _limit in provider.asked] == [0, 4, 8, 12, 16, 20]
 
 
 def test_a_short_page_drops_the_pages_asked_ahead_of_it(client, api, pool):
     provider = FakeCardList(23, short_at={5: 3})  # 0-4, then 5-7 only, then on from 8
-    api.add_callback(responses.GET, f"{BASE}/fidelity/62/card/list", callback=provider)
-    ids = [
-        card.id
-        for _page, cards in client.iter_cards("62", page_size=5, submit=pool)
-        for card in cards
-    ]
+    ids = listed_ids(client, api, provider, pool)
     assert ids == [str(n) for n in range(23)]
     asked = {offset for offset, _limit in provider.asked}
     assert {0, 5, 8, 13, 18} <= asked <= {0, 5, 8, 10, 13, 15, 18}

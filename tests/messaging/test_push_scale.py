@@ -13,7 +13,7 @@ from core.models import OutboxEntry, OutboxState
 from core.outbox import outbox_deliver
 from loyalty.consent import consent_gate
 from loyalty.models import Channel, ConsentState, Customer, FidelityCard, FidelityProgram
-from messaging.models import PushBatch, PushMessage, SendStatus
+from messaging.models import PushBatch, PushMessage, PushSend, SendStatus
 from messaging.services import (
     push_batch_prepare,
     push_batch_record,
@@ -154,13 +154,18 @@ def test_a_send_to_card_holders_records_every_recipient_with_one_insert_a_side(p
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
 
 
-def test_a_batch_recorded_twice_counts_each_recipient_once(program, deliver):
-    numbers = holders(program, 4)
+def sent_in_one_batch(program, deliver) -> tuple[PushSend, PushBatch]:
+    """A send to the program's holders, confirmed and delivered (one batch)."""
     send = push_send_create(name="Promo", text="Sconti", programs=[program])
     push_send_estimate(send=send)
     with deliver():
         push_send_confirm(send=send)
-    batch = PushBatch.objects.get()
+    return send, PushBatch.objects.get()
+
+
+def test_a_batch_recorded_twice_counts_each_recipient_once(program, deliver):
+    numbers = holders(program, 4)
+    send, batch = sent_in_one_batch(program, deliver)
     answer = batch.remote_data["sms"]
     assert PushMessage.objects.count() == 4
 
@@ -175,11 +180,7 @@ def test_a_batch_recorded_twice_counts_each_recipient_once(program, deliver):
 
 def test_messages_prepared_for_another_batch_are_not_recorded_for_this_one(program, deliver):
     holders(program, 4)
-    send = push_send_create(name="Promo", text="Sconti", programs=[program])
-    push_send_estimate(send=send)
-    with deliver():
-        push_send_confirm(send=send)
-    batch = PushBatch.objects.get()
+    _send, batch = sent_in_one_batch(program, deliver)
     stale = replace(push_batch_prepare(batch=batch, answer=[]), batch_id=batch.pk + 1)
     PushMessage.objects.all().delete()
 
@@ -190,11 +191,7 @@ def test_messages_prepared_for_another_batch_are_not_recorded_for_this_one(progr
 
 def test_a_search_answer_keeps_its_dates_and_prices(program, deliver):
     holders(program, 2)
-    send = push_send_create(name="Promo", text="Sconti", programs=[program])
-    push_send_estimate(send=send)
-    with deliver():
-        push_send_confirm(send=send)
-    batch = PushBatch.objects.get()
+    _send, batch = sent_in_one_batch(program, deliver)
     PushMessage.objects.all().delete()
     answer = [
         {
