@@ -363,7 +363,9 @@ def _push_messages_insert(prepared: PreparedMessages) -> None:
     meta = PushMessage._meta
     fields = [meta.get_field(name) for name in prepared.columns]
     row_marks = "({})".format(", ".join(["%s"] * len(fields)))
-    per_statement = max(1, min(connection.features.max_query_params or 999, 65_535) // len(fields))
+    per_statement = max(
+        1, min(connection.features.max_query_params or 65_535, 65_535) // len(fields)
+    )
     with connection.cursor() as cursor:
         for start in range(0, len(prepared.rows), per_statement):
             chunk = prepared.rows[start : start + per_statement]

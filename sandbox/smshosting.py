@@ -232,7 +232,7 @@ _MESSAGE_COLUMNS = (
 def _chunk_size(columns: int) -> int:
     """How many rows of `columns` values one statement may carry (SQLite: often 32,766
     parameters, or 999 when built without the raised limit; PostgreSQL: 65,535)."""
-    return max(1, min(connection.features.max_query_params or 999, 65_535) // columns)
+    return max(1, min(connection.features.max_query_params or 65_535, 65_535) // columns)
 
 
 def _sent_within_a_day(numbers: list[str], *, text: str, sender: str, now: datetime) -> set[str]:
