@@ -259,7 +259,9 @@ def outbox_claim(
     as_read = OutboxEntry.objects.filter(
         pk=entry_id, attempts=entry.attempts, outcome_unknown=entry.outcome_unknown
     ).exclude(Exists(earlier_open))
-    changes = {"claim_token": token, "lease_until": lease}
+    # Taken, so no longer waiting: were `waiting_for` kept, each later success of the record it
+    # waited for would publish this entry again at once, ahead of its backoff after a failure.
+    changes = {"claim_token": token, "lease_until": lease, "waiting_for": ""}
     if entry.state == OutboxState.PENDING and entry.next_attempt_at <= now:
         changes["state"] = OutboxState.IN_FLIGHT
         claimable = as_read.filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
@@ -394,8 +396,7 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
         # An earlier attempt may have created it although we never heard back.
         found = handler.find_existing(obj)
         if found is not None:
-            obj.remote_id = found.remote_id
-            return handler.update(obj)
+            return handler.adopt(obj, found)
     return handler.create(obj)
 
 

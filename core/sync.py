@@ -84,6 +84,12 @@ class SyncHandler(ABC):
         """Look up a record a previous create may have made although its answer was lost."""
         return None
 
+    def adopt(self, obj: SyncedModel, found: RemoteState) -> RemoteState:
+        """Make a record `find_existing` found ours: by default send our current fields to it,
+        since they may have changed since the lost create."""
+        obj.remote_id = found.remote_id
+        return self.update(obj)
+
     def delete_payload(self, obj: SyncedModel) -> dict[str, Any]:
         """What a delete needs once the local row is gone (beyond the remote id)."""
         return {}

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from core.errors import ProviderNotFound
+from core.errors import ProviderNotFound, ProviderUnavailable
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from loyalty.amm import RemoteCard, RemoteRecord, amm_client
 from loyalty.models import FidelityCard, MovementAction, PointMovement
@@ -105,9 +105,20 @@ class CardSync(SyncHandler):
         return None
 
 
-def _card_points(card: FidelityCard) -> dict[str, int]:
-    """AMM's balance of the card right now, to keep beside ours."""
-    return {"card_points": amm_client().get_card(card.program.remote_id, card.code).points}
+def _card_points(card: FidelityCard) -> dict[str, int | None]:
+    """AMM's balance of the card right now, to keep beside ours; None when AMM did not say.
+
+    Read after the record is made: a failure here must not fail the attempt, or the record AMM
+    now holds would be looked up again, at the cost of more calls that can fail. The balance
+    kept before is stale by now, so it becomes "not known" until the card's next sync."""
+    return {"card_points": _card_points_of(card.program.remote_id, card.code)}
+
+
+def _card_points_of(program: str, code: str) -> int | None:
+    try:
+        return amm_client().get_card(program, code).points
+    except ProviderUnavailable:
+        return None
 
 
 @sync_handler_register
@@ -151,8 +162,8 @@ class MovementSync(SyncHandler):
         client = amm_client()
         with suppress(ProviderNotFound):  # already gone at AMM: the goal is met
             client.delete_record(payload["program"], payload["code"], remote_id)
-        card = client.get_card(payload["program"], payload["code"])
-        FidelityCard.objects.filter(pk=payload["card"]).update(remote_points=card.points)
+        balance = _card_points_of(payload["program"], payload["code"])
+        FidelityCard.objects.filter(pk=payload["card"]).update(remote_points=balance)
 
     def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
         """A record whose create answer was lost, found like `find_existing` does."""
@@ -195,7 +206,7 @@ class MovementSync(SyncHandler):
         if movement is None:  # deleted here meanwhile; its delete entry follows
             return
         card_recompute_points(card_id=movement.card_id)
-        if "card_points" in state.data:  # AMM's balance, read right after the record
+        if "card_points" in state.data:  # AMM's balance read right after the record, or None
             FidelityCard.objects.filter(pk=movement.card_id).update(
                 remote_points=state.data["card_points"]
             )
@@ -222,8 +233,9 @@ class MovementSync(SyncHandler):
             and (obj.points_requested is None or record.points == obj.points_requested)
         ]
         # Only an unambiguous match is ours; otherwise the next attempt sends it again.
-        return (
-            RemoteState(matches[0].id, {**matches[0].raw, **_card_points(card)})
-            if len(matches) == 1
-            else None
-        )
+        return RemoteState(matches[0].id, matches[0].raw) if len(matches) == 1 else None
+
+    def adopt(self, obj: PointMovement, found: RemoteState) -> RemoteState:
+        # A record never changes at AMM, and the listing just read it: listing the card's
+        # records again (`update`) would only add calls that can fail.
+        return RemoteState(found.remote_id, {**found.data, **_card_points(obj.card)})

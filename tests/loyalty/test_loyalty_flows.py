@@ -238,3 +238,95 @@ def test_a_generated_code_card_whose_answer_was_lost_is_found_and_synced(deliver
     remote = AmmCard.objects.filter(msisdn=created.customer.amm_msisdn)
     assert remote.count() == 1
     assert created.sync_status == SyncStatus.SYNCED and created.code == remote.get().code
+
+
+def test_a_balance_amm_does_not_give_after_the_record_leaves_the_movement_synced(
+    deliver, card, monkeypatch
+):
+    """AMM made the record, then failed to give the card's balance: the movement is synced
+    with AMM's id, once, and the balance kept beside ours becomes "not known", not stale."""
+    from core.errors import ProviderUnavailable
+    from loyalty.amm import AmmClient
+
+    def unavailable(*args, **kwargs):
+        raise ProviderUnavailable("AMM 500", provider="amm", code="HTTP_500")
+
+    with deliver():
+        movement_add(card=card, points=5)
+    card.refresh_from_db()
+    assert card.remote_points == 5
+    monkeypatch.setattr(AmmClient, "get_card", unavailable)
+    with deliver():
+        movement = movement_add(card=card, points=3)
+    movement.refresh_from_db()
+    card.refresh_from_db()
+    assert movement.sync_status == SyncStatus.SYNCED and movement.remote_id
+    assert AmmRecord.objects.filter(card__code=card.code).count() == 2
+    assert (card.points, card.remote_points) == (8, None)
+
+
+def test_a_movement_whose_answer_was_lost_is_adopted_from_one_listing(deliver, card, knobs):
+    """The record was made but its answer lost: the next attempt lists the card's records once,
+    takes the match, reads the balance, and sends nothing again."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from core.outbox import outbox_sweep
+
+    knobs("amm", malformed_json=True)
+    with deliver():
+        movement = movement_add(card=card, points=7)
+    knobs("amm", malformed_json=False)
+    entry = OutboxEntry.objects.get(object_key=movement.outbox_key)
+    assert entry.outcome_unknown
+    with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=True), deliver():
+        outbox_sweep()
+    movement.refresh_from_db()
+    card.refresh_from_db()
+    retry_calls = list(
+        RemoteCall.objects.filter(outbox_entry=entry)
+        .order_by("id")
+        .values_list("operation", flat=True)[1:]
+    )
+    assert retry_calls == ["record.list", "card.detail"]
+    assert AmmRecord.objects.filter(card__code=card.code).count() == 1
+    assert movement.sync_status == SyncStatus.SYNCED
+    assert movement.remote_id == str(AmmRecord.objects.get(card__code=card.code).pk)
+    assert card.points == card.remote_points == 7
+
+
+def test_a_movement_that_waited_for_its_card_keeps_its_backoff_after_a_failure(
+    deliver, card, monkeypatch
+):
+    """Once taken, an entry no longer waits for its card. A movement can be taken while still
+    marked as waiting (the sweeper's re-check, or a card synced while the movement was in
+    flight); if it then fails, a later success of the card must not send it again ahead of its
+    backoff, or it spends all its attempts in a few seconds."""
+    from django.utils import timezone
+
+    from core.errors import ProviderUnavailable
+    from core.outbox import outbox_deliver
+    from core.services import records_sync_now
+    from loyalty.amm import AmmClient
+
+    def unavailable(*args, **kwargs):
+        raise ProviderUnavailable("AMM 500", provider="amm", code="HTTP_500")
+
+    monkeypatch.setattr(AmmClient, "add_record", unavailable)
+    with deliver():
+        movement = movement_add(card=card, points=4)
+    entry = OutboxEntry.objects.get(object_key=movement.outbox_key)
+    assert entry.attempts == 1
+    # Due again, and still marked as waiting for its card, as the sweeper finds it.
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        waiting_for=card.outbox_key, next_attempt_at=timezone.now()
+    )
+    assert outbox_deliver(entry_id=entry.pk) == "retry"
+    entry.refresh_from_db()
+    assert (entry.attempts, entry.waiting_for) == (2, "")
+    with deliver():  # the card syncs again: the movement stays in its backoff
+        records_sync_now(objects=[card])
+    entry.refresh_from_db()
+    assert entry.attempts == 2 and entry.next_attempt_at > timezone.now()
