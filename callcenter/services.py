@@ -16,7 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,12 +31,19 @@ from callcenter.models import (
     LeadSource,
     UploadStatus,
 )
+from callcenter.wolkvox import (
+    MAX_RECORDS_PER_CALL,
+    EncodedRecords,
+    encode_records,
+    format_recall,
+)
 from core.models import Operation, OutboxEntry, OutboxState, SyncStatus
 from core.outbox import outbox_enqueue, outbox_resend
 from loyalty.consent import consent_gate
 from loyalty.models import Channel, FidelityCard
 
 FIELD_NAMES = CallRecordForm.Meta.fields
+SECONDARY_PHONE_FIELDS = tuple(name for name in RECORD_PHONE_FIELDS if name != "tel1")
 
 
 @dataclass
@@ -252,28 +260,47 @@ def _upload_chunk_add(upload: CallUpload, *, index: int, record_ids: list[int]) 
         outbox_enqueue(obj=chunk, operation=Operation.CREATE)
 
 
-def chunk_payload(chunk: CallUploadChunk) -> list[dict[str, str]]:
-    """The chunk's leads as add_record records, without numbers the gate would not allow."""
-    from callcenter.wolkvox import format_recall
-
-    # Plain rows, not model instances: a chunk is 10,000 leads, built while a Wolkvox slot is held.
-    rows = (
-        CallRecord.objects.filter(records_of(chunk.record_ids))
-        .order_by("id")
-        .values_list(*FIELD_NAMES)
+def chunk_body(chunk: CallUploadChunk) -> EncodedRecords:
+    """The chunk's leads encoded as add_record's JSON array, without the numbers the gate would
+    not allow. Built before a Wolkvox slot is taken, while two other chunks may be in flight."""
+    leads = CallRecord.objects.filter(records_of(chunk.record_ids)).order_by("id")
+    blocked = _blocked(_secondary_numbers(leads))
+    if blocked or leads.filter(recall_date__isnull=False).exists():
+        return encode_records(_chunk_records(leads, blocked))
+    # The usual chunk: every lead goes as stored. The database writes each record's JSON (in
+    # C): five times faster than fetching 370,000 values, building dicts and encoding them here.
+    wire = JSONObject(
+        **{name: Value("") if name == "recall_date" else F(name) for name in FIELD_NAMES}
     )
+    texts = list(leads.annotate(wire=Cast(wire, TextField())).values_list("wire", flat=True))
+    if len(texts) > MAX_RECORDS_PER_CALL:
+        raise ValueError(f"At most {MAX_RECORDS_PER_CALL} records a call, got {len(texts)}")
+    return EncodedRecords(len(texts), f"[{','.join(texts)}]".encode())
+
+
+def _chunk_records(leads: QuerySet, blocked: set[str]) -> list[dict[str, Any]]:
+    """The leads as records built here: a recall date (in Wolkvox's time) or a number to blank."""
+    # Plain rows, not model instances: a chunk is 10,000 leads.
+    rows = leads.values_list(*FIELD_NAMES)
     records = [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows]  # faster than .values()
-    secondary_fields = [name for name in RECORD_PHONE_FIELDS if name != "tel1"]
-    blocked = _blocked({r[name] for r in records for name in secondary_fields})
     # Each row is already the record to send (the phone fields are among FIELD_NAMES): it is
-    # completed in place, which for 10,000 leads is a good part of a chunk's preparation.
+    # completed in place.
     for record in records:
         record["recall_date"] = format_recall(record["recall_date"])
         if blocked:
-            for name in secondary_fields:
+            for name in SECONDARY_PHONE_FIELDS:
                 if record[name] in blocked:
                     record[name] = ""  # a do-not-call or withdrawn number never reaches Wolkvox
     return records
+
+
+def _secondary_numbers(leads: QuerySet) -> set[str]:
+    """Every number of the leads but the main one (tel1 passed the gate when it was queued)."""
+    first, *rest = (
+        leads.order_by().exclude(**{name: ""}).values_list(name, flat=True)
+        for name in SECONDARY_PHONE_FIELDS
+    )
+    return set(first.union(*rest).order_by())
 
 
 def _blocked(numbers: set[str]) -> set[str]:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
-from callcenter.wolkvox import WOLKVOX_TZ, encode_records, wolkvox_client
+from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
 from core.errors import NeedsDecision
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
 
@@ -47,9 +47,9 @@ class UploadChunkSync(SyncHandler):
     prepares = True  # 10,000 leads are read and encoded before one of the two slots is taken
 
     def prepare(self, obj: CallUploadChunk) -> None:
-        from callcenter.services import chunk_payload
+        from callcenter.services import chunk_body
 
-        obj.encoded_records = encode_records(chunk_payload(obj))
+        obj.encoded_records = chunk_body(obj)
         obj.upload.campaign  # noqa: B018 (loaded now, not while the slot is held)
 
     def create(self, obj: CallUploadChunk) -> RemoteState:

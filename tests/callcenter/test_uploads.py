@@ -349,3 +349,40 @@ def test_an_upload_whose_last_two_chunks_were_recorded_at_once_still_finishes(
         callback()
     upload.refresh_from_db()
     assert upload.status == UploadStatus.DONE
+
+
+def test_a_chunk_built_by_the_database_is_the_chunk_built_here(campaign):
+    """The usual chunk's JSON is written by the database; it must say what the records built
+    here say, awkward characters included."""
+    from callcenter.models import CallUpload, CallUploadChunk
+    from callcenter.services import _chunk_records, chunk_body
+
+    rows = [
+        (2, {"customer_name": 'Zoë "la" \\ Brontë', "tel1": "3471111111", "city": "Forlì"}),
+        (3, {"customer_name": "Riga\ndue\ttab", "tel1": "3472222222", "opt1": "€ 10 ✓"}),
+        (4, {"customer_last_name": "D'Annunzio", "tel1": "3473333333", "tel2": "3474444444"}),
+    ]
+    call_records_save(campaign=campaign, rows=rows, source="import")
+    ids = sorted(CallRecord.objects.values_list("id", flat=True))
+    upload = CallUpload.objects.create(campaign=campaign)
+    chunk = CallUploadChunk.objects.create(
+        upload=upload, index=0, record_ids=ids, records_count=len(ids)
+    )
+    leads = CallRecord.objects.filter(id__in=ids).order_by("id")
+    encoded = chunk_body(chunk)
+    assert encoded.count == 3
+    assert json.loads(encoded.body) == _chunk_records(leads, set())
+    assert [list(r) for r in json.loads(encoded.body)] == [
+        list(r) for r in _chunk_records(leads, set())
+    ]
+
+
+def test_a_recall_date_reaches_wolkvox_in_its_format_and_time(deliver, campaign):
+    recall = timezone.make_aware(timezone.datetime(2026, 12, 1, 9, 30), timezone.UTC)
+    rows = [(2, {"tel1": "3471111111"}), (3, {"tel1": "3472222222"})]
+    call_records_save(campaign=campaign, rows=rows, source="import")
+    CallRecord.objects.filter(tel1="393472222222").update(recall_date=recall)
+    with deliver():
+        call_upload_create(campaign=campaign)
+    sent = {r.tel1: r.data["recall_date"] for r in WolkvoxRecord.objects.all()}
+    assert sent == {"393471111111": "", "393472222222": "20261201103000"}  # Rome, UTC+1
