@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 BATCH = 20_000
@@ -21,16 +21,22 @@ def msisdn(n: int) -> str:
 
 
 def insert_rows(
-    table: str, columns: Sequence[str], rows: Callable[[int], Sequence[Any]], count: int
+    table: str,
+    columns: Sequence[str],
+    rows: Callable[[int], Sequence[Any]],
+    count: int,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> None:
     """INSERT `count` rows built by `rows(i)` into `table`, in batches, one transaction each."""
+    connection = connections[using]
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (our own table names)
         connection.ops.quote_name(table),
         ", ".join(connection.ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),
     )
     for start in range(0, count, BATCH):
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.executemany(sql, [rows(i) for i in range(start, min(count, start + BATCH))])
 
 
@@ -43,6 +49,8 @@ def spread(count: int, days: int = 365) -> Iterator[Any]:
 
 def sandbox_amm_cards(*, program_id: int, count: int) -> None:
     """Cards held by the simulated AMM (what `pull amm` will read)."""
+    from sandbox.routers import sandbox_db
+
     now = timezone.now()
     insert_rows(
         "sandbox_ammcard",
@@ -57,6 +65,7 @@ def sandbox_amm_cards(*, program_id: int, count: int) -> None:
             i % 500,
         ),
         count,
+        using=sandbox_db(),
     )
 
 

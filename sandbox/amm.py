@@ -12,13 +12,13 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
 from sandbox.models import AmmCard, AmmProgram, AmmRecord, AmmReward
+from sandbox.routers import sandbox_atomic
 
 PROVIDER = "amm"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -235,7 +235,7 @@ def card_create(request: HttpRequest, program_id: str) -> HttpResponse:
         raise fail("BAD_STARTINGPOINTS")
     starting_amount = _decimal(form.get("startingAmount"), "BAD_STARTINGAMOUNT")
     _bool(form.get("sendSms"), "BAD_SENDSMS")
-    with transaction.atomic():
+    with sandbox_atomic():
         if code and program.cards.filter(code=code).exists():
             raise fail("DUPLICATE_CARDCODE")
         if not code:
@@ -294,7 +294,7 @@ def record_create(request: HttpRequest, program_id: str, code: str) -> HttpRespo
     amount = _decimal(form.get("amount"), "BAD_AMOUNT")
     send_sms = _bool(form.get("sendSms"), "BAD_SENDSMS")
     reward_id = None
-    with transaction.atomic():
+    with sandbox_atomic():
         card = _card(program, code)
         if not card.active:
             raise fail("CARD_NOT_ACTIVE")
@@ -331,7 +331,7 @@ def record_create(request: HttpRequest, program_id: str, code: str) -> HttpRespo
 @endpoint("DELETE")
 def record_delete(request: HttpRequest, program_id: str, code: str, record_id: str) -> HttpResponse:
     card = _card(_program(program_id), code)
-    with transaction.atomic():
+    with sandbox_atomic():
         record = card.records.filter(pk=_int(record_id, "RECORD_NOT_FOUND")).first()
         if record is None:
             raise fail("RECORD_NOT_FOUND")

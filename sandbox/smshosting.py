@@ -18,13 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
 from sandbox.models import SmsAccount, SmsGroup, SmsMessage, SmsMultimedia
+from sandbox.routers import sandbox_atomic, sandbox_connection
 
 PROVIDER = "smshosting"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -162,7 +162,7 @@ def push_send(request: HttpRequest) -> HttpResponse:
     answer = [
         {"to": n, "status": "NOT_INSERTED", "statusDetail": "BADNUMBERFORMAT"} for n in push["bad"]
     ]
-    with transaction.atomic():
+    with sandbox_atomic():
         multimedia = ""
         if push["image"] is not None and not push["sandbox"]:
             multimedia = base64.urlsafe_b64encode(secrets.token_bytes(6)).decode()
@@ -232,13 +232,15 @@ _MESSAGE_COLUMNS = (
 def _chunk_size(columns: int) -> int:
     """How many rows of `columns` values one statement may carry (SQLite: often 32,766
     parameters, or 999 when built without the raised limit; PostgreSQL: 65,535)."""
-    return max(1, min(connection.features.max_query_params or 65_535, 65_535) // columns)
+    limit = sandbox_connection().features.max_query_params or 65_535
+    return max(1, min(limit, 65_535) // columns)
 
 
 def _sent_within_a_day(numbers: list[str], *, text: str, sender: str, now: datetime) -> set[str]:
     """The numbers that got this same text from this sender in the last 24 hours
     (DUPLICATESMS). Plain SQL: the ORM's IN of 1,000 numbers cost more than running it, and it
     runs while this request holds the database's write lock."""
+    connection = sandbox_connection()
     ops = connection.ops
     table, to = ops.quote_name(SmsMessage._meta.db_table), ops.quote_name("to")
     since = ops.adapt_datetimefield_value(now - timedelta(hours=24))
@@ -264,6 +266,7 @@ def _messages_insert(
     rest of the call, and the ids come back without reading the rows again."""
     if not created:
         return []
+    connection = sandbox_connection()
     ops = connection.ops
     meta = SmsMessage._meta
     price = meta.get_field("price")

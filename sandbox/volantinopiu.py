@@ -20,13 +20,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.validators import EmailValidator, URLValidator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from sandbox.framework import SandboxError, json_body, sandbox_endpoint
 from sandbox.models import SandboxObject
+from sandbox.routers import sandbox_atomic
 
 PROVIDER = "volantinopiu"
 ROME = ZoneInfo("Europe/Rome")
@@ -148,7 +148,7 @@ def list_shops(request: HttpRequest) -> HttpResponse:
 
 @endpoint("POST")
 def add_shop(request: HttpRequest) -> HttpResponse:
-    with transaction.atomic():
+    with sandbox_atomic():
         data = _validate_shop(json_body(request))
         shop = SandboxObject.objects.create(provider=PROVIDER, kind="shop", data=data)
     return JsonResponse({"success": True, "data": _shop_out(shop)}, status=201)
@@ -157,7 +157,7 @@ def add_shop(request: HttpRequest) -> HttpResponse:
 @endpoint("POST")
 def update_shop(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
-    with transaction.atomic():
+    with sandbox_atomic():
         shop = _shop_or_404(body)
         shop.data = _validate_shop(body, exclude_id=shop.pk)
         shop.save(update_fields=["data", "updated_at"])
@@ -218,7 +218,7 @@ def upload_media(request: HttpRequest) -> HttpResponse:
             _field_error("file", "The file field must be a file of type: jpeg, jpg, png, webp."),
         )
     name = re.sub(r"[^A-Za-z0-9._-]", "_", upload.name or "upload")[-100:]
-    with transaction.atomic():
+    with sandbox_atomic():
         media = SandboxObject.objects.create(provider=PROVIDER, kind="media", data={})
         default_storage.save(_media_path(media.pk, name), ContentFile(content))
         media.data = {
@@ -320,7 +320,7 @@ def list_campaigns(request: HttpRequest) -> HttpResponse:
 
 
 def _register(request: HttpRequest, kind: str) -> HttpResponse:
-    with transaction.atomic():
+    with sandbox_atomic():
         data = _validate_campaign(json_body(request), kind=kind)
         campaign = SandboxObject.objects.create(provider=PROVIDER, kind="campaign", data=data)
     return JsonResponse({"success": True, "data": _campaign_out(campaign)}, status=201)

@@ -77,22 +77,33 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'vetrina.sqlite3'}"),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's backend, waiting for the write lock in finer steps than SQLite does.
-    DATABASES["default"]["ENGINE"] = "core.sqlite"
-    # WAL lets the web server, the worker and beat read while one of them writes; the timeout
-    # makes a writer wait for the lock (up to 30 s) instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Connections are kept between requests and tasks: Celery's Django fix-up otherwise closes the
-# connection after every task, and a SQLite connection costs half a dozen statements to open.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# The provider sandboxes stand for other companies' systems, with storage of their own: on the
+# embedded default (SQLite) a file of their own, so that a simulated provider's writes never
+# hold the lock Vetrina's processes wait for. SANDBOX_DATABASE_URL sets it anywhere; otherwise,
+# on PostgreSQL, the sandboxes share the default database. See sandbox/routers.py.
+if _sandbox_url := env.str("SANDBOX_DATABASE_URL", default=""):
+    DATABASES["sandbox"] = env.db_url_config(_sandbox_url)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["sandbox"] = env.db_url_config(f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}")
+DATABASE_ROUTERS = ["sandbox.routers.SandboxRouter"]
+for _database in DATABASES.values():
+    _database["ATOMIC_REQUESTS"] = False
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's backend, waiting for the write lock in finer steps than SQLite does.
+        _database["ENGINE"] = "core.sqlite"
+        # WAL lets the web server, the worker and beat read while one of them writes; the
+        # timeout makes a writer wait for the lock (up to 30 s) instead of failing at once.
+        _database["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    else:
+        _database["CONN_HEALTH_CHECKS"] = True
+    # Connections are kept between requests and tasks: Celery's Django fix-up otherwise closes
+    # the connection after every task, and a SQLite connection costs half a dozen statements to
+    # open.
+    _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -40,6 +40,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "data_folder_out": str(_test_queue),
     }
 
+# One database: a test reads what a simulated provider holds inside the same test transaction
+# as it acts (pytest-django wraps the default database only). The benchmarks and `bin/start`
+# run the sandboxes on a database of their own (sandbox/routers.py).
+DATABASES.pop("sandbox", None)  # noqa: F405 (set in base)
+
 if DATABASES["default"]["ENGINE"] == "core.sqlite":  # noqa: F405 (set in base)
     # A file, not shared-cache memory: the real-worker tests read and write from two threads,
     # and only a file database (WAL, busy timeout) lets them wait for each other like in
