@@ -66,7 +66,8 @@ class CallRecord(models.Model):
     source = models.CharField(_("source"), max_length=8, choices=LeadSource.choices)
     email = models.EmailField(_("email"), blank=True)
     recall_date = models.DateTimeField(_("recall date"), null=True, blank=True)
-    uploaded_at = models.DateTimeField(_("last uploaded"), null=True, blank=True, db_index=True)
+    # No index: nothing filters or sorts on it, and each upload rewrites it for every lead.
+    uploaded_at = models.DateTimeField(_("last uploaded"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

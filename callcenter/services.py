@@ -43,6 +43,7 @@ from loyalty.consent import consent_gate
 from loyalty.models import Channel, FidelityCard
 
 FIELD_NAMES = CallRecordForm.Meta.fields
+MARK_UPLOADED_BATCH = 1_000
 SECONDARY_PHONE_FIELDS = tuple(name for name in RECORD_PHONE_FIELDS if name != "tel1")
 
 
@@ -315,7 +316,9 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
     """A chunk was answered: count it, and check Wolkvox added what we sent."""
     with transaction.atomic():
         chunk = CallUploadChunk.objects.select_for_update().get(pk=chunk_id)
-        CallRecord.objects.filter(records_of(chunk.record_ids)).update(uploaded_at=timezone.now())
+        transaction.on_commit(
+            partial(_leads_mark_uploaded, record_ids=chunk.record_ids, at=timezone.now())
+        )
         CallUpload.objects.filter(pk=chunk.upload_id).update(
             records_sent=F("records_sent") + chunk.records_count,
             records_confirmed=F("records_confirmed") + total_registers,
@@ -327,6 +330,16 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
                 % {"added": total_registers, "sent": chunk.records_count}
             )
     call_upload_settle(upload_id=chunk.upload_id)
+
+
+def _leads_mark_uploaded(*, record_ids: list[int], at) -> None:
+    """Stamp the leads' "last uploaded", after the outcome is committed, 1,000 at a time: on
+    SQLite, rewriting 10,000 rows in the outcome's transaction held the write lock while the
+    next chunk waited to take the Wolkvox slot just freed. A stamp lost to a crash here only
+    leaves "last uploaded" behind; the upload's own counts are already recorded."""
+    for start in range(0, len(record_ids), MARK_UPLOADED_BATCH):
+        batch = record_ids[start : start + MARK_UPLOADED_BATCH]
+        CallRecord.objects.filter(records_of(batch)).update(uploaded_at=at)
 
 
 def call_upload_settle(*, upload_id: int, committed: bool = False) -> None:

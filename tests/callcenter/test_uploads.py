@@ -128,6 +128,8 @@ def test_an_upload_is_split_at_10000_and_fully_accounted_for(deliver, campaign, 
     assert sorted(c.records_count for c in upload.chunks.all()) == sorted(
         [10_000, count - 10_000][:chunks]
     )
+    # Every lead is stamped with its upload (after the outcome, 1,000 at a time).
+    assert not CallRecord.objects.filter(uploaded_at=None).exists()
 
 
 def test_a_failed_chunk_is_retried_without_resending_the_others(deliver, campaign, knobs, settings):
