@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from core.broker import Channel
+from core.broker import Channel, Transport
 from core.sqlite.base import DatabaseWrapper
 
 
@@ -101,13 +101,21 @@ def test_a_broker_message_is_never_seen_half_written(tmp_path, monkeypatch):
     assert json.loads(message.read_text()) == {"body": "x" * 10_000}
 
 
+def _channel(folder, *, polling_interval: float) -> Channel:
+    """A channel on `folder`, its transport without a broker connection around it."""
+    transport = Transport.__new__(Transport)
+    transport.polling_interval, transport._listings = polling_interval, {}
+    channel = Channel.__new__(Channel)
+    channel.connection = transport
+    channel.data_folder_in = channel.data_folder_out = str(folder)
+    channel.store_processed = False
+    return channel
+
+
 def test_broker_messages_are_taken_in_order_listing_the_folder_once(tmp_path, monkeypatch):
     from queue import Empty
 
-    channel = Channel.__new__(Channel)
-    channel._listed = {}
-    channel.data_folder_in = channel.data_folder_out = str(tmp_path)
-    channel.store_processed = False
+    channel = _channel(tmp_path, polling_interval=0.0)
     for n in range(3):
         channel._put("celery", {"n": n})
         time.sleep(0.002)  # names start with the time in ms
@@ -125,3 +133,31 @@ def test_broker_messages_are_taken_in_order_listing_the_folder_once(tmp_path, mo
     assert channel._get("celery") == {"n": 3}  # seen at the next listing
     with pytest.raises(Empty):
         channel._get("celery")
+
+
+def test_one_broker_listing_serves_every_queue_within_a_polling_turn(tmp_path, monkeypatch):
+    """A worker polls its remote-control queue too, which is always empty: it must not list
+    the whole folder again for it at every turn."""
+    from queue import Empty
+
+    channel = _channel(tmp_path, polling_interval=0.2)
+    remote_control = Channel.__new__(Channel)  # a channel of its own, on the same transport
+    remote_control.__dict__.update(channel.__dict__)
+    channel._put("celery", {"n": 1})
+    channel._put("celery@host.celery.pidbox", {"command": "ping"})
+    listings = []
+    real_listdir = __import__("os").listdir
+    monkeypatch.setattr("os.listdir", lambda path: listings.append(path) or real_listdir(path))
+
+    assert channel._get("celery") == {"n": 1}
+    # A dotted queue name, on the other channel, from the same listing.
+    assert remote_control._get("celery@host.celery.pidbox") == {"command": "ping"}
+    with pytest.raises(Empty):
+        channel._get("celery")
+    with pytest.raises(Empty):
+        remote_control._get("celery@host.celery.pidbox")
+    assert len(listings) == 1
+    channel._put("celery", {"n": 2})
+    time.sleep(0.1)  # the next polling turn lists again
+    assert channel._get("celery") == {"n": 2}
+    assert len(listings) == 2
