@@ -25,10 +25,12 @@ def wolkvox_budget_take() -> None:
     """Count one call against today's budget, or raise Deferred until tomorrow."""
     today = timezone.localtime(timezone.now(), WOLKVOX_TZ).date()
     budget = settings.WOLKVOX_LICENCES * 1000
-    WolkvoxDailyUsage.objects.get_or_create(day=today)
-    taken = WolkvoxDailyUsage.objects.filter(day=today, calls__lt=budget).update(
-        calls=F("calls") + 1
-    )
+    today_with_room = WolkvoxDailyUsage.objects.filter(day=today, calls__lt=budget)
+    # One write once today's row exists: it is taken while a Wolkvox slot is held.
+    taken = today_with_room.update(calls=F("calls") + 1)
+    if not taken:  # no row for today yet (or the budget is spent): make it, try again
+        WolkvoxDailyUsage.objects.get_or_create(day=today)
+        taken = today_with_room.update(calls=F("calls") + 1)
     if not taken:
         tomorrow = datetime.combine(today + timedelta(days=1), time(0, 5), tzinfo=WOLKVOX_TZ)
         raise Deferred(
