@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
 from core.models import ProviderSlot
@@ -55,7 +55,9 @@ def slot_looks_free(*, provider: str) -> bool:
     turn, which would otherwise try a write, then two reads, fifty times a second."""
     count = provider_concurrency(provider)
     slots = ProviderSlot.objects.filter(provider=provider, index__lt=count)
-    return slots.filter(_free(timezone.now())).exists() or slots.count() < count
+    # One query, not two: a waiting delivery asks a hundred times a second.
+    found = slots.aggregate(rows=Count("pk"), free=Count("pk", filter=_free(timezone.now())))
+    return found["free"] > 0 or found["rows"] < count
 
 
 def _free(now) -> Q:
