@@ -7,7 +7,7 @@ chunk whose answer was lost is not sent again blindly: it stops for a person's d
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,8 +21,9 @@ from core.errors import NeedsDecision
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
 
 
-def wolkvox_budget_take() -> None:
-    """Count one call against today's budget, or raise Deferred until tomorrow."""
+def wolkvox_budget_take() -> date:
+    """Count one call against today's budget and return the day, or raise Deferred until
+    tomorrow."""
     today = timezone.localtime(timezone.now(), WOLKVOX_TZ).date()
     budget = settings.WOLKVOX_LICENCES * 1000
     today_with_room = WolkvoxDailyUsage.objects.filter(day=today, calls__lt=budget)
@@ -38,6 +39,12 @@ def wolkvox_budget_take() -> None:
             _("Today's Wolkvox budget (%(n)d calls) is spent: the chunk goes out tomorrow.")
             % {"n": budget},
         )
+    return today
+
+
+def wolkvox_budget_give_back(day: date) -> None:
+    """Return a call counted but never made (see UploadChunkSync.unprepare)."""
+    WolkvoxDailyUsage.objects.filter(day=day, calls__gt=0).update(calls=F("calls") - 1)
 
 
 @sync_handler_register
@@ -49,15 +56,22 @@ class UploadChunkSync(SyncHandler):
     prepares = True  # 10,000 leads are read and encoded before one of the two slots is taken
 
     def prepare(self, obj: CallUploadChunk) -> None:
+        """Encode the leads and count the call against today's budget, before a slot is
+        taken: a write made while the slot is held waits for the other workers' writes on
+        SQLite, and each wait adds to every call's turn (a spent budget defers the chunk
+        without taking a slot either)."""
         from callcenter.services import chunk_body
 
         obj.encoded_records = chunk_body(obj)
         obj.upload.campaign  # noqa: B018 (loaded now, not while the slot is held)
+        obj.budget_day = wolkvox_budget_take()
+
+    def unprepare(self, obj: CallUploadChunk) -> None:
+        wolkvox_budget_give_back(obj.budget_day)
 
     def create(self, obj: CallUploadChunk) -> RemoteState:
         if not hasattr(obj, "encoded_records"):
             self.prepare(obj)
-        wolkvox_budget_take()
         campaign = obj.upload.campaign
         total = wolkvox_client().add_records(
             campaign_id=campaign.remote_campaign_id,

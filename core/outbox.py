@@ -385,19 +385,26 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
     for prerequisite in handler.prerequisites(obj):
         if not prerequisite.remote_id:
             raise _Waiting(prerequisite)
-    if handler.prepares and not obj.remote_id:
+    prepared = handler.prepares and not obj.remote_id
+    if prepared:
         handler.prepare(obj)
-    held.wait_for_slot()
-    if obj.remote_id:
-        return handler.update(obj)
-    if entry.outcome_unknown:
-        handler.on_unknown_outcome(obj)
-    if entry.attempts > 1 or entry.outcome_unknown:
-        # An earlier attempt may have created it although we never heard back.
-        found = handler.find_existing(obj)
-        if found is not None:
-            return handler.adopt(obj, found)
-    return handler.create(obj)
+    creating = False
+    try:
+        held.wait_for_slot()
+        if obj.remote_id:
+            return handler.update(obj)
+        if entry.outcome_unknown:
+            handler.on_unknown_outcome(obj)
+        if entry.attempts > 1 or entry.outcome_unknown:
+            # An earlier attempt may have created it although we never heard back.
+            found = handler.find_existing(obj)
+            if found is not None:
+                return handler.adopt(obj, found)
+        creating = True
+        return handler.create(obj)
+    finally:
+        if prepared and not creating:
+            handler.unprepare(obj)
 
 
 class _Waiting(Exception):

@@ -63,6 +63,11 @@ class SyncHandler(ABC):
         the result on `obj`, which `create` receives next."""
         return None
 
+    def unprepare(self, obj: SyncedModel) -> None:
+        """Give back what `prepare` took when the delivery ends without calling `create` (no
+        slot came in time, or the attempt stopped before sending)."""
+        return None
+
     @abstractmethod
     def create(self, obj: SyncedModel) -> RemoteState:
         """Make the call; raise a core.errors.ProviderError on failure."""

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from responses import matchers
 
-from callcenter.models import CallCampaign, CallRecord, UploadStatus
+from callcenter.models import CallCampaign, CallRecord, UploadStatus, WolkvoxDailyUsage
 from callcenter.services import (
     call_chunks_mark_delivered,
     call_chunks_resend,
@@ -161,6 +161,8 @@ def test_a_chunk_whose_answer_was_lost_waits_for_a_decision(deliver, campaign, k
     assert WolkvoxRecord.objects.count() == 200  # nothing was sent twice
     chunks = list(upload.chunks.all())
     assert all("[OUTCOME_UNKNOWN]" in c.sync_error for c in chunks)
+    # The budget counts the two calls made; the attempts that stopped for a decision made none.
+    assert WolkvoxDailyUsage.objects.get().calls == 2
 
     # Checked in Wolkvox: the first arrived; the second is sent again on purpose.
     call_chunks_mark_delivered(chunks=chunks[:1])
@@ -173,6 +175,21 @@ def test_a_chunk_whose_answer_was_lost_waits_for_a_decision(deliver, campaign, k
         200,
     )
     assert WolkvoxRecord.objects.count() == 300
+
+
+def test_a_chunk_that_gets_no_slot_gives_its_budget_back(deliver, campaign, settings):
+    """The budget is counted before a Wolkvox slot is taken; a chunk that waited in vain for
+    one made no call, and the budget says so."""
+    from core.limits import slot_acquire
+
+    leads(campaign, 5)
+    while slot_acquire(provider="wolkvox", lease_seconds=60):
+        pass  # two long calls elsewhere hold both slots
+    with deliver():
+        upload = call_upload_create(campaign=campaign)
+    chunk = upload.chunks.get()
+    assert chunk.sync_status == "pending" and not WolkvoxRecord.objects.exists()
+    assert WolkvoxDailyUsage.objects.get().calls == 0
 
 
 def test_the_daily_budget_is_respected(deliver, campaign, settings):
