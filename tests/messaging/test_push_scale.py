@@ -239,3 +239,20 @@ def test_a_send_whose_last_two_batches_were_recorded_at_once_is_still_sent(
         callback()
     send.refresh_from_db()
     assert send.status == SendStatus.SENT
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_a_pages_counts_by_status_read_one_index_not_the_messages():
+    """Every list page counts its sends' messages by status: a 50,000-recipient send must not
+    be read row by row for it."""
+    from django.db.models import Count
+
+    counts = (
+        PushMessage.objects.filter(send_id__in=[1, 2, 3])
+        .values_list("send_id", "status")
+        .annotate(n=Count("id"))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {counts.query}")
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "COVERING INDEX push_message_send_status" in plan and "TEMP B-TREE" not in plan, plan
