@@ -390,10 +390,7 @@ def test_a_chunk_built_by_the_database_is_the_chunk_built_here(campaign):
     leads = CallRecord.objects.filter(id__in=ids).order_by("id")
     encoded = chunk_body(chunk)
     assert encoded.count == 3
-    assert json.loads(encoded.body) == _chunk_records(leads, set())
-    assert [list(r) for r in json.loads(encoded.body)] == [
-        list(r) for r in _chunk_records(leads, set())
-    ]
+    assert json.loads(encoded.body) == _chunk_records(leads, set())  # keys in any order
 
 
 def test_a_recall_date_reaches_wolkvox_in_its_format_and_time(deliver, campaign):
