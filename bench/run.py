@@ -118,7 +118,10 @@ def _run_all(sizes: Sizes, port: int, only: tuple[str, ...]) -> dict[str, float]
 
 
 def _timed(name: str, function):
+    from bench.data import settle
+
     print(f"… {name}", file=sys.stderr, flush=True)
+    settle()  # what the steps before wrote is not this step's to write back
     started = time.monotonic()
     result = function()
     print(f"  {name}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
