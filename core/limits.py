@@ -11,8 +11,8 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from core.models import ProviderSlot
@@ -52,12 +52,23 @@ def slot_acquire(*, provider: str, lease_seconds: int) -> str | None:
 
 def slot_looks_free(*, provider: str) -> bool:
     """A read (no write lock taken): worth trying `slot_acquire`? For a delivery waiting its
-    turn, which would otherwise try a write, then two reads, fifty times a second."""
+    turn, which would otherwise try a write, then two reads, a hundred times a second.
+
+    Written as SQL, not built by the ORM: a waiting delivery asks this hundreds of times a
+    second, and compiling the query cost ten times more than running it (its CPU is taken
+    from the chunks in flight and being prepared)."""
     count = provider_concurrency(provider)
-    slots = ProviderSlot.objects.filter(provider=provider, index__lt=count)
-    # One query, not two: a waiting delivery asks a hundred times a second.
-    found = slots.aggregate(rows=Count("pk"), free=Count("pk", filter=_free(timezone.now())))
-    return found["free"] > 0 or found["rows"] < count
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKS_FREE_SQL, [now, provider, count])
+        rows, free = cursor.fetchone()
+    return (free or 0) > 0 or rows < count
+
+
+_LOOKS_FREE_SQL = """
+    SELECT COUNT(*), SUM(CASE WHEN holder = '' OR lease_until < %s THEN 1 ELSE 0 END)
+    FROM core_providerslot WHERE provider = %s AND "index" < %s
+"""
 
 
 def _free(now) -> Q:

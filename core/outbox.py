@@ -35,7 +35,7 @@ logger = logging.getLogger("vetrina.outbox")
 QUEUED_STATES = (OutboxState.PENDING, OutboxState.FAILED)
 # How often a delivery waiting for a provider slot looks again: a slot freed is taken at once,
 # which matters when two 0.5 s Wolkvox calls are all that may be in flight.
-SLOT_POLL_SECONDS = 0.01
+SLOT_POLL_SECONDS = 0.002
 
 
 # --- enqueue -----------------------------------------------------------------------------
