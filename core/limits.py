@@ -11,11 +11,11 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from core.models import ProviderSlot
+from core.routers import slots_atomic, slots_connection
 
 
 class SlotsBusy(Exception):
@@ -58,6 +58,7 @@ def slot_looks_free(*, provider: str) -> bool:
     second, and compiling the query cost ten times more than running it (its CPU is taken
     from the chunks in flight and being prepared)."""
     count = provider_concurrency(provider)
+    connection = slots_connection()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(_LOOKS_FREE_SQL, [now, provider, count])
@@ -95,7 +96,7 @@ def _take_any_free(provider: str, count: int, lease_seconds: int) -> str | None:
         .filter(_free(now))
         .values_list("id", flat=True)
     ):
-        with transaction.atomic():
+        with slots_atomic():
             taken = (
                 ProviderSlot.objects.filter(id=slot_id)
                 .filter(_free(now))

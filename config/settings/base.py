@@ -85,7 +85,12 @@ if _sandbox_url := env.str("SANDBOX_DATABASE_URL", default=""):
     DATABASES["sandbox"] = env.db_url_config(_sandbox_url)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["sandbox"] = env.db_url_config(f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}")
-DATABASE_ROUTERS = ["sandbox.routers.SandboxRouter"]
+# The provider slots (calls in flight per provider) in a SQLite file of their own too: taking a
+# slot another delivery just freed must not wait for the main file's write lock. See
+# core/routers.py.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["slots"] = env.db_url_config(f"sqlite:///{VAR_DIR / 'slots.sqlite3'}")
+DATABASE_ROUTERS = ["core.routers.SlotsRouter", "sandbox.routers.SandboxRouter"]
 for _database in DATABASES.values():
     _database["ATOMIC_REQUESTS"] = False
     if _database["ENGINE"] == "django.db.backends.sqlite3":

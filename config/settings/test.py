@@ -41,9 +41,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     }
 
 # One database: a test reads what a simulated provider holds inside the same test transaction
-# as it acts (pytest-django wraps the default database only). The benchmarks and `bin/start`
-# run the sandboxes on a database of their own (sandbox/routers.py).
+# as it acts (pytest-django wraps the default database only), and a test's provider slots roll
+# back with it. The benchmarks and `bin/start` run the sandboxes and the slots on databases of
+# their own (sandbox/routers.py, core/routers.py).
 DATABASES.pop("sandbox", None)  # noqa: F405 (set in base)
+DATABASES.pop("slots", None)  # noqa: F405 (set in base)
 
 if DATABASES["default"]["ENGINE"] == "core.sqlite":  # noqa: F405 (set in base)
     # A file, not shared-cache memory: the real-worker tests read and write from two threads,
