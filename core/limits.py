@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
 from core.models import ProviderSlot
@@ -77,14 +77,28 @@ def _free(now) -> Q:
 
 
 def _take_first_free(provider: str, count: int, lease_seconds: int) -> str | None:
-    """One statement: the first free slot, if no one took it meanwhile."""
+    """One statement: the first free slot, if no one took it meanwhile. SQL, like
+    `slot_looks_free`: every delivery runs it, and the ORM took longer to build it than the
+    database to run it."""
     token, now = uuid.uuid4().hex, timezone.now()
-    slots = ProviderSlot.objects.filter(provider=provider, index__lt=count)
-    first_free = slots.filter(_free(now)).order_by("index").values("id")[:1]
-    taken = slots.filter(_free(now), id__in=Subquery(first_free)).update(
-        holder=token, lease_until=now + timedelta(seconds=lease_seconds)
-    )
-    return token if taken else None
+    connection = slots_connection()
+    adapt = connection.ops.adapt_datetimefield_value
+    lease_until, now = adapt(now + timedelta(seconds=lease_seconds)), adapt(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_FIRST_FREE_SQL, [token, lease_until, provider, count, now, now])
+        return token if cursor.rowcount else None
+
+
+# On PostgreSQL a worker that waited for another's row lock re-checks "free" and misses: it
+# then tries the other slots (_take_any_free).
+_TAKE_FIRST_FREE_SQL = """
+    UPDATE core_providerslot SET holder = %s, lease_until = %s
+    WHERE id = (
+        SELECT id FROM core_providerslot
+        WHERE provider = %s AND "index" < %s AND (holder = '' OR lease_until < %s)
+        ORDER BY "index" LIMIT 1
+    ) AND (holder = '' OR lease_until < %s)
+"""
 
 
 def _take_any_free(provider: str, count: int, lease_seconds: int) -> str | None:
@@ -108,4 +122,8 @@ def _take_any_free(provider: str, count: int, lease_seconds: int) -> str | None:
 
 
 def slot_release(*, token: str) -> None:
-    ProviderSlot.objects.filter(holder=token).update(holder="", lease_until=None)
+    with slots_connection().cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, [token])
+
+
+_RELEASE_SQL = "UPDATE core_providerslot SET holder = '', lease_until = NULL WHERE holder = %s"
