@@ -10,13 +10,21 @@ class SandboxObject(models.Model):
     provider = models.CharField(_("provider"), max_length=32)
     kind = models.CharField(_("kind"), max_length=32)
     data = models.JSONField(_("data"), default=dict)
+    # What the provider keeps unique among records of this kind (a VolantinoPiù shop's
+    # `codice`), indexed: looked up in `data`, every addShop read every shop the sandbox held.
+    natural_key = models.CharField(_("natural key"), max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("sandbox record")
         verbose_name_plural = _("sandbox records")
-        indexes = [models.Index(fields=["provider", "kind"], name="sandbox_kind_idx")]
+        indexes = [
+            models.Index(fields=["provider", "kind"], name="sandbox_kind_idx"),
+            models.Index(
+                fields=["provider", "kind", "natural_key"], name="sandbox_natural_key_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.kind}/{self.pk}"

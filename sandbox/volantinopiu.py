@@ -112,7 +112,7 @@ def _validate_shop(body: dict[str, Any], *, exclude_id: int | None = None) -> di
                 errors.setdefault(name, []).append(f"The {name} field must be a valid {name}.")
     codice = body.get("codice")
     if codice and isinstance(codice, str):
-        clash = _shops().filter(data__codice=codice)
+        clash = _shops().filter(natural_key=codice)
         if exclude_id is not None:
             clash = clash.exclude(pk=exclude_id)
         if clash.exists():
@@ -150,7 +150,9 @@ def list_shops(request: HttpRequest) -> HttpResponse:
 def add_shop(request: HttpRequest) -> HttpResponse:
     with sandbox_atomic():
         data = _validate_shop(json_body(request))
-        shop = SandboxObject.objects.create(provider=PROVIDER, kind="shop", data=data)
+        shop = SandboxObject.objects.create(
+            provider=PROVIDER, kind="shop", data=data, natural_key=data["codice"]
+        )
     return JsonResponse({"success": True, "data": _shop_out(shop)}, status=201)
 
 
@@ -160,7 +162,8 @@ def update_shop(request: HttpRequest) -> HttpResponse:
     with sandbox_atomic():
         shop = _shop_or_404(body)
         shop.data = _validate_shop(body, exclude_id=shop.pk)
-        shop.save(update_fields=["data", "updated_at"])
+        shop.natural_key = shop.data["codice"]
+        shop.save(update_fields=["data", "natural_key", "updated_at"])
     return JsonResponse({"success": True, "data": _shop_out(shop)})
 
 

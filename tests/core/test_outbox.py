@@ -168,7 +168,9 @@ def test_a_400_ends_failed_with_the_providers_message_and_no_retry(
     # VolantinoPiù already has a shop with this code (made in its own console).
     from sandbox.models import SandboxObject
 
-    SandboxObject.objects.create(provider="volantinopiu", kind="shop", data={"codice": "PV-DUP"})
+    SandboxObject.objects.create(
+        provider="volantinopiu", kind="shop", data={"codice": "PV-DUP"}, natural_key="PV-DUP"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         shop = make_shop(code="PV-DUP")
 
