@@ -1,20 +1,32 @@
 """sync_overhead_ratio: shops per second through the whole path (shop_create → outbox →
 Celery worker → VolantinoPiù client → sandbox over HTTP) ÷ shops per second of a bare
-requests.Session loop making the same addShop calls, same sandbox, same concurrency."""
+requests.Session loop making the same addShop calls, same sandbox, same concurrency.
+
+A third figure, the ceiling, bounds what any delivery design could reach on this machine: the
+same `shop_create` calls and the same bare calls (in a process of their own, as the worker's
+are) at the same time, with nothing delivering — no claim, no outcome, no call log, no Celery
+consumer. It is shown with the others, not published."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from functools import partial
+from unittest import mock
 
 import requests
 from django.conf import settings
 
+from bench.environment import REPO
 from bench.measure import fan_out, wait_until
 from campaigns.models import Shop
 from campaigns.services import shop_create
 from campaigns.volantinopiu import ShopData
 from core.limits import provider_concurrency
+from core.models import OutboxEntry
+from core.tasks import outbox_deliver_task
 from sandbox.knobs import knob_reset
 
 
@@ -57,11 +69,60 @@ def path_rate(count: int, concurrency: int, *, timeout: float) -> float:
     return count / (time.monotonic() - started)
 
 
+# The ceiling's entries are published as usual, but to a queue no worker reads: publishing is
+# part of what shop_create costs, delivering them is what the ceiling leaves out.
+ASIDE_QUEUE = "bench-aside"
+
+
+def ceiling_rate(count: int, concurrency: int) -> float:
+    """Shops per second when shop_create and bare addShop calls run at once, nothing delivering."""
+    calls = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
+        [sys.executable, "-m", "bench.bare_calls", str(count), str(concurrency), "CALL"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if calls.stdout.readline().strip() != "ready":
+            raise RuntimeError("The bare calls' process did not start")
+        publish_aside = partial(_publish_aside, queue=ASIDE_QUEUE)
+        with mock.patch("core.outbox._publish", publish_aside):
+            started = time.monotonic()
+            calls.stdin.write("go\n")
+            calls.stdin.flush()
+            fan_out(lambda n: shop_create(**_fields("CEIL", n)), range(count), threads=concurrency)
+            if not calls.stdout.readline().strip():
+                raise RuntimeError("The bare calls' process failed")
+            elapsed = time.monotonic() - started
+    finally:
+        calls.kill()
+        calls.wait()
+    _purge(ASIDE_QUEUE)
+    made = Shop.objects.filter(code__startswith="CEIL-")
+    ids = [str(pk) for pk in made.values_list("pk", flat=True)]
+    OutboxEntry.objects.filter(model_label="campaigns.shop", object_id__in=ids).delete()
+    made.delete()
+    return count / elapsed
+
+
+def _publish_aside(entry_id: int, *, queue: str) -> None:
+    outbox_deliver_task.apply_async((entry_id,), queue=queue)
+
+
+def _purge(queue: str) -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+
+
 def run(*, shops: int) -> dict[str, float]:
     knob_reset(provider="volantinopiu")  # latency 0
     concurrency = provider_concurrency("volantinopiu")
     bare_rate(min(50, shops), concurrency, prefix="WARM")  # warm the server's processes up
     bare = bare_rate(shops, concurrency)
+    ceiling = ceiling_rate(shops, concurrency)
     path = path_rate(shops, concurrency, timeout=300)
     # Gone before the page benchmarks: their shop filters should list a chain's shops.
     Shop.objects.filter(code__startswith="SYNC-").delete()
@@ -69,4 +130,6 @@ def run(*, shops: int) -> dict[str, float]:
         "sync_overhead_ratio": path / bare,
         "_sync_bare_shops_per_s": bare,
         "_sync_path_shops_per_s": path,
+        "_sync_ceiling_shops_per_s": ceiling,
+        "_sync_ceiling_ratio": ceiling / bare,
     }
