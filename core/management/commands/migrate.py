@@ -3,6 +3,7 @@ default — the sandboxes' (sandbox/routers.py) and the provider slots' (core/ro
 that `manage.py migrate` keeps setting everything up. Each holds only its own tables: the
 routers decide."""
 
+from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import DEFAULT_DB_ALIAS
 
@@ -15,8 +16,6 @@ class Command(MigrateCommand):
         super().handle(*args, **options)
         if options["database"] != DEFAULT_DB_ALIAS:
             return
-        from django.conf import settings
-
         for alias in (SANDBOX_DB, SLOTS_DB):
             if alias in settings.DATABASES:
                 super().handle(*args, **{**options, "database": alias})
