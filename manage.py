@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Django's command-line utility for Vetrina."""
 
-import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    from config.env import settings_module_select
+
+    settings_module_select()  # the environment, else .env, else the embedded default
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

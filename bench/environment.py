@@ -85,7 +85,8 @@ def sandbox_server(port: int, *, workers: int = 2, threads: int = 8) -> Iterator
     process = subprocess.Popen(command, cwd=REPO, env=os.environ.copy())  # noqa: S603
     origin = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{origin}/sandbox/_knobs/amm", process)
+        # A provider endpoint that needs no session: without credentials it answers 401.
+        _wait_ready(f"{origin}/sandbox/amm/sms/v2/fidelity/list", process)
         yield origin
     finally:
         process.terminate()
@@ -97,6 +98,8 @@ def sandbox_server(port: int, *, workers: int = 2, threads: int = 8) -> Iterator
 
 
 def _wait_ready(url: str, process: subprocess.Popen) -> None:
+    """Until `url`, a sandbox endpoint asked without credentials, answers its 401: the server
+    is up and the sandbox mounted. Any other error status means it is not going to work."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -104,6 +107,10 @@ def _wait_ready(url: str, process: subprocess.Popen) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own 127.0.0.1)
                 return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                return
+            raise RuntimeError(f"The sandbox server answered {exc.code} at {url}") from exc
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     raise RuntimeError("The sandbox server did not start in time")

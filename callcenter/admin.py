@@ -4,8 +4,7 @@ import uuid
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, QuerySet
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from callcenter.models import CallCampaign, CallRecord, CallUpload, CallUploadChunk, LeadSource
+from callcenter.previews import IMPORT_DIR
 from callcenter.services import (
     call_chunks_mark_delivered,
     call_chunks_resend,
@@ -31,7 +31,6 @@ from core.admin import ReadOnlyAdmin, SyncAdminMixin
 from core.jobs import job_runner_register, job_start
 from loyalty.consent import exclusion_labels
 
-IMPORT_DIR = Path(settings.MEDIA_ROOT) / "lead-imports"
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
@@ -117,7 +116,17 @@ class CallCampaignAdmin(admin.ModelAdmin):
         context["title"] = _("Import leads into %(campaign)s") % {"campaign": campaign}
         token = request.POST.get("token", "")
         if token:  # the confirmation of a preview: a worker imports, the job page follows it
-            _stored_import(token)
+            try:
+                _stored_import(token)
+            except Http404:  # purged after 24 h (callcenter.previews)
+                self.message_user(
+                    request,
+                    _(
+                        "This preview has expired (previews are kept 24 hours): upload the file again."
+                    ),
+                    level=messages.WARNING,
+                )
+                return HttpResponseRedirect(reverse("admin:callcenter_import", args=[campaign.pk]))
             job = job_start(
                 kind="lead_import",
                 label=_("Import leads into %(campaign)s") % {"campaign": campaign},

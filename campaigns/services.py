@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignBatch, Media, Shop
+from campaigns.models import Campaign, CampaignBatch, CampaignKind, Media, Shop
 from campaigns.volantinopiu import SHOP_DATA_FIELDS
 from core.models import Operation, OutboxEntry, OutboxState, SyncStatus
 from core.outbox import outbox_enqueue

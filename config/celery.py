@@ -1,11 +1,11 @@
 """Celery application: `celery -A config worker` and `celery -A config beat`."""
 
-import os
-
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.env import settings_module_select
+
+settings_module_select()  # the environment, else .env, else the embedded default
 
 app = Celery("vetrina")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -30,5 +31,6 @@ if settings.DEBUG:
     # Uploaded images on the embedded default; in production the web server serves MEDIA_ROOT.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-if settings.SANDBOX_ENABLED:
+# Never in production (config/settings/production.py neither installs nor enables it).
+if settings.SANDBOX_ENABLED and apps.is_installed("sandbox"):
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

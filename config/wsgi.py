@@ -1,6 +1,8 @@
-import os
+"""WSGI entry point: `gunicorn config.wsgi`."""
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.env import settings_module_select
+
+settings_module_select()  # the environment, else .env, else the embedded default
 application = get_wsgi_application()

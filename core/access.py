@@ -1,11 +1,15 @@
 """Object-level access: which records a user may reach. The one place the admin, the API and the
 store forms ask, so a rule never differs between them.
 
-Marketing staff, auditors, API scripts and superusers see every shop's records (their model
-permissions still decide what they may do). A store manager sees only records that belong to
-their own active shops, whatever model permissions somebody may have given them: each model says
-how it belongs to a shop with a `shop_scope` attribute (a lookup path to the shop, "" for the
-shop itself); a model without one is not visible to store managers at all."""
+Denied by default. Superusers and members of a wider role (marketing, auditors, API scripts)
+see every shop's records (their model permissions still decide what they may do). Everybody
+else is *shop-scoped*: they see only records of the active shops their store-manager profile
+names — and nothing at all when they have no profile, no active shop, or are not logged in.
+Nothing widens access because something is missing: a deleted profile, a deactivated shop or a
+user taken out of a group narrows it at the next request.
+
+Each model says how it belongs to a shop with a `shop_scope` attribute (a lookup path to the
+shop, "" for the shop itself); a model without one is not visible to scoped users at all."""
 
 from __future__ import annotations
 
@@ -17,10 +21,10 @@ NOT_SHOP_DATA = object()
 
 
 def user_is_shop_scoped(user) -> bool:
-    """True for a store manager (and nobody with a wider role)."""
-    if not user.is_authenticated or user.is_superuser:
-        return False
-    if not hasattr(user, "store_manager"):
+    """True for everybody but active superusers and members of a wider role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return True
+    if user.is_superuser:
         return False
     cached = getattr(user, "_vetrina_unscoped", None)
     if cached is None:
@@ -30,10 +34,18 @@ def user_is_shop_scoped(user) -> bool:
 
 
 def user_shop_ids(user) -> list[int]:
-    """The active shops a store manager works in."""
-    if not hasattr(user, "store_manager"):
+    """The active shops a scoped user works in: none without a store-manager profile."""
+    if user is None or not user.is_authenticated or not user.is_active:
         return []
-    return list(user.store_manager.shops.filter(active=True).values_list("pk", flat=True))
+    profile = getattr(user, "store_manager", None)  # None when the profile was deleted
+    if profile is None:
+        return []
+    return list(profile.shops.filter(active=True).values_list("pk", flat=True))
+
+
+def user_has_no_reach(user) -> bool:
+    """A scoped user with no active shop: sees nothing and may do nothing anywhere."""
+    return user_is_shop_scoped(user) and not user_shop_ids(user)
 
 
 def scope_queryset[M: Model](user, queryset: QuerySet[M]) -> QuerySet[M]:
@@ -41,10 +53,10 @@ def scope_queryset[M: Model](user, queryset: QuerySet[M]) -> QuerySet[M]:
     if not user_is_shop_scoped(user):
         return queryset
     path = getattr(queryset.model, "shop_scope", NOT_SHOP_DATA)
-    if path is NOT_SHOP_DATA:
+    shop_ids = user_shop_ids(user)
+    if path is NOT_SHOP_DATA or not shop_ids:
         return queryset.none()
     lookup = f"{path}__in" if path else "pk__in"
-    shop_ids = user_shop_ids(user)
     if "__" in path:
         # Through a one-to-many (a customer's cards): filter by ids, so rows never repeat.
         ids = queryset.model._default_manager.filter(**{lookup: shop_ids}).values("pk")

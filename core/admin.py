@@ -1,7 +1,9 @@
-"""Admin for the sync core: a mixin for every synced model, the outbox and the call log."""
+"""Admin for the sync core: a mixin for every synced model, the outbox, the call log, jobs and
+API tokens."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -13,11 +15,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 from core.jobs import job_progress
-from core.models import Job, OutboxEntry, OutboxState, RemoteCall, SyncStatus
+from core.models import ApiToken, Job, OutboxEntry, OutboxState, RemoteCall, SyncStatus
 from core.outbox import outbox_cancel, outbox_retry
 from core.services import records_retry_failed, records_sync_now
+from core.tokens import (
+    api_token_create,
+    api_token_replace,
+    token_holders,
+    token_prefix,
+)
 
 STATUS_COLOURS = {
     SyncStatus.PENDING: "#b26a00",
@@ -246,3 +255,74 @@ def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provide
         "provider_name": provider_name,
     }
     return TemplateResponse(request, "admin/pull.html", context)
+
+
+# --- API tokens ------------------------------------------------------------------------------
+class TokenCreateForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label=_("user"),
+        queryset=token_holders(),
+        help_text=_("API scripts and store managers only."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = token_holders()  # evaluated per request, not at import
+
+
+if admin.site.is_registered(AuthToken):  # knox registers one that lists digests
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are listed by their first characters and date; the token itself is shown once,
+    on the page that made it, and never again (only its digest is stored)."""
+
+    list_display = ("prefix", "user", "created", "expiry")
+    list_filter = ("created",)
+    search_fields = ("user__username", "token_key")
+    fields = ("prefix", "user", "created", "expiry")
+    readonly_fields = fields
+    actions = ["replace"]
+    ordering = ("-created",)
+
+    @admin.display(description=_("token (first characters)"), ordering="token_key")
+    def prefix(self, obj: ApiToken) -> str:
+        return token_prefix(obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = TokenCreateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            token, secret = api_token_create(user=form.cleaned_data["user"])
+            return self._shown_once(request, [(token, secret)])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("New API token"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/core/token_add.html", context)
+
+    @admin.action(
+        description=_("New token (replaces the selected ones)"), permissions=["add", "delete"]
+    )
+    def replace(self, request: HttpRequest, queryset: QuerySet):
+        made = [api_token_replace(token=token) for token in queryset.select_related("user")]
+        return self._shown_once(request, made)
+
+    def _shown_once(self, request: HttpRequest, made: list[tuple[ApiToken, str]]):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": ngettext("New API token", "New API tokens", len(made)),
+            "made": [{"user": token.user, "secret": secret} for token, secret in made],
+        }
+        response = TemplateResponse(request, "admin/core/token_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -15,11 +15,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 from rest_framework import exceptions, filters, pagination, permissions, serializers, throttling
 from rest_framework.response import Response
 
-from core.access import scope_queryset
+from core.access import scope_queryset, user_has_no_reach, user_is_shop_scoped
+from core.clientaddr import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,24 @@ class ModelPermissions(permissions.DjangoModelPermissions):
     }
 
 
+class ShopScopePermission(permissions.BasePermission):
+    """core.access for the API as a whole: a shop-scoped user (a store manager, or anybody with
+    no wider role) only reads, and only with an active shop; without one every request is
+    refused, whatever model permissions somebody may have given them. Writes stay with roles
+    that see the whole chain, whose services check every shop they touch."""
+
+    message = gettext_lazy(
+        "Your account reaches no shop's records through the API: ask marketing to check its role."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        if not user_is_shop_scoped(request.user):
+            return True
+        if not request.user.is_authenticated:
+            return False  # DRF answers 401 for this: the credentials are what is missing
+        return request.method in permissions.SAFE_METHODS and not user_has_no_reach(request.user)
+
+
 class ShopScopeFilter(filters.BaseFilterBackend):
     """Object-level rule of core.access on every list and every object lookup: a store manager
     reaches their own shops' records only (404 for anything else)."""
@@ -167,6 +186,11 @@ class UserRateThrottle(throttling.UserRateThrottle):
 
     def get_rate(self) -> str:
         return settings.API_THROTTLE_RATE
+
+    def get_ident(self, request) -> str:
+        """An anonymous caller's address through TRUSTED_PROXY_COUNT proxies only: DRF's own
+        reads X-Forwarded-For as the client wrote it, a fresh budget with every forged header."""
+        return client_address(request)
 
 
 # --- pagination ------------------------------------------------------------------------------

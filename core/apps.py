@@ -20,6 +20,9 @@ class CoreConfig(AppConfig):
         from core.pull import _register_pull_job
 
         _register_pull_job()
+        from core.retention import register_core_purges
+
+        register_core_purges()
         # Clients are cached per configuration; a changed setting must not reuse a stale one.
         setting_changed.connect(lambda **kwargs: clients_reset(), weak=False)
 

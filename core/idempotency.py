@@ -4,8 +4,22 @@ again and creates nothing; the same key with a different request answers 422.
 The key's row, the view's writes and the stored answer commit in one transaction: two requests
 racing with one key cannot both act (the second waits on the unique key, then replays), and a
 request that dies half-way leaves no key behind, so its retry runs again from scratch. Outbox
-deliveries start on commit, as everywhere else. Answers of 5xx are not kept: the client may retry
-them. Keys are kept IDEMPOTENCY_KEY_TTL_HOURS (default 24), then forgotten."""
+deliveries start on commit, as everywhere else. Keys are kept IDEMPOTENCY_KEY_TTL_HOURS
+(default 24), then forgotten.
+
+Only final answers are kept: those the same request would get again whenever it was sent.
+- Kept (`answer_is_final`): every 2xx, and the input errors 400 (the request's data is invalid:
+  the error names the fields) and 422 (well-formed data that cannot be processed). A client that
+  fixes its data sends it with a new key.
+- Not kept: every other answer — 401 and 403 (credentials or role, which can be put right),
+  404, 405, 406, 413 and 415 (the view did not act), 409 (the record's state, which changes),
+  429 (throttled: retry after Retry-After), every 5xx, and streamed answers. Neither are the
+  view's writes for them: the transaction is rolled back, no key remains, and a retry with the
+  same key runs again from scratch.
+A kept answer is replayed with its status, its body byte for byte, its content type and the
+headers the view gave it (Location, Retry-After, Allow, Vary…, never a cookie), plus the
+language its messages are in (Content-Language: a replay does not translate them), with
+`Idempotent-Replayed: true`."""
 
 from __future__ import annotations
 
@@ -18,9 +32,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from rest_framework.authentication import TokenAuthentication
+from knox.auth import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.api import api_error_body
@@ -29,6 +43,11 @@ from core.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 API_PREFIX = "/api/v1/"
 MAX_KEY_LENGTH = 255
+# The errors kept and replayed like a success: the request's own data is wrong (module docstring).
+FINAL_ERROR_STATUSES = frozenset({400, 422})
+# Not kept with the other headers: the content type has its own column, the length follows the
+# body, and the outer middleware sets theirs again on every answer.
+_HEADERS_NOT_KEPT = frozenset({"content-type", "content-length", "set-cookie"})
 
 
 class IdempotencyMiddleware:
@@ -64,8 +83,8 @@ class IdempotencyMiddleware:
                     path=request.path[:500],
                 )
                 response = self.get_response(request)
-                if response.status_code >= 500 or getattr(response, "streaming", False):
-                    transaction.set_rollback(True)
+                if not answer_is_final(response):
+                    transaction.set_rollback(True)  # neither the key nor the view's writes
                     return response
                 _keep(record, response)
                 return response
@@ -75,6 +94,14 @@ class IdempotencyMiddleware:
             if earlier is None:
                 raise
             return _replay(earlier, fingerprint)
+
+
+def answer_is_final(response: HttpResponse) -> bool:
+    """Whether the same request would get this answer again: a 2xx, or invalid input (400,
+    422). Anything else is not kept, so that a retry with the same key runs again."""
+    if getattr(response, "streaming", False):
+        return False
+    return 200 <= response.status_code < 300 or response.status_code in FINAL_ERROR_STATUSES
 
 
 def request_fingerprint(request: HttpRequest) -> str:
@@ -124,13 +151,20 @@ def _api_user(request: HttpRequest):
 
 
 def _keep(record: IdempotencyKey, response: HttpResponse) -> None:
-    record.status_code = response.status_code
-    record.content_type = response.get("Content-Type", "")[:100]
-    record.location = response.get("Location", "")[:500]
     if hasattr(response, "render") and not response.is_rendered:
         response.render()
+    record.status_code = response.status_code
+    record.content_type = response.get("Content-Type", "")[:100]
+    record.headers = {
+        name: value
+        for name, value in response.items()
+        if name.lower() not in _HEADERS_NOT_KEPT
+    }
+    # The language of the answer's messages; LocaleMiddleware (outside) sets it only later.
+    if not response.has_header("Content-Language"):
+        record.headers["Content-Language"] = translation.get_language() or ""
     record.body = response.content
-    record.save(update_fields=["status_code", "content_type", "location", "body"])
+    record.save(update_fields=["status_code", "content_type", "headers", "body"])
 
 
 def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
@@ -146,8 +180,9 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> HttpResponse:
     response = HttpResponse(
         bytes(record.body), status=record.status_code, content_type=record.content_type
     )
-    if record.location:
-        response["Location"] = record.location
+    for name, value in (record.headers or {}).items():
+        if value:
+            response[name] = value
     response["Idempotent-Replayed"] = "true"
     return response
 

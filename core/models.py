@@ -1,5 +1,5 @@
-"""The sync core's tables: the outbox, the remote-call log, provider slots, and the abstract
-base every synced model inherits."""
+"""The sync core's tables: the outbox, the remote-call log, provider slots, jobs, idempotency
+keys, API tokens, and the abstract base every synced model inherits."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 
 class SyncStatus(models.TextChoices):
@@ -226,7 +227,12 @@ class IdempotencyKey(models.Model):
     path = models.CharField(_("path"), max_length=500)
     status_code = models.PositiveSmallIntegerField(_("status code"), null=True)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
-    location = models.CharField(_("location"), max_length=500, blank=True)
+    headers = models.JSONField(
+        _("response headers"),
+        default=dict,
+        blank=True,
+        help_text=_("Replayed with the answer: Location, Retry-After, Content-Language…"),
+    )
     body = models.BinaryField(_("response body"), default=b"")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
@@ -239,3 +245,13 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class ApiToken(AuthToken):
+    """django-rest-knox's token under Vetrina's name, for the admin and the roles: only its
+    digest and first characters are stored (core/tokens.py)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")

@@ -28,7 +28,7 @@ MARKETING = Role(
         *((app, ("add", "change", "delete", "view")) for app in MARKETING_APPS),
         ("core", ("change", "view")),  # retry or cancel outbox rows, read the call log
         ("sandbox", ("add", "change", "delete", "view")),
-        ("authtoken", ("view",)),
+        ("core", ("add", "delete", "view"), ("apitoken",)),  # made (shown once), revoked
     ),
 )
 STORE_MANAGER = Role(

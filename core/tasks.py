@@ -22,6 +22,14 @@ def job_run_task(job_id: int) -> None:
     job_run(job_id=job_id)
 
 
+@shared_task(name="core.tasks.retention_purge_task", ignore_result=True)
+def retention_purge_task() -> dict[str, int]:
+    """Beat, hourly: forget old logs, finished jobs and stale previews (core.retention)."""
+    from core.retention import retention_purge
+
+    return retention_purge()
+
+
 @shared_task(name="core.tasks.idempotency_keys_purge_task", ignore_result=True)
 def idempotency_keys_purge_task() -> int:
     from core.idempotency import idempotency_keys_purge

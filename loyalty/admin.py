@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.access import scope_queryset
 from core.admin import LargeListAdminMixin, ReadOnlyAdmin, SyncAdminMixin, pull_start_view
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
@@ -149,11 +150,17 @@ class CustomerAdmin(admin.ModelAdmin):
             "admin/loyalty/customer/aisac.html", {"activity": customer_aisac_activity(customer=obj)}
         )
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        customer = super().get_object(request, object_id, from_field)
+        if customer is not None:
+            customer.viewer = request.user  # whose reach the timeline shows (core.access)
+        return customer
+
     @admin.display(description=gettext_lazy("newest first"))
     def timeline(self, obj: Customer):
-        return render_to_string(
-            "admin/loyalty/customer/timeline.html", {"events": customer_timeline(customer=obj)}
-        )
+        # No viewer known: core.access shows nothing rather than everything.
+        events = customer_timeline(customer=obj, user=getattr(obj, "viewer", None))
+        return render_to_string("admin/loyalty/customer/timeline.html", {"events": events})
 
     def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
         data = form.cleaned_data
@@ -191,18 +198,18 @@ class CustomerAdmin(admin.ModelAdmin):
         ]
 
     def export_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
-        customer = get_object_or_404(Customer, pk=customer_id)
+        customer = get_object_or_404(scope_queryset(request.user, Customer.objects), pk=customer_id)
         if not self.has_view_permission(request, customer):
             raise PermissionDenied
         response = JsonResponse(
-            customer_export(customer=customer),
+            customer_export(customer=customer, user=request.user),
             json_dumps_params={"indent": 2, "ensure_ascii": False},
         )
         response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
         return response
 
     def erase_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
-        customer = get_object_or_404(Customer, pk=customer_id)
+        customer = get_object_or_404(scope_queryset(request.user, Customer.objects), pk=customer_id)
         if not self.has_delete_permission(request, customer):
             raise PermissionDenied
         not_propagated = None

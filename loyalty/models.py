@@ -97,6 +97,8 @@ class Customer(models.Model):
 class ConsentEvent(models.Model):
     """One change of a customer's consent on one channel: the history the law asks for."""
 
+    shop_scope = "customer__cards__shop"  # core.access: the history of customers they reach
+
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),

@@ -6,20 +6,31 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.access import scope_queryset, user_is_shop_scoped
 from loyalty.models import ConsentEvent, ConsentState, Customer, FidelityCard, PointMovement
 
 
-def customer_export(*, customer: Customer) -> dict[str, Any]:
-    """One JSON-ready document with every record about the customer, by app."""
-    from messaging.models import PushInvitation, PushMessage
+def customer_export(*, customer: Customer, user) -> dict[str, Any]:
+    """One JSON-ready document with every record about the customer that `user` may reach
+    (core.access): the whole of it for marketing; for a store manager only their shops' cards,
+    those cards' movements, and the sends and orders of their shops."""
+    from callcenter.models import CallRecord
+    from messaging.models import CareRequest, Order, PushInvitation, PushMessage
 
     number = str(customer.msisdn).lstrip("+")
-    cards = FidelityCard.objects.filter(customer=customer).select_related("program", "shop")
+
+    def reach[M](queryset: QuerySet[M]) -> QuerySet[M]:
+        return scope_queryset(user, queryset)
+
+    cards = reach(FidelityCard.objects.filter(customer=customer)).select_related("program", "shop")
+    scoped = user_is_shop_scoped(user)
     return {
         "exported_at": timezone.now().isoformat(),
+        "scope": "shops" if scoped else "all",
         "customer": {
             "id": customer.pk,
             "msisdn": str(customer.msisdn),
@@ -41,7 +52,7 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
                 "text_version": e.text_version,
                 "at": e.at.isoformat(),
             }
-            for e in ConsentEvent.objects.filter(customer=customer).order_by("at", "id")
+            for e in reach(ConsentEvent.objects.filter(customer=customer)).order_by("at", "id")
         ],
         "fidelity_cards": [
             {
@@ -62,7 +73,7 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
                         "note": m.note,
                         "date": m.date.isoformat(),
                     }
-                    for m in PointMovement.objects.filter(card=card).order_by("date", "id")
+                    for m in reach(PointMovement.objects.filter(card=card)).order_by("date", "id")
                 ],
             }
             for card in cards
@@ -75,11 +86,53 @@ def customer_export(*, customer: Customer) -> dict[str, Any]:
                 "sent_date": m.sent_date.isoformat() if m.sent_date else None,
                 "delivery_date": m.delivery_date.isoformat() if m.delivery_date else None,
             }
-            for m in PushMessage.objects.filter(msisdn=number).select_related("send").order_by("id")
+            for m in reach(PushMessage.objects.filter(msisdn=number))
+            .select_related("send")
+            .order_by("id")
         ],
         "push_invitations": [
             {"url": i.url, "created_at": i.created_at.isoformat()}
-            for i in PushInvitation.objects.filter(msisdn=number)
+            for i in reach(PushInvitation.objects.filter(msisdn=number))
+        ],
+        "care_requests": [
+            {
+                "type": r.type,
+                "subject": r.subject,
+                "message": r.message,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in reach(CareRequest.objects.filter(customer=customer)).order_by("id")
+        ],
+        "orders": [
+            {
+                "number": o.number,
+                "shop": o.shop.code,
+                "total": str(o.total),
+                "created_at": o.created_at.isoformat(),
+                "lines": [
+                    {"sku": line.sku, "name": line.name, "quantity": line.quantity}
+                    for line in o.lines.all()
+                ],
+            }
+            for o in reach(Order.objects.filter(customer=customer))
+            .select_related("shop")
+            .prefetch_related("lines")
+            .order_by("id")
+        ],
+        "call_center_leads": [
+            {
+                "campaign": lead.campaign.name,
+                "source": lead.source,
+                "name": lead.customer_name,
+                "surname": lead.customer_last_name,
+                "email": lead.email,
+                "uploaded_at": lead.uploaded_at.isoformat() if lead.uploaded_at else None,
+                "created_at": lead.created_at.isoformat(),
+            }
+            for lead in reach(CallRecord.objects.filter(tel1=number))
+            .select_related("campaign")
+            .order_by("id")
         ],
     }
 
@@ -88,8 +141,9 @@ def customer_erase(*, customer: Customer, user=None) -> list[str]:
     """Anonymise the customer here and say, provider by provider, what stays there.
 
     None of the providers' documented APIs can delete a person: AMM has no call to delete a
-    card or contact, SMSHosting none to delete sent messages. Those are listed for the DPO to
-    ask the providers directly; the point history stays, no longer linked to a person."""
+    card or contact, SMSHosting none to delete sent messages, Wolkvox none to delete or change
+    a lead it was sent (add_record only). Those are listed for the DPO to ask the providers
+    directly; the point history stays, no longer linked to a person."""
     from messaging.models import PushInvitation, PushMessage
 
     number = str(customer.msisdn).lstrip("+")
@@ -126,8 +180,51 @@ def customer_erase(*, customer: Customer, user=None) -> list[str]:
         # Copies of the number or contact kept from providers' answers and send lists.
         FidelityCard.objects.filter(customer=customer).update(remote_data=None)
         _scrub_push_lists(number, placeholder.lstrip("+"))
+        if uploaded_to := _anonymise_call_leads(number, placeholder.lstrip("+")):
+            not_propagated.append(
+                _(
+                    "Wolkvox: the leads with this number sent to campaigns %(campaigns)s cannot be deleted or changed through its API (it can only add leads); ask Wolkvox."
+                )
+                % {"campaigns": ", ".join(uploaded_to)}
+            )
     customer.refresh_from_db()
     return not_propagated
+
+
+def _anonymise_call_leads(number: str, placeholder: str) -> list[str]:
+    """Call-center leads: a lead whose main number (tel1) is this one loses every detail (names,
+    address, options, email, recall, other numbers) and has the placeholder for tel1 — the
+    consent gate never lets an erased customer's placeholder through, so it is not uploaded
+    again; any other lead listing the number (tel2…tel10, tel_extra, recall_telephone) loses
+    that number. Answers the campaigns (Wolkvox ids) to which any of these leads may have been
+    sent: uploaded, or in an upload started after the lead was made."""
+    from django.db.models import F, Q
+
+    from callcenter.models import RECORD_PHONE_FIELDS, RECORD_TEXT_FIELDS, CallRecord
+
+    secondary = [name for name in RECORD_PHONE_FIELDS if name != "tel1"]
+    anywhere = Q(tel1=number)
+    for name in secondary:
+        anywhere |= Q(**{name: number})
+    leads = CallRecord.objects.filter(anywhere)
+    uploaded_to = sorted(
+        set(
+            leads.filter(
+                Q(uploaded_at__isnull=False) | Q(campaign__uploads__created_at__gte=F("created_at"))
+            ).values_list("campaign__remote_campaign_id", flat=True)
+        )
+    )
+    ids = list(leads.values_list("pk", flat=True))
+    CallRecord.objects.filter(pk__in=ids, tel1=number).update(
+        tel1=placeholder,
+        email="",
+        recall_date=None,
+        **dict.fromkeys(RECORD_TEXT_FIELDS, ""),
+        **dict.fromkeys(secondary, ""),
+    )
+    for name in secondary:
+        CallRecord.objects.filter(pk__in=ids, **{name: number}).update(**{name: ""})
+    return uploaded_to
 
 
 def _scrub_push_lists(number: str, placeholder: str) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
+from core.access import scope_queryset
 from loyalty.models import ConsentEvent, Customer, FidelityCard, PointMovement
 
 MAX_ITEMS = 100
@@ -20,11 +21,14 @@ class TimelineItem:
     status: str
 
 
-def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
+def customer_timeline(*, customer: Customer, user) -> list[TimelineItem]:
+    """What `user` may reach of the customer's story (core.access), newest first."""
     from messaging.models import PushMessage
 
     items: list[TimelineItem] = []
-    for card in FidelityCard.objects.filter(customer=customer).select_related("shop"):
+    for card in scope_queryset(user, FidelityCard.objects.filter(customer=customer)).select_related(
+        "shop"
+    ):
         items.append(
             TimelineItem(
                 card.created_at,
@@ -33,9 +37,9 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
                 card.get_sync_status_display(),
             )
         )
-    for movement in PointMovement.objects.filter(card__customer=customer).select_related("card")[
-        :MAX_ITEMS
-    ]:
+    for movement in scope_queryset(
+        user, PointMovement.objects.filter(card__customer=customer)
+    ).select_related("card")[:MAX_ITEMS]:
         items.append(
             TimelineItem(
                 movement.date,
@@ -45,7 +49,9 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
             )
         )
     number = str(customer.msisdn).lstrip("+")
-    for message in PushMessage.objects.filter(msisdn=number).select_related("send")[:MAX_ITEMS]:
+    for message in scope_queryset(user, PushMessage.objects.filter(msisdn=number)).select_related(
+        "send"
+    )[:MAX_ITEMS]:
         items.append(
             TimelineItem(
                 message.delivery_date
@@ -60,7 +66,9 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
     from callcenter.models import CallRecord
     from messaging.models import CareRequest
 
-    for lead in CallRecord.objects.filter(tel1=number).select_related("campaign")[:MAX_ITEMS]:
+    for lead in scope_queryset(user, CallRecord.objects.filter(tel1=number)).select_related(
+        "campaign"
+    )[:MAX_ITEMS]:
         items.append(
             TimelineItem(
                 lead.uploaded_at or lead.created_at,
@@ -70,7 +78,7 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
             )
         )
 
-    for care in CareRequest.objects.filter(customer=customer)[:MAX_ITEMS]:
+    for care in scope_queryset(user, CareRequest.objects.filter(customer=customer))[:MAX_ITEMS]:
         items.append(
             TimelineItem(
                 care.created_at,
@@ -79,7 +87,7 @@ def customer_timeline(*, customer: Customer) -> list[TimelineItem]:
                 " · ".join(filter(None, [care.status, care.get_sync_status_display()])),
             )
         )
-    for event in ConsentEvent.objects.filter(customer=customer)[:MAX_ITEMS]:
+    for event in scope_queryset(user, ConsentEvent.objects.filter(customer=customer))[:MAX_ITEMS]:
         items.append(
             TimelineItem(
                 event.at,

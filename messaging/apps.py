@@ -9,8 +9,12 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging (SMSHosting, Aisac)")
 
     def ready(self) -> None:
+        from core.retention import retention_register
         from messaging import (  # noqa: F401  (registers the sync handlers and the pulls)
             care,
             pull,
             sync,
         )
+        from messaging.inbound import inbound_calls_purge
+
+        retention_register("inbound_calls", inbound_calls_purge)

@@ -1,28 +1,34 @@
 """What Aisac's WhatsApp flows call on our side: getObject (read a customer, their cards and
 open requests) and updateObject (push back variables collected in a flow).
 
-Authenticated with AISAC_INBOUND_KEY (query `api_key`, or header `X-Api-Key`), compared in
-constant time; rate-limited per calling address; every call logged with the phone masked.
-Unknown phones and bad payloads get a clear 4xx and change nothing."""
+Guarded, in this order: the optional address allow-list (AISAC_INBOUND_ALLOWED_IPS, 403), the
+rate limit per client address (core.clientaddr, counted in the shared cache, 429), then
+AISAC_INBOUND_KEY (header `X-Api-Key`, or query `api_key`; compared in constant time, 401) — so
+a flood or a key guesser is slowed before any key comparison. Every call is logged with the
+phone masked. Unknown phones and bad payloads get a clear 4xx and change nothing."""
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import time
 from collections.abc import Callable
+from functools import cache as memoise
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core.clientaddr import client_address
+from core.retention import log_cutoff, rows_delete
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.models import Channel, ConsentSource, Customer, FidelityCard
 from loyalty.services import customer_update, msisdn_normalise
@@ -40,6 +46,11 @@ ALLOWED_VARIABLES = {"email", *TEXT_VARIABLES, *CONSENT_VARIABLES}
 EMAIL_MAX_LENGTH = Customer._meta.get_field("email").max_length
 
 
+def inbound_calls_purge() -> int:
+    """Forget the log of inbound calls older than LOG_RETENTION_DAYS (core.retention, beat)."""
+    return rows_delete(InboundCall.objects.filter(at__lt=log_cutoff()))
+
+
 def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
 
@@ -50,7 +61,7 @@ def _mask(user_key: str) -> str:
 
 
 def inbound(endpoint: str) -> Callable:
-    """Auth, rate limit and the log around one inbound endpoint."""
+    """Allow-list, rate limit, key (`_guard`) and the log around one inbound endpoint."""
 
     def decorate(view: Callable[..., JsonResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
@@ -67,7 +78,7 @@ def inbound(endpoint: str) -> Callable:
                 user_key=_mask(user_key),
                 status_code=response.status_code,
                 detail=detail[:200],
-                remote_addr=request.META.get("REMOTE_ADDR") or None,
+                remote_addr=client_address(request) or None,
                 duration_ms=round((time.monotonic() - started) * 1000),
             )
             return response
@@ -78,22 +89,57 @@ def inbound(endpoint: str) -> Callable:
 
 
 def _guard(request: HttpRequest) -> JsonResponse | None:
-    expected = settings.AISAC_INBOUND_KEY
-    given = request.GET.get("api_key") or request.headers.get("X-Api-Key", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return _error(401, "unauthorized", "Missing or wrong api_key.")
-    window = int(time.time() // 60)
-    key = f"aisac-inbound:{request.META.get('REMOTE_ADDR', '')}:{window}"
-    calls = cache.get_or_set(key, 0, timeout=120)
-    if calls >= settings.AISAC_INBOUND_RATE_PER_MINUTE:
+    """Allow-list, then rate limit, then key: the first that refuses answers."""
+    address = client_address(request)
+    if not _address_allowed(address):
+        return _error(403, "address_not_allowed", "This address may not call this endpoint.")
+    if _over_rate(address):
         response = _error(429, "rate_limited", "Too many calls: slow down.")
         response["Retry-After"] = str(60 - int(time.time()) % 60)
         return response
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between get and incr
-        cache.set(key, 1, timeout=120)
+    expected = settings.AISAC_INBOUND_KEY
+    given = request.headers.get("X-Api-Key") or request.GET.get("api_key", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return _error(401, "unauthorized", "Missing or wrong key (X-Api-Key header).")
     return None
+
+
+def _over_rate(address: str) -> bool:
+    """Count this call in the client address's current minute (in the shared cache: Redis in
+    production, so every web process counts together); True past the limit. Refused calls
+    count too. An IPv6 client counts with its whole /64, which one machine can take addresses
+    from at will."""
+    if ":" in address:
+        address = str(ipaddress.ip_network(f"{address}/64", strict=False))
+    key = f"aisac-inbound:{address}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        calls = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        calls = 1
+    return calls > settings.AISAC_INBOUND_RATE_PER_MINUTE
+
+
+def _address_allowed(address: str) -> bool:
+    networks = _allowed_networks(tuple(settings.AISAC_INBOUND_ALLOWED_IPS))
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+@memoise
+def _allowed_networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AISAC_INBOUND_ALLOWED_IPS: {exc}") from exc
 
 
 def _customer(user_key: str) -> Customer | JsonResponse:

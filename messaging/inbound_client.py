@@ -18,6 +18,8 @@ class AisacInboundClient(ProviderClient):
 
     def configure_session(self, session: Session) -> None:
         session.headers["Accept"] = "application/json"
+        # In a header, as docs/aisac.md asks Aisac to send it: never in a URL, so in no log.
+        session.headers["X-Api-Key"] = self._key
 
     def parse_error(self, response: Response) -> tuple[str, str]:
         body = self._json_or_none(response) or {}
@@ -31,7 +33,7 @@ class AisacInboundClient(ProviderClient):
             "GET",
             "integrations/aisac/getObject",
             operation="getObject",
-            params={"api_key": self._key, "user_key": user_key},
+            params={"user_key": user_key},
         )
         return self.json(response)
 
@@ -40,7 +42,6 @@ class AisacInboundClient(ProviderClient):
             "POST",
             "integrations/aisac/updateObject",
             operation="updateObject",
-            params={"api_key": self._key},
             json_body={"user_key": user_key, "variables": variables},
         )
         return self.json(response)

@@ -150,6 +150,9 @@ class PushBatch(SyncedModel):
 class PushMessage(models.Model):
     """One recipient of a send and what became of the message."""
 
+    # core.access: messages of sends addressed to the card holders of the user's shops.
+    shop_scope = "send__audience_shops"
+
     # No index of its own: the unique (send, msisdn) constraint and the (send, status) index
     # lead with it and serve every lookup by send; each index is one more b-tree for the 1,000
     # rows a batch inserts.
@@ -254,6 +257,8 @@ class CareRequest(SyncedModel):
 
 class Order(SyncedModel):
     """A minimal e-commerce order sent to Aisac (createOrder) for its WhatsApp flows."""
+
+    shop_scope = "shop"  # core.access
 
     sync_provider = "aisac"
 

@@ -6,6 +6,7 @@ from core import http as core_http
 from sandbox.knobs import knob_set
 from sandbox.models import SandboxObject
 from tests.sandbox_transport import SANDBOX_ORIGIN, DjangoSandboxAdapter
+from tests.tokens import token_for
 
 _real_build_session = core_http.build_session
 _real_connect = socket.socket.connect
@@ -74,10 +75,9 @@ def deliver(django_capture_on_commit_callbacks):
 def api(client):
     """The test client as a script would use the API: a superuser's token."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     user = get_user_model().objects.create_superuser("script", "s@example.com", "pw-123456!")
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token_for(user)}"
     return client
 
 

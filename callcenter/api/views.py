@@ -14,9 +14,12 @@ from rest_framework.response import Response
 
 from callcenter.forms import CallRecordForm
 from callcenter.models import CallCampaign, CallRecord, CallUpload, LeadSource
-from callcenter.services import call_records_save, call_upload_create
+from callcenter.services import FIELD_NAMES, call_records_save, call_upload_create
 from core.access import scope_queryset
 from core.api import CursorPagination, api_error_body
+
+
+NULLABLE_LEAD_FIELDS = frozenset({"recall_date"})
 
 
 class CallCampaignSerializer(serializers.ModelSerializer):
@@ -108,11 +111,17 @@ class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         ]
         if len(rows) != len(items):
             raise serializers.ValidationError({"detail": [_("Each lead is a JSON object.")]})
+        wrong_types = [(line, reason) for line, item in rows if (reason := _lead_type_errors(item))]
+        lines_refused = {line for line, _reason in wrong_types}
         preview = call_records_save(
-            campaign=campaign, rows=rows, source=LeadSource.API, dry_run=True
+            campaign=campaign,
+            rows=[(line, item) for line, item in rows if line not in lines_refused],
+            source=LeadSource.API,
+            dry_run=True,
         )
-        if preview.errors:
-            rows = [{"line": line, "reason": reason} for line, reason in preview.errors]
+        errors = sorted([*wrong_types, *preview.errors])
+        if errors:
+            rows = [{"line": line, "reason": reason} for line, reason in errors]
             body = api_error_body(
                 code="invalid_rows",
                 message=_("Some leads are invalid: nothing was saved."),
@@ -123,6 +132,20 @@ class CallRecordViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
         return Response(
             {"created": report.created, "merged": report.merged}, status=status.HTTP_201_CREATED
         )
+
+
+def _lead_type_errors(item: dict) -> str:
+    """A JSON lead's values are text (a phone may come as a number), null only where the schema
+    allows it; the service, which also reads files, turns whatever it gets into text."""
+    reasons = []
+    for name, value in item.items():
+        if name not in FIELD_NAMES:
+            continue  # the service names the unknown columns
+        if value is None and name not in NULLABLE_LEAD_FIELDS:
+            reasons.append(f"{name}: {_('This field may not be null.')}")
+        elif isinstance(value, (bool, dict, list)):
+            reasons.append(f"{name}: {_('Not a valid string.')}")
+    return "; ".join(reasons)
 
 
 class CallUploadViewSet(viewsets.ReadOnlyModelViewSet):

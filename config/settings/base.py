@@ -11,7 +11,8 @@ from config.env import BASE_DIR, env
 
 VAR_DIR = Path(env("VETRINA_VAR_DIR", default=str(BASE_DIR / "var")))
 
-SECRET_KEY = env("SECRET_KEY")
+# Required: the embedded default (local.py) supplies one, production refuses to start without it.
+SECRET_KEY = env("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
@@ -23,7 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "axes",
     "django_filters",
     "drf_spectacular",
@@ -121,19 +122,33 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Brute force on the admin and counter logins: after AXES_FAILURE_LIMIT wrong passwords for one
-# username from one address, that pair is locked out for AXES_COOLOFF_MINUTES.
+# Brute force on the admin, counter and API session logins: three counters of wrong passwords
+# within AXES_COOLOFF_MINUTES, each locking at its own limit (core.security.LoginLockoutHandler):
+# - one username from one address: a person's typos or a guesser, 5;
+# - one address, whatever the usernames: password spraying (few passwords tried on many
+#   usernames), 20 — an office behind one address still has room for its people's typos;
+# - one username, whatever the addresses: guessing spread over many addresses, 10. Anybody can
+#   trip this one and lock a real user out everywhere for the cool-off, so it sits well above
+#   the first (a person's own typos from two places do not reach it).
+AXES_HANDLER = "core.security.LoginLockoutHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMITS = {
+    ("username", "ip_address"): AXES_FAILURE_LIMIT,
+    ("ip_address",): env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20),
+    ("username",): env.int("LOGIN_FAILURE_LIMIT_PER_USERNAME", default=10),
+}
+AXES_LOCKOUT_PARAMETERS = [list(counter) for counter in LOGIN_FAILURE_LIMITS]
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = True  # that username from that address only (LoginLockoutHandler)
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are not ours to keep
-AXES_CLIENT_STR_CALLABLE = "core.security.login_client_str"  # no username or address in logs
-# Behind a reverse proxy (production), the client's address is the proxy's X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if AXES_IPWARE_PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# Keyed hashes of the username and the address in the log, never the values themselves.
+AXES_CLIENT_STR_CALLABLE = "core.security.login_client_str"
+# Reverse proxies in front of Vetrina (1 behind nginx): the client's address is then the N-th
+# from the right of X-Forwarded-For; with 0 the header is never trusted (core/clientaddr.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The lockout counts addresses as the rest of Vetrina sees them (API throttling, Aisac inbound).
+AXES_CLIENT_IP_CALLABLE = "core.clientaddr.client_address"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -206,10 +221,11 @@ MEDIA_IMAGE_MAX_PIXELS = env.int("MEDIA_IMAGE_MAX_PIXELS", default=40_000_000)
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["core.api.ModelPermissions"],
+    # Both must allow: model permissions, and core.access's rule for shop-scoped users.
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.ShopScopePermission", "core.api.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "core.api.ShopScopeFilter",
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -225,6 +241,21 @@ REST_FRAMEWORK = {
 # Requests per user (per address when anonymous), e.g. "600/minute"; Redis-backed CACHE_URL
 # makes the count shared by every web process.
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/minute")
+# API tokens (django-rest-knox): only a SHA-512 digest is stored, the token is shown once when
+# it is made (`createuser … --role api`, or the admin's "new token"); the first characters
+# (`token_key`) identify it in lists. Scripts' tokens do not expire unless API_TOKEN_TTL_DAYS is
+# set; marketing revokes them in the admin.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "vtr_",  # recognisable by secret scanners
+    "TOKEN_TTL": timedelta(days=_ttl)
+    if (_ttl := env.int("API_TOKEN_TTL_DAYS", default=0))
+    else None,
+    "AUTO_REFRESH": False,
+}
+# Days the call log, the log of Aisac's inbound calls and finished jobs are kept (beat purges
+# them hourly, core/retention.py).
+LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=90)
 # How long an Idempotency-Key's first answer is kept (core.idempotency).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
@@ -292,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.idempotency_keys_purge_task",
         "schedule": 3600.0,
     },
+    # Logs and finished jobs after LOG_RETENTION_DAYS, lead-file previews after 24 h.
+    "retention-purge": {
+        "task": "core.tasks.retention_purge_task",
+        "schedule": 3600.0,
+    },
     "push-status-refresh": {
         "task": "messaging.tasks.push_status_refresh_task",
         "schedule": env.float("PUSH_STATUS_REFRESH_SECONDS", default=30.0),
@@ -342,8 +378,12 @@ WOLKVOX_TOKEN = env("WOLKVOX_TOKEN", default="")
 AISAC_BASE_URL = env("AISAC_BASE_URL", default="")
 AISAC_API_KEY = env("AISAC_API_KEY", default="")
 AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")
-# Calls Aisac may make to getObject/updateObject per minute, per calling address.
+# Calls Aisac may make to getObject/updateObject per minute, per client address (counted in the
+# cache, before the key is even looked at).
 AISAC_INBOUND_RATE_PER_MINUTE = env.int("AISAC_INBOUND_RATE_PER_MINUTE", default=120)
+# Addresses or networks (CIDR) getObject/updateObject answer; any other gets a 403 before the
+# key is looked at. Empty: any address.
+AISAC_INBOUND_ALLOWED_IPS = env.list("AISAC_INBOUND_ALLOWED_IPS", default=[])
 
 # What the simulated providers accept (the embedded default's client values match these). The
 # name contains AUTH so that Django's error pages hide it like any other credential.
@@ -374,9 +414,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No `api_key=` value (Aisac's inbound key may come in the URL) in any line we write;
+    # gunicorn's access log is redacted by gunicorn.conf.py (core/logredact.py).
+    "filters": {"redact_secrets": {"()": "core.logredact.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # runserver's request lines (with their query strings) through the same filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # urllib3 logs full URLs (with query-string keys such as Aisac's api_key) at DEBUG.
         "urllib3": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # its start-up banner on every command

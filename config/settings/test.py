@@ -28,6 +28,8 @@ OUTBOX = {
 }
 # Tests make many requests a minute as one user; the throttling test sets its own rate.
 API_THROTTLE_RATE = "100000/minute"
+# Likewise Aisac's inbound calls (all from 127.0.0.1); the rate-limit tests set their own.
+AISAC_INBOUND_RATE_PER_MINUTE = 100000
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=5.0)
 
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405

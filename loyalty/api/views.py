@@ -87,8 +87,9 @@ class CustomerViewSet(
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
-        """Everything Vetrina holds about the customer (privacy request), as JSON."""
-        return Response(customer_export(customer=self.get_object()))
+        """Everything Vetrina holds about the customer that the caller may reach, as JSON: the
+        whole record for marketing and scripts; a store manager's shops only (`scope`)."""
+        return Response(customer_export(customer=self.get_object(), user=request.user))
 
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["post"])

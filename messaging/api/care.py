@@ -4,7 +4,7 @@ from rest_framework import mixins, serializers, viewsets
 from loyalty.models import Customer
 from loyalty.services import customer_get_or_create
 from messaging.care import care_request_create, order_create
-from messaging.models import CareRequest, Order, OrderLine
+from messaging.models import CareRequest, CareType, Order, OrderLine
 
 
 class CareRequestSerializer(serializers.ModelSerializer):
@@ -28,6 +28,8 @@ class CareRequestSerializer(serializers.ModelSerializer):
             "sync_error",
         )
         read_only_fields = ("status", "remote_id", "sync_status", "sync_error")
+        # Optional as in the model: a request without a type is an information request.
+
 
     def to_representation(self, instance: CareRequest):
         data = super().to_representation(instance)

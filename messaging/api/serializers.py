@@ -39,6 +39,8 @@ class PushSendSerializer(serializers.ModelSerializer):
             "counts",
         )
         read_only_fields = ("transaction_id", "status", "error")
+        # null, as the schema has it (a send without an image reads back null): no image.
+        extra_kwargs = {"image": {"allow_null": True}}
 
     def get_estimate(self, send: PushSend) -> dict | None:
         if send.estimated_at is None:

@@ -2,11 +2,11 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Shop
 from core.models import OutboxEntry
 from tests.campaigns.factories import make_shop, shop_fields
+from tests.tokens import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,7 @@ API_FIELDS = {
 @pytest.fixture
 def token_client(client):
     user = get_user_model().objects.create_superuser("script", "script@example.com", "pw-123456!")
-    token = Token.objects.create(user=user)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token_for(user)}"
     return client
 
 
@@ -132,10 +131,12 @@ def test_the_openapi_schema_and_its_ui_are_served_without_external_assets(client
     assert b"cdn." not in ui.content and b"drf_spectacular_sidecar" in ui.content
 
 
-def test_drf_create_token_command_makes_a_working_token(client):
+def test_createuser_api_prints_a_working_token_once(client):
+    from io import StringIO
+
     from django.core.management import call_command
 
-    get_user_model().objects.create_superuser("bot", "bot@example.com", "pw-123456!")
-    call_command("drf_create_token", "bot")
-    key = Token.objects.get(user__username="bot").key
+    out = StringIO()
+    call_command("createuser", "bot", "--role", "api", stdout=out)
+    key = out.getvalue().split("API token: ")[1].split()[0]
     assert client.get("/api/v1/shops/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200

@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from core.access import scope_queryset
 from loyalty.models import PointMovement
@@ -21,6 +20,7 @@ from store.services import flyer_request_create
 from tests.campaigns.factories import make_campaign, make_shop
 from tests.campaigns.images import image_upload
 from tests.loyalty.factories import make_card, pulled_program
+from tests.tokens import token_for
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Banco-Milano-2026!"
@@ -72,7 +72,7 @@ def counter(mario, store_manager_client):
 def mario_api(mario):
     """mario's token: his role lets him read his own shops' records through the API."""
     client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=mario).key}"
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token_for(mario)}"
     return client
 
 
@@ -197,3 +197,176 @@ def test_a_store_manager_cannot_ask_for_a_flyer_for_another_shop(world, mario):
             flyer_link="https://example.com/v.pdf",
         )
     assert FlyerRequest.objects.count() == 2
+
+
+# --- deny by default: a store manager whose access was taken away reaches nothing -----------
+def _revoke_profile(mario, world):
+    from store.models import StoreManager
+
+    StoreManager.objects.filter(user=mario).delete()  # what marketing does to revoke access
+
+
+def _revoke_shops(mario, world):
+    mario.store_manager.shops.clear()
+
+
+def _deactivate_shop(mario, world):
+    type(world["mine"]["shop"]).objects.filter(pk=world["mine"]["shop"].pk).update(active=False)
+
+
+def _leave_every_group(mario, world):
+    from store.models import StoreManager
+
+    mario.groups.clear()
+    StoreManager.objects.filter(user=mario).delete()
+
+
+REVOCATIONS = {
+    "profile deleted": _revoke_profile,
+    "profile with no shop": _revoke_shops,
+    "shop deactivated": _deactivate_shop,
+    "no group and no profile": _leave_every_group,
+}
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
+def test_a_revoked_store_manager_reads_nothing_through_the_api(revoke, world, mario, mario_api):
+    mario.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    revoke(get_user_model().objects.get(pk=mario.pk), world)
+    for model in MODELS:
+        for side in ("mine", "other"):
+            detail = mario_api.get(API_DETAIL[model](world[side]))
+            assert detail.status_code == 403, (model, side, detail.status_code)
+            listed = mario_api.get(API_LIST[model](world[side]))
+            assert listed.status_code == 403, (model, side, listed.status_code)
+    export = mario_api.get(f"/api/v1/customers/{world['other']['customer'].pk}/export/")
+    assert export.status_code == 403
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
+def test_a_revoked_store_manager_is_refused_at_the_counter(revoke, world, mario, counter):
+    revoke(get_user_model().objects.get(pk=mario.pk), world)
+    for url in ("/store/", "/store/flyers/", f"/store/cards/{world['mine']['card'].pk}/"):
+        assert counter.get(url).status_code == 403, url
+    before = PointMovement.objects.count()
+    response = counter.post(f"/store/cards/{world['mine']['card'].pk}/load/", {"amount": "50"})
+    assert response.status_code == 403 and PointMovement.objects.count() == before
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
+def test_a_revoked_store_manager_is_turned_away_from_the_admin_even_as_staff(revoke, world, mario):
+    mario.is_staff = True
+    mario.save()
+    mario.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    revoke(get_user_model().objects.get(pk=mario.pk), world)
+    client = Client()
+    client.force_login(mario)
+    for model in MODELS:
+        response = client.get(f"/admin/{ADMIN[model]}/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    autocomplete = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "loyalty", "model_name": "fidelitycard", "field_name": "customer"},
+    )
+    assert autocomplete.status_code == 302
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
+def test_the_rule_itself_gives_a_revoked_store_manager_nothing(revoke, world, mario):
+    revoke(get_user_model().objects.get(pk=mario.pk), world)
+    mario = get_user_model().objects.get(pk=mario.pk)
+    for model in MODELS:
+        manager_model = type(world["mine"][model])
+        assert not scope_queryset(mario, manager_model.objects.all()).exists(), model
+
+
+def test_a_user_with_permissions_but_no_role_is_scoped_and_reaches_nothing(world):
+    """Deny by default: permissions alone, without a wider role, do not open the chain."""
+    nobody = get_user_model().objects.create_user("nessuno", password=PASSWORD, is_staff=True)
+    nobody.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    api = Client(HTTP_AUTHORIZATION=f"Token {token_for(nobody)}")
+    assert api.get("/api/v1/customers/").status_code == 403
+    assert api.get(API_DETAIL["card"](world["mine"])).status_code == 403
+    admin = Client()
+    admin.force_login(nobody)
+    assert admin.get("/admin/loyalty/customer/").status_code == 302
+    assert not scope_queryset(nobody, type(world["mine"]["card"]).objects.all()).exists()
+
+
+def test_moving_a_user_between_groups_changes_their_reach_at_the_next_request(world, mario):
+    from django.contrib.auth.models import Group
+
+    marketing, store = Group.objects.get(name="Marketing"), Group.objects.get(name="Store managers")
+    anna = get_user_model().objects.create_user("anna", password=PASSWORD)
+    anna.groups.add(marketing)
+    anna.user_permissions.add(*Permission.objects.filter(codename__startswith="view_"))
+    api = Client(HTTP_AUTHORIZATION=f"Token {token_for(anna)}")
+    assert api.get("/api/v1/fidelity-cards/").json()["count"] == 2
+    anna.groups.set([store])  # no shop profile: as a store manager she reaches nothing
+    assert api.get("/api/v1/fidelity-cards/").status_code == 403
+    mario.groups.add(marketing)  # promoted: the whole chain
+    mario_api = Client(HTTP_AUTHORIZATION=f"Token {token_for(mario)}")
+    assert mario_api.get("/api/v1/fidelity-cards/").json()["count"] == 2
+
+
+def test_a_store_manager_with_write_permissions_still_only_reads_through_the_api(
+    world, mario, mario_api
+):
+    mario.user_permissions.add(*Permission.objects.filter(content_type__app_label="campaigns"))
+    response = mario_api.post(
+        "/api/v1/shops/",
+        {"code": "PV-NEW", "name": "Nuovo", "city": "Milano"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    shop = world["mine"]["shop"]
+    patched = mario_api.patch(
+        f"/api/v1/shops/{shop.pk}/", {"city": "Altrove"}, content_type="application/json"
+    )
+    assert patched.status_code == 403
+    shop.refresh_from_db()
+    assert shop.city != "Altrove"
+
+
+# --- every read that gathers a customer's data is scoped ---------------------------------------
+@pytest.fixture
+def shared_customer(world, deliver):
+    """Mine's customer also holds a card, with points, at the other shop."""
+    customer = world["mine"]["customer"]
+    with deliver():
+        card = make_card(shop=world["other"]["shop"], customer=customer)
+        movement_add(card=card, points=7, note="altrove", shop=world["other"]["shop"], user=None)
+    return customer, card
+
+
+def test_a_store_managers_export_carries_only_their_shops_cards(
+    world, shared_customer, mario_api, api
+):
+    customer, elsewhere = shared_customer
+    mine = mario_api.get(f"/api/v1/customers/{customer.pk}/export/").json()
+    assert mine["scope"] == "shops"
+    assert [c["shop"] for c in mine["fidelity_cards"]] == ["PV-MINE"]
+    notes = [m["note"] for c in mine["fidelity_cards"] for m in c["movements"]]
+    assert "altrove" not in notes
+    assert mine["push_messages"] == [] and mine["call_center_leads"] == []
+    full = api.get(f"/api/v1/customers/{customer.pk}/export/").json()
+    assert full["scope"] == "all"
+    assert sorted(c["shop"] for c in full["fidelity_cards"]) == ["PV-MINE", "PV-OTHER"]
+
+
+def test_a_store_managers_timeline_shows_only_their_shops(world, shared_customer, mario):
+    from loyalty.timeline import customer_timeline
+
+    customer, elsewhere = shared_customer
+    elsewhere.refresh_from_db()
+    mine = " ".join(item.text for item in customer_timeline(customer=customer, user=mario))
+    assert "PV-MINE" in mine and "PV-OTHER" not in mine and "+7" not in mine
+    assert customer_timeline(customer=customer, user=None) == []  # nobody known: nothing
+
+
+def test_a_store_managers_api_search_finds_no_customer_of_another_shop(world, mario_api):
+    other = world["other"]["customer"]
+    found = mario_api.get("/api/v1/customers/", {"search": str(other.msisdn)[-6:]}).json()
+    assert found["results"] == []
+    cards = mario_api.get("/api/v1/fidelity-cards/", {"search": str(other.msisdn)}).json()
+    assert cards["results"] == []

@@ -8,12 +8,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client, override_settings
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Media, Shop
 from core.models import IdempotencyKey
 from tests.campaigns.factories import shop_fields
 from tests.campaigns.images import image_upload
+from tests.tokens import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +88,7 @@ def test_a_multipart_retry_with_a_new_boundary_is_the_same_request(api):
 def test_keys_belong_to_their_user(api):
     assert _post_shop(api, "shared-key", code="PV-U1").status_code == 201
     other = get_user_model().objects.create_superuser("other", "o@example.com", "pw-123456!")
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_for(other)}")
     assert _post_shop(client, "shared-key", code="PV-U2").status_code == 201
     assert Shop.objects.filter(code__in=["PV-U1", "PV-U2"]).count() == 2
 
@@ -148,7 +148,7 @@ def test_every_error_has_one_shape(api):
 
 def test_reading_needs_the_view_permission(db):
     nobody = get_user_model().objects.create_user("nobody", password="pw-123456!")
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=nobody).key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_for(nobody)}")
     assert client.get("/api/v1/customers/").status_code == 403
     assert client.get("/api/v1/fidelity-cards/").status_code == 403
 
@@ -222,3 +222,161 @@ def test_the_security_headers_are_sent(client):
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+# --- Idempotency-Key: only final answers are kept, with their headers -------------------------
+def _post_json(client, path: str, body: dict, key: str):
+    return client.post(path, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def _keyed_post(user, key: str = "k-final"):
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(
+        "/api/v1/shops/", {"code": "PV-K"}, content_type="application/json"
+    )
+    request.META["HTTP_IDEMPOTENCY_KEY"] = key
+    request.user = user  # as the session would give it: no token in this request
+    return request
+
+
+def _middleware_answering(status: int, **headers):
+    """The middleware around a view that answers `status` and counts its runs."""
+    from django.http import HttpResponse
+
+    from core.idempotency import IdempotencyMiddleware
+
+    runs = []
+
+    def view(request):
+        runs.append(request)
+        response = HttpResponse(
+            f'{{"run": {len(runs)}}}', status=status, content_type="application/json"
+        )
+        for name, value in headers.items():
+            response[name.replace("_", "-")] = value
+        return response
+
+    return IdempotencyMiddleware(view), runs
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 409, 413, 415, 429, 500, 502, 503])
+def test_given_an_answer_that_is_not_final_when_the_key_is_sent_again_then_the_view_runs_again(
+    status,
+):
+    user = get_user_model().objects.create_superuser("k", "k@example.com", "pw-123456!")
+    middleware, runs = _middleware_answering(status, Retry_After="30")
+
+    first = middleware(_keyed_post(user))
+    again = middleware(_keyed_post(user))
+
+    assert first.status_code == again.status_code == status
+    assert len(runs) == 2 and "Idempotent-Replayed" not in again
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204, 400, 422])
+def test_given_a_final_answer_when_the_key_is_sent_again_then_it_is_replayed_with_its_headers(
+    status,
+):
+    user = get_user_model().objects.create_superuser("k", "k@example.com", "pw-123456!")
+    middleware, runs = _middleware_answering(
+        status, Location="/api/v1/shops/7/", Retry_After="120", X_Custom="kept"
+    )
+
+    first = middleware(_keyed_post(user))
+    again = middleware(_keyed_post(user))
+
+    assert len(runs) == 1 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == first.status_code == status
+    assert again.content == first.content
+    assert again["Content-Type"] == "application/json"
+    assert again["Location"] == "/api/v1/shops/7/"
+    assert again["Retry-After"] == "120"
+    assert again["X-Custom"] == "kept"
+
+
+def test_given_a_throttled_keyed_post_when_retried_after_the_wait_then_it_is_done(api):
+    from django.core.cache import cache
+
+    body = shop_fields(code="PV-THROTTLED")
+    cache.clear()
+    with override_settings(API_THROTTLE_RATE="1/minute"):
+        assert api.get("/api/v1/shops/").status_code == 200
+        throttled = _post_json(api, "/api/v1/shops/", body, "k-throttled")
+        cache.clear()  # the minute has passed
+        again = _post_json(api, "/api/v1/shops/", body, "k-throttled")
+    cache.clear()
+    assert throttled.status_code == 429 and "Retry-After" in throttled
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Shop.objects.filter(code="PV-THROTTLED").count() == 1
+
+
+def test_given_a_keyed_post_refused_for_permission_when_the_role_is_given_then_the_retry_is_done(
+    db,
+):
+    user = get_user_model().objects.create_user("later", password="pw-123456!")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
+
+    body = shop_fields(code="PV-ROLE")
+    refused = _post_json(client, "/api/v1/shops/", body, "k-role")
+    user.groups.add(Group.objects.get(name="API scripts"))
+    again = _post_json(client, "/api/v1/shops/", body, "k-role")
+
+    assert refused.status_code == 403
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Shop.objects.filter(code="PV-ROLE").count() == 1
+
+
+def test_given_a_replayed_error_when_asked_in_another_language_then_it_keeps_its_own(api):
+    from django.conf import settings
+
+    body = shop_fields(code="")
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    first = _post_json(api, "/api/v1/shops/", body, "k-lang")
+    api.cookies[settings.LANGUAGE_COOKIE_NAME] = "it"
+    again = _post_json(api, "/api/v1/shops/", body, "k-lang")
+
+    assert first.status_code == again.status_code == 400
+    assert again["Idempotent-Replayed"] == "true" and again.content == first.content
+    assert first["Content-Language"] == again["Content-Language"] == "en"
+
+
+# --- optional fields may be omitted --------------------------------------------------------------
+def test_given_a_care_request_without_its_optional_type_when_posted_then_it_is_an_information_request(
+    api,
+):
+    from messaging.models import CareRequest
+    from tests.loyalty.factories import make_card
+
+    customer = make_card().customer
+    response = api.post(
+        "/api/v1/care-requests/",
+        {"customer": customer.pk, "subject": "Orari", "message": "Quando aprite?"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["type"] == "information"
+    assert CareRequest.objects.get().type == "information"
+
+
+def test_given_a_campaign_without_its_optional_kind_when_posted_then_it_is_a_template_campaign(
+    api,
+):
+    from campaigns.models import Campaign
+    from tests.campaigns.factories import campaign_fields, make_shop
+
+    fields = campaign_fields(make_shop())
+    body = {
+        "shop": fields["shop"].pk,
+        "date_send": fields["date_send"].isoformat(),
+        "promo_name": fields["promo_name"],
+        "image": fields["image_url"],
+        "link": fields["link"],
+        "template_name": fields["template_name"],
+    }
+    response = api.post("/api/v1/campaigns/", body, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "template" and Campaign.objects.get().kind == "template"

@@ -1,17 +1,25 @@
 """The simulated VolantinoPiù shop API, called as the real one would be (`/api/v2/...`, Bearer
 token, JSON in and out), with the Laravel answers the client expects: 401 `Unauthenticated.`,
 405, 415, 422 `{"message", "errors": {field: [...]}}`, 404. Then the fault knobs that make it
-misbehave on purpose, and the `_knobs` and `_state` control endpoints."""
+misbehave on purpose, and the `_knobs` and `_state` control endpoints (an admin session with
+the sandbox permissions, and CSRF)."""
 
 import json
+from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connection
+from django.middleware.csrf import get_token
+from django.test import Client, RequestFactory
 
+from core.roles import AUDITOR, MARKETING
 from sandbox.knobs import knob_set
 from sandbox.models import SandboxKnob, SandboxObject
 from sandbox.routers import sandbox_connection
+from tests.campaigns.factories import make_shop
 
 API = "/sandbox/volantinopiu/api/v2"
 KNOBS = "/sandbox/_knobs/volantinopiu"
@@ -30,6 +38,23 @@ SHOP = {
     "url": "https://example.com/negozi/milano",
     "descrizione": "Punto vendita del centro",
 }
+
+
+def role_user(django_user_model, username: str, role):
+    user = django_user_model.objects.create_user(username, password="pw-123456!")
+    user.is_staff = role.staff
+    user.save()
+    user.groups.add(Group.objects.get(name=role.group))
+    return user
+
+
+@pytest.fixture
+def client(client, django_user_model):
+    """The test client with a marketing user's admin session, which the control endpoints
+    (`_knobs`, `_state`) require. The provider endpoints ignore the session: they check their
+    own credentials, as the tests below show."""
+    client.force_login(role_user(django_user_model, "marketing", MARKETING))
+    return client
 
 
 def bearer(token: str | None = None) -> dict[str, str]:
@@ -495,6 +520,109 @@ def test_given_shops_when_deleting_the_state_then_the_provider_is_empty(client):
     assert client.delete(STATE).json() == {}
     assert client.get(STATE).json() == {}
     assert list_shops(client).json()["data"] == []
+
+
+# --- who may use the control endpoints -----------------------------------------------------
+CONTROL_CALLS = [
+    ("get", KNOBS),
+    ("post", KNOBS),
+    ("delete", KNOBS),
+    ("get", STATE),
+    ("delete", STATE),
+]
+
+
+def control_call(client, method: str, endpoint: str):
+    body = {"forced_status": 500} if method == "post" else None
+    return getattr(client, method)(endpoint, body, content_type="application/json")
+
+
+def assert_untouched(shops: int = 1):
+    """The knob and the shops that `with_knob_and_shop` set are still there, as they were."""
+    knob = SandboxKnob.objects.get(provider="volantinopiu")
+    assert (knob.latency_ms, knob.forced_status) == (7, None)
+    assert SandboxObject.objects.filter(provider="volantinopiu", kind="shop").count() == shops
+
+
+@pytest.fixture
+def with_knob_and_shop(client):
+    knob_set(provider="volantinopiu", latency_ms=7)
+    add(client, SHOP)
+
+
+@pytest.mark.parametrize(("method", "endpoint"), CONTROL_CALLS)
+def test_given_no_session_when_using_the_control_endpoints_then_401_json_and_nothing_changes(
+    with_knob_and_shop, client, method, endpoint
+):
+    response = control_call(Client(), method, endpoint)
+
+    assert response.status_code == 401  # not a redirect to the HTML login page
+    assert response["Content-Type"] == "application/json"
+    assert "message" in response.json()
+    assert_untouched()
+
+
+@pytest.mark.parametrize(("method", "endpoint"), CONTROL_CALLS)
+def test_given_a_store_manager_when_using_the_control_endpoints_then_403_and_nothing_changes(
+    with_knob_and_shop, deliver, django_user_model, method, endpoint
+):
+    with deliver():
+        make_shop(code="PV-KNOB")
+    call_command("createstoremanager", "mario", "--shop", "PV-KNOB", stdout=StringIO())
+    store_manager = Client()
+    store_manager.force_login(django_user_model.objects.get(username="mario"))
+
+    response = control_call(store_manager, method, endpoint)
+
+    assert response.status_code == 403
+    assert "message" in response.json()
+    assert_untouched(shops=2)  # the sandbox holds PV-KNOB too
+
+
+def test_given_an_auditor_when_using_the_control_endpoints_then_they_read_but_change_nothing(
+    with_knob_and_shop, client, django_user_model
+):
+    auditor = Client()
+    auditor.force_login(role_user(django_user_model, "revisore", AUDITOR))
+
+    assert auditor.get(KNOBS).json()["latency_ms"] == 7
+    assert [shop["codice"] for shop in auditor.get(STATE).json()["shop"]] == [SHOP["codice"]]
+    refused = [control_call(auditor, m, e).status_code for m, e in CONTROL_CALLS if m != "get"]
+    assert refused == [403, 403, 403]
+    assert_untouched()
+
+
+def csrf_pair() -> tuple[str, str]:
+    """A CSRF cookie value and a token for it, as a page of the admin would hand out."""
+    request = RequestFactory().get("/")
+    token = get_token(request)
+    return request.META["CSRF_COOKIE"], token
+
+
+@pytest.mark.parametrize(("method", "endpoint"), [(m, e) for m, e in CONTROL_CALLS if m != "get"])
+def test_given_a_staff_session_without_the_csrf_token_when_changing_then_403_and_nothing_changes(
+    with_knob_and_shop, client, django_user_model, method, endpoint
+):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(django_user_model.objects.get(username="marketing"))
+    cookie, token = csrf_pair()
+    browser.cookies["csrftoken"] = cookie
+
+    assert control_call(browser, method, endpoint).status_code == 403  # cookie, no header
+    assert_untouched()
+
+    accepted = getattr(browser, method)(
+        endpoint,
+        {"forced_status": 500} if method == "post" else None,
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert accepted.status_code == 200
+
+
+def test_given_a_control_endpoint_when_called_with_another_method_then_405(client):
+    assert client.put(KNOBS, {}, content_type="application/json").status_code == 405
+    assert client.post(STATE, {}, content_type="application/json").status_code == 405
 
 
 def test_given_an_answer_time_when_calling_then_the_answer_takes_that_long_in_all(client):

@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Campaign, CampaignKind
 from core.models import SyncStatus
@@ -145,8 +144,7 @@ def test_scripts_approve_through_the_api_and_auditors_cannot(counter, deliver):
 
     out = StringIO()
     call_command("createuser", "gestionale", "--role", "api", stdout=out)
-    token = out.getvalue().split("API token: ")[1].strip()
-    assert Token.objects.filter(key=token).exists()
+    token = out.getvalue().split("API token: ")[1].split()[0]
     script = Client(HTTP_AUTHORIZATION=f"Token {token}")
     with deliver():
         response = script.post(

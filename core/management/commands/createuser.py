@@ -3,7 +3,7 @@
 Examples:
     python manage.py createuser anna --role marketing
     python manage.py createuser revisore --role auditor --password 's3gr3t0-lungo!'
-    python manage.py createuser gestionale --role api          # prints an API token
+    python manage.py createuser gestionale --role api          # prints a new API token, once
     python manage.py createuser mario --role store --shop PV-MI-01
 
 Roles: marketing (the admin on everything marketing), auditor (the admin, read-only), api (token
@@ -17,10 +17,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from core.passwords import command_password_set
 from core.roles import ROLES
+from core.tokens import api_token_create
 
 
 class Command(BaseCommand):
@@ -64,5 +64,8 @@ class Command(BaseCommand):
         if generated:
             self.stdout.write(f"Password (shown once): {generated}")
         if role == "api":
-            token, _created = Token.objects.get_or_create(user=user)
-            self.stdout.write(f"API token: {token.key}")
+            # Only a digest is kept: this is the one time the token can be read. Earlier tokens
+            # of the user keep working until revoked in the admin (API tokens).
+            _token, secret = api_token_create(user=user)
+            self.stdout.write(f"API token: {secret}")
+            self.stdout.write("Shown this once: only its digest is stored.")

@@ -20,7 +20,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
-from rest_framework.authtoken.models import Token
 
 from callcenter.models import CallCampaign, CallRecord
 from callcenter.services import (
@@ -32,6 +31,7 @@ from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
 from core.roles import ROLES, STORE_MANAGER
+from core.tokens import api_token_create, api_tokens_revoke
 from loyalty.consent import consent_set
 from loyalty.models import ConsentSource, Customer, DoNotCall, FidelityCard, FidelityProgram
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
@@ -341,12 +341,14 @@ class Command(BaseCommand):
         marketing = self._role_user("marketing", "marketing")
         auditor = self._role_user("revisore", "auditor")
         self._role_user("gestionale", "api")
-        token, _ = Token.objects.get_or_create(
-            user=get_user_model().objects.get(username="gestionale")
-        )
+        # A fresh token on every start (only digests are stored, so the last one cannot be
+        # shown again); the earlier demo tokens are revoked with it.
+        scripts = get_user_model().objects.get(username="gestionale")
+        api_tokens_revoke(user=scripts)
+        _token, secret = api_token_create(user=scripts)
         self.stdout.write(f"Marketing login (admin) — user: marketing  password: {marketing}")
         self.stdout.write(f"Auditor login (admin, read-only) — user: revisore  password: {auditor}")
-        self.stdout.write(f"API script token (user gestionale): {token.key}")
+        self.stdout.write(f"API script token (user gestionale): {secret}")
 
 
 def _flyer_image() -> SimpleUploadedFile:
