@@ -142,7 +142,7 @@ def campaign_is_registered(campaign: Campaign) -> bool:
 
 def campaign_create(
     *,
-    kind: str,
+    kind: str = CampaignKind.TEMPLATE,
     shop: Shop,
     date_send: datetime,
     promo_name: str,

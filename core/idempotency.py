@@ -46,7 +46,8 @@ MAX_KEY_LENGTH = 255
 # The errors kept and replayed like a success: the request's own data is wrong (module docstring).
 FINAL_ERROR_STATUSES = frozenset({400, 422})
 # Not kept with the other headers: the content type has its own column, the length follows the
-# body, and the outer middleware sets theirs again on every answer.
+# body, and a cookie is never handed out again. (Middleware further out adds its headers to
+# every answer, replays included: they are not there yet when the answer is kept.)
 _HEADERS_NOT_KEPT = frozenset({"content-type", "content-length", "set-cookie"})
 
 
@@ -156,9 +157,7 @@ def _keep(record: IdempotencyKey, response: HttpResponse) -> None:
     record.status_code = response.status_code
     record.content_type = response.get("Content-Type", "")[:100]
     record.headers = {
-        name: value
-        for name, value in response.items()
-        if name.lower() not in _HEADERS_NOT_KEPT
+        name: value for name, value in response.items() if name.lower() not in _HEADERS_NOT_KEPT
     }
     # The language of the answer's messages; LocaleMiddleware (outside) sets it only later.
     if not response.has_header("Content-Language"):

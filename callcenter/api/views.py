@@ -18,7 +18,7 @@ from callcenter.services import FIELD_NAMES, call_records_save, call_upload_crea
 from core.access import scope_queryset
 from core.api import CursorPagination, api_error_body
 
-
+# The lead fields a JSON lead may give as null (as CallRecordSerializer, the schema, says).
 NULLABLE_LEAD_FIELDS = frozenset({"recall_date"})
 
 

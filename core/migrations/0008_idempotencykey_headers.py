@@ -19,20 +19,24 @@ def headers_to_location(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0007_api_token'),
+        ("core", "0007_api_token"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='idempotencykey',
-            name='headers',
-            field=models.JSONField(blank=True, default=dict, help_text='Replayed with the answer: Location, Retry-After, Content-Language…', verbose_name='response headers'),
+            model_name="idempotencykey",
+            name="headers",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Replayed with the answer: Location, Retry-After, Content-Language…",
+                verbose_name="response headers",
+            ),
         ),
         migrations.RunPython(location_to_headers, headers_to_location),
         migrations.RemoveField(
-            model_name='idempotencykey',
-            name='location',
+            model_name="idempotencykey",
+            name="location",
         ),
     ]

@@ -29,7 +29,7 @@ class CareRequestSerializer(serializers.ModelSerializer):
         )
         read_only_fields = ("status", "remote_id", "sync_status", "sync_error")
         # Optional as in the model: a request without a type is an information request.
-
+        extra_kwargs = {"type": {"default": CareType.INFORMATION}}
 
     def to_representation(self, instance: CareRequest):
         data = super().to_representation(instance)

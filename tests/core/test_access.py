@@ -342,7 +342,7 @@ def shared_customer(world, deliver):
 def test_a_store_managers_export_carries_only_their_shops_cards(
     world, shared_customer, mario_api, api
 ):
-    customer, elsewhere = shared_customer
+    customer, _elsewhere = shared_customer
     mine = mario_api.get(f"/api/v1/customers/{customer.pk}/export/").json()
     assert mine["scope"] == "shops"
     assert [c["shop"] for c in mine["fidelity_cards"]] == ["PV-MINE"]

@@ -1,14 +1,22 @@
 """Schemathesis against the OpenAPI schema: every operation, a bounded number of generated
-requests each (positive and negative), as a superuser script would send them. No answer may be a
-5xx, and every answer the schema documents must match it (body, content type, headers).
+requests each (positive and negative: wrong types, nulls, missing required fields, values past
+their limits), as a superuser script would send them. No answer may be a 5xx, and every answer
+the schema documents must match it (body, content type, headers).
 
 Statuses are not checked against each operation's list: DRF's error statuses (400, 403, 404,
 409, 429…) share one error body and are not repeated per operation.
 
 The schema is read in-process from the WSGI application when the module is collected (no
 database: pytest-django would refuse it there). Each operation is one test, in its own
-transaction, with a few seeded records; half of the generated path ids are the seeded ones, so
-that detail views, actions and nested lists are exercised and not only their 404."""
+transaction, with a few seeded records; half of the generated path ids, and half of the
+generated bodies' references (shop, customer…), are the seeded ones, so that detail views,
+actions, nested lists and services are exercised and not only their 404 or "no such record".
+For the writes, schemathesis' coverage phase also runs: every field of the body missing, null,
+of each other type and at its limits.
+
+Then the contract case by case, for every operation with a body: from a valid body, each field
+omitted (optional fields may be), null, and of each wrong JSON type, one at a time. The answer
+is never a 5xx; an invalid value is a 400 that names its field."""
 
 from __future__ import annotations
 
@@ -46,9 +54,9 @@ CONFIG = SchemathesisConfig.from_dict(
         "generation": {"mode": "all", "database": "none", "deterministic": True},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
         # The coverage phase sends every boundary case the schema defines: each body field
-        # missing, null, of each wrong type, at and past its limits… For the operations with a
-        # body it always runs (about 40 s here); for every operation (about 7,500 requests,
-        # 5 minutes) on demand, FUZZ_COVERAGE=1 pytest -m fuzz.
+        # missing, null, of each wrong type, at and past its limits… For the writes (POST, PUT,
+        # PATCH) it always runs (about 40 s here); for every operation, query parameters
+        # included (about 7,500 requests, 5 minutes), on demand: FUZZ_COVERAGE=1 pytest -m fuzz.
         "phases": {"coverage": {"enabled": os.environ.get("FUZZ_COVERAGE") == "1"}},
         "operations": [
             {"include-method": ["POST", "PUT", "PATCH"], "phases": {"coverage": {"enabled": True}}}
@@ -112,10 +120,10 @@ def _seeded_ids(context, params: dict | None) -> dict | None:
 
 @pytest.fixture
 def superuser_token(db) -> str:
-    from knox.models import AuthToken
+    from tests.tokens import token_for
 
     user = get_user_model().objects.create_superuser("fuzzer", "f@example.com", "pw-123456!")
-    return AuthToken.objects.create(user=user)[1]
+    return token_for(user)
 
 
 @pytest.fixture
@@ -199,6 +207,7 @@ _WRONG = {
     "number": ("not-a-number", True, {"not": "a number"}, [1]),
     "boolean": ("maybe", 2, {"not": "a boolean"}, [True]),
     "array": ("not-a-list", 7, {"not": "a list"}, [{"not": "an item"}], [None]),
+    "object": ("not-an-object", 7, [{"not": "an object"}]),
 }
 _NOT_AN_OBJECT = ([], "text", 1, None)
 
@@ -371,7 +380,7 @@ def _url(path: str) -> str:
 def _contract_cases(method: str, path: str, valid: dict) -> list[tuple[str, str | None, object]]:
     """(what, field, body): the valid body, the required fields only, then each field
     omitted, null and of each wrong type; a PATCH changes that field alone."""
-    media_type, body = _body_schema(method, path)
+    _media_type, body = _body_schema(method, path)
     fields = _writable(body)
     required = set(body.get("required", ())) & set(fields)
     assert set(valid) <= set(fields), f"{method} {path}: the valid body has unknown fields"
@@ -411,7 +420,7 @@ _IMAGE = object()  # a real image file, made afresh for each request
 def _multipart_cases(method: str, path: str, valid: dict) -> list[tuple[str, str | None, object]]:
     """A form has no types and no null: each field omitted (when optional), and text where a
     file is expected."""
-    media_type, body = _body_schema(method, path)
+    _media_type, body = _body_schema(method, path)
     fields = _writable(body)
     required = set(body.get("required", ())) & set(fields)
     cases = [("valid", None, valid), ("nothing", None, {})]
@@ -474,8 +483,11 @@ def test_given_each_field_omitted_null_or_of_a_wrong_type_when_writing_then_neve
             problems.append(f"{what} {field}: 400 naming {sorted(named)}, not {field}")
         elif status >= 300 and status != 400:
             problems.append(f"{what} {field or ''}: {status} {error}")
-        elif status < 300 and field and what != "omitted" and not (
-            what == "null" and field in nullable
+        elif (
+            status < 300
+            and field
+            and what != "omitted"
+            and not (what == "null" and field in nullable)
         ):
             problems.append(f"{what} {field}: accepted ({status})")
     assert not problems, f"{method} {path}:\n" + "\n".join(problems)
@@ -483,6 +495,8 @@ def test_given_each_field_omitted_null_or_of_a_wrong_type_when_writing_then_neve
 
 def _names(named: set[str], field: str) -> bool:
     """The error names the field: in `fields`, or in a lead's reason ("tel1: …")."""
-    return field in named or any(name.startswith(f"row:{field}: ") for name in named) or any(
-        f"; {field}: " in name for name in named if name.startswith("row:")
+    return (
+        field in named
+        or any(name.startswith(f"row:{field}: ") for name in named)
+        or any(f"; {field}: " in name for name in named if name.startswith("row:"))
     )
