@@ -162,13 +162,21 @@ class ShopScopePermission(permissions.BasePermission):
     message = gettext_lazy(
         "Your account reaches no shop's records through the API: ask marketing to check its role."
     )
+    read_only_message = gettext_lazy(
+        "Through the API your account only reads its shops' records; make changes at the counter."
+    )
 
     def has_permission(self, request, view) -> bool:
         if not user_is_shop_scoped(request.user):
             return True
         if not request.user.is_authenticated:
             return False  # DRF answers 401 for this: the credentials are what is missing
-        return request.method in permissions.SAFE_METHODS and not user_has_no_reach(request.user)
+        if user_has_no_reach(request.user):
+            return False
+        if request.method not in permissions.SAFE_METHODS:
+            self.message = self.read_only_message
+            return False
+        return True
 
 
 class ShopScopeFilter(filters.BaseFilterBackend):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from campaigns.models import Shop
-from core.access import scope_queryset
+from core.access import scope_queryset, user_shop_ids
 from core.roles import STORE_MANAGER
 from loyalty.models import FidelityCard
 from store.models import FlyerRequest
@@ -16,9 +16,7 @@ STORE_MANAGERS_GROUP = STORE_MANAGER.group
 
 def store_shops(user) -> QuerySet[Shop]:
     """The active shops this user manages (none for anybody else)."""
-    if not user.is_authenticated or not hasattr(user, "store_manager"):
-        return Shop.objects.none()
-    return user.store_manager.shops.filter(active=True).order_by("code")
+    return Shop.objects.filter(pk__in=user_shop_ids(user)).order_by("code")
 
 
 def store_cards(user) -> QuerySet[FidelityCard]:
