@@ -46,7 +46,8 @@ def calls_for_entry(calls: EntryCalls) -> Iterator[EntryCalls]:
 
 
 def remote_call_record(record: CallRecord) -> None:
-    ok = record.status is not None and record.status < 300
+    # A 2xx whose answer could not be read (a drift, a garbled body) is not a success.
+    ok = record.status is not None and record.status < 300 and not record.error_code
     logger.info(
         "%s %s %s %s → %s in %d ms %s",
         record.provider,
@@ -67,6 +68,7 @@ def remote_call_record(record: CallRecord) -> None:
         duration_ms=record.duration_ms,
         error_code=record.error_code[:64],
         error=record.error[:2000],
+        answer_shape=record.answer_shape[:2000],
         ok=ok,
         outbox_entry_id=calls.entry_id if calls else None,
     )

@@ -29,6 +29,8 @@ class ProviderError(Exception):
         self.code = code
         self.status = status
         self.response_text = response_text[:2000]
+        # The answer's keys and value types, for the call log (see ContractDrift).
+        self.shape = ""
         super().__init__(self.user_message)
 
     def __str__(self) -> str:
@@ -78,3 +80,30 @@ class NeedsDecision(ProviderRejected):
         "The provider's answer was lost and it cannot be asked whether the request arrived: "
         "check at the provider, then resend it or mark it as delivered."
     )
+
+
+class ContractDrift(ProviderError):
+    """The provider answered, but in a form its client cannot read (a missing id, a field of
+    another type, a wrapper we have never seen). The request may well have been applied, so a
+    repeat looks it up first; it is not retried by itself: the answer will not change until a
+    person has looked at it. `shape` is the answer's keys and value types (never its values),
+    kept in the call log; `fields` names what differed from what the client expects."""
+
+    outcome_unknown = True
+    default_message = _(
+        "The provider answered in a form Vetrina cannot read; it may have applied the request. "
+        "The call log shows the answer's shape: check the going-live guide before retrying."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        provider: str = "",
+        fields: tuple[str, ...] | list[str] = (),
+        shape: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, code="CONTRACT_DRIFT", status=status)
+        self.fields = tuple(fields)
+        self.shape = shape

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import InvalidOperation
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -19,6 +20,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from core import errors
+from core.shapes import answer_shape
+
+# What reading an answer raises when the answer is not what the reader expected: a missing key,
+# a list where an object was expected, a number that is not one. `request(read=…)` turns these
+# into a ContractDrift, so none of them ever reaches the outbox from a client module.
+ANSWER_READING_ERRORS = (
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    InvalidOperation,
+)
 
 # Provider modules type their hooks with these, so that only this module imports requests.
 Response = requests.Response
@@ -37,6 +51,8 @@ class CallRecord:
     duration_ms: int
     error_code: str = ""
     error: str = ""
+    # Keys and value types of an answer the client could not read (core.shapes), never values.
+    answer_shape: str = ""
 
 
 CallListener = Callable[[CallRecord], None]
@@ -139,9 +155,13 @@ class ProviderClient:
         files: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         log_path: str | None = None,
-    ) -> requests.Response:
+        read: Callable[[requests.Response], Any] | None = None,
+    ) -> Any:
         """Send one request; return the response if 2xx, raise a ProviderError otherwise.
 
+        With `read`, return what `read(response)` makes of a 2xx answer instead: reading is
+        part of the call, so an answer it cannot read is logged with this call (as a failure,
+        with the answer's shape) and raised as a ContractDrift, whatever `read` tripped on.
         `log_path` replaces `path` in the call log when the path itself carries personal data.
         """
         url = f"{self.base_url}/{path.lstrip('/')}"
@@ -193,7 +213,18 @@ class ProviderClient:
             if response.status_code >= 300:
                 failure = self.error_for(response)
                 raise failure
-            return response
+            if read is None:
+                return response
+            try:
+                return read(response)
+            except errors.ProviderError as exc:
+                failure = exc
+                if not failure.shape:
+                    failure.shape = self.shape_of(response)
+                raise
+            except ANSWER_READING_ERRORS as exc:
+                failure = self.drift(response)
+                raise failure from exc
         finally:
             self._record(
                 CallRecord(
@@ -205,6 +236,7 @@ class ProviderClient:
                     duration_ms=round((time.monotonic() - started) * 1000),
                     error_code=failure.code if failure else "",
                     error=failure.user_message if failure else "",
+                    answer_shape=failure.shape if failure else "",
                 )
             )
 
@@ -236,6 +268,30 @@ class ProviderClient:
                 status=response.status_code,
             )
         return body
+
+    def drift(
+        self,
+        answer: requests.Response | Any,
+        *fields: str,
+        message: str | None = None,
+    ) -> errors.ContractDrift:
+        """The error for an answer this client cannot read: raise it from a `read` function.
+        `answer` is the response or the part of its body that was not understood; `fields`
+        names what differed from what the client expects."""
+        if isinstance(answer, requests.Response):
+            shape, status = self.shape_of(answer), answer.status_code
+        else:
+            shape, status = answer_shape(answer), None
+        return errors.ContractDrift(
+            message, provider=self.provider, fields=fields, shape=shape, status=status
+        )
+
+    def shape_of(self, response: requests.Response) -> str:
+        return answer_shape(
+            self._json_or_none(response),
+            content_type=response.headers.get("Content-Type", ""),
+            size=len(response.content),
+        )
 
     @staticmethod
     def _json_or_none(response: requests.Response) -> Any:

@@ -132,6 +132,12 @@ class RemoteCall(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"))
     error_code = models.CharField(_("error code"), max_length=64, blank=True, default="")
     error = models.TextField(_("error"), blank=True, default="")
+    answer_shape = models.TextField(
+        _("answer shape"),
+        blank=True,
+        default="",
+        help_text=_("Keys and value types of an answer that could not be read; never values."),
+    )
     ok = models.BooleanField(_("succeeded"), db_index=True)
     outbox_entry = models.ForeignKey(
         OutboxEntry,
@@ -172,6 +178,63 @@ class ProviderSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}#{self.index}"
+
+
+class BreakerState(models.TextChoices):
+    CLOSED = "closed", _("closed (calls go out)")
+    OPEN = "open", _("open (calls suspended)")
+    HALF_OPEN = "half_open", _("half-open (one trial call)")
+
+
+class ProviderBreaker(models.Model):
+    """The circuit breaker of one provider, shared by every worker (core/breaker.py). No row
+    means closed with no failures."""
+
+    provider = models.CharField(_("provider"), max_length=32, unique=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=BreakerState.choices, default=BreakerState.CLOSED
+    )
+    failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    since = models.DateTimeField(_("in this state since"), default=timezone.now)
+    retry_at = models.DateTimeField(_("next trial call"), null=True, blank=True)
+    # The delivery making the trial call while half-open, and until when it may.
+    probe_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    probe_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("provider circuit breaker")
+        verbose_name_plural = _("provider circuit breakers")
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.get_state_display()}"
+
+
+class ProviderCheck(models.Model):
+    """One run of the read-only provider check (`checkproviders`, **Verifica fornitori**)."""
+
+    provider = models.CharField(_("provider"), max_length=32, db_index=True)
+    passed = models.BooleanField(_("passed"))
+    summary = models.CharField(_("summary"), max_length=300, blank=True, default="")
+    report = models.JSONField(_("report"), default=dict)
+    checked_at = models.DateTimeField(_("checked at"), default=timezone.now, db_index=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("provider check")
+        verbose_name_plural = _("provider checks")
+        ordering = ["-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.checked_at:%Y-%m-%d %H:%M}"
 
 
 class JobStatus(models.TextChoices):

@@ -15,6 +15,7 @@ class SandboxKnobAdmin(admin.ModelAdmin):
         "forced_remaining",
         "malformed_json",
         "concurrency_cap",
+        "answers",
         "in_flight",
     )
     readonly_fields = ("in_flight", "max_in_flight")

@@ -62,6 +62,13 @@ def knob_for(provider: str) -> SandboxKnob:
     return knob or SandboxKnob(provider=provider)
 
 
+def answer_style(request: HttpRequest) -> str:
+    """The provider's answer style knob for this request: "" (the sandbox's usual answers),
+    "document" (the document's literal examples) or "variant" (other shapes a real provider
+    may use, which the client must read too)."""
+    return getattr(request, "sandbox_answers", "")
+
+
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """Parse a JSON object body, or answer 400 like a JSON API would."""
     if not request.content_type or request.content_type != "application/json":
@@ -120,6 +127,7 @@ def _handle(knob, view, request, methods, auth, *args, **kwargs) -> HttpResponse
     refusal = auth(request)
     if refusal is not None:
         return refusal
+    request.sandbox_answers = knob.answers
     try:
         response = view(request, *args, **kwargs)
     except SandboxError as exc:

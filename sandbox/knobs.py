@@ -28,6 +28,7 @@ KNOB_FIELDS = (
     "forced_remaining",
     "malformed_json",
     "concurrency_cap",
+    "answers",
 )
 
 

@@ -78,6 +78,22 @@ class SandboxKnob(models.Model):
         blank=True,
         help_text=_("Requests over this many at once are answered 429."),
     )
+    answers = models.CharField(
+        _("answer style"),
+        max_length=16,
+        blank=True,
+        default="",
+        choices=[
+            ("", _("the sandbox's usual answers")),
+            ("document", _("the document's literal examples")),
+            ("variant", _("other shapes a real provider may use")),
+        ],
+        help_text=_(
+            "Document: answer exactly as the provider's document prints it (blank counts, "
+            "placeholders). Variant: the other shapes the client accepts (ids as text, no "
+            "wrapper, …), as listed in docs/going-live.md."
+        ),
+    )
     in_flight = models.PositiveIntegerField(_("requests in flight"), default=0)
     max_in_flight = models.PositiveIntegerField(_("most requests seen at once"), default=0)
 
