@@ -87,7 +87,7 @@ def ceiling_rate(count: int, concurrency: int) -> float:
         if calls.stdout.readline().strip() != "ready":
             raise RuntimeError("The bare calls' process did not start")
         publish_aside = partial(_publish_aside, queue=ASIDE_QUEUE)
-        with mock.patch("core.outbox._publish", publish_aside):
+        with mock.patch("core.outbox.outbox_publish", publish_aside):
             started = time.monotonic()
             calls.stdin.write("go\n")
             calls.stdin.flush()

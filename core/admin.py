@@ -1,10 +1,10 @@
-"""Admin for the sync core: a mixin for every synced model, the outbox, the call log, jobs and
-API tokens."""
+"""Admin for the sync core: a mixin for every synced model, the outbox, the call log, jobs, API
+tokens and the provider check with the circuit breakers."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -17,9 +17,19 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from core.breaker import breaker_close, breaker_status
 from core.jobs import job_progress
-from core.models import ApiToken, Job, OutboxEntry, OutboxState, RemoteCall, SyncStatus
+from core.models import (
+    ApiToken,
+    Job,
+    OutboxEntry,
+    OutboxState,
+    ProviderCheck,
+    RemoteCall,
+    SyncStatus,
+)
 from core.outbox import outbox_cancel, outbox_retry
+from core.preflight import preflight_check_and_keep, preflight_providers
 from core.services import records_retry_failed, records_sync_now
 from core.tokens import (
     api_token_create,
@@ -187,8 +197,8 @@ class RemoteCallAdmin(ReadOnlyAdmin):
         "error_code",
         "ok",
     )
-    list_filter = ("provider", "ok", "status_code", "operation")
-    search_fields = ("path", "error_code", "error")
+    list_filter = ("provider", "ok", "error_code", "status_code", "operation")
+    search_fields = ("path", "error_code", "error", "answer_shape")
     date_hierarchy = "created_at"
     list_select_related = ("outbox_entry",)
     show_full_result_count = False
@@ -326,3 +336,64 @@ class ApiTokenAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/core/token_created.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+# --- provider check (Verifica fornitori) and circuit breakers --------------------------------
+HISTORY_ROWS = 30
+
+
+@admin.register(ProviderCheck)
+class ProviderCheckAdmin(ReadOnlyAdmin):
+    """**Verifica fornitori**: each provider's last read-only check and a button to run it
+    again, its circuit breaker (closed by hand when the provider is known to be back), and the
+    checks run before. The change list is this page: a check's result has nothing to edit."""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._act(request)
+        latest = {}
+        for check in ProviderCheck.objects.order_by("-checked_at", "-id")[:200]:
+            latest.setdefault(check.provider, check)
+        providers = [
+            {
+                "code": p.provider,
+                "label": p.label,
+                "last": latest.get(p.provider),
+                "breaker": breaker_status(p.provider),
+            }
+            for p in preflight_providers()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Provider check"),
+            "providers": providers,
+            "history": ProviderCheck.objects.select_related("checked_by")[:HISTORY_ROWS],
+            "can_run": self._may_run(request),
+        }
+        return TemplateResponse(request, "admin/core/provider_checks.html", context)
+
+    def _may_run(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("core.change_providercheck")
+
+    def _act(self, request: HttpRequest):
+        if not self._may_run(request):
+            raise PermissionDenied
+        known = {p.provider: p.label for p in preflight_providers()}
+        provider = request.POST.get("provider", "")
+        if provider not in known:
+            self.message_user(request, gettext("Unknown provider."), messages.ERROR)
+        elif request.POST.get("action") == "close_breaker":
+            if breaker_close(provider):
+                self.message_user(
+                    request,
+                    gettext("%(provider)s: breaker closed, the waiting sends go now.")
+                    % {"provider": known[provider]},
+                )
+        else:
+            for report, _row in preflight_check_and_keep(provider, user=request.user):
+                level = messages.SUCCESS if report.passed else messages.ERROR
+                self.message_user(request, f"{report.label}: {report.summary()}", level)
+        return HttpResponseRedirect(reverse("admin:core_providercheck_changelist"))

@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from core.models import OutboxEntry, OutboxState, RemoteCall
+from core.models import BreakerState, OutboxEntry, OutboxState, ProviderBreaker, RemoteCall
 
 PROVIDERS = (
     ("volantinopiu", "VolantinoPiù", "VOLANTINOPIU_BASE_URL"),
@@ -60,11 +60,18 @@ def sync_health() -> list[dict[str, Any]]:
         row["provider"]: row
         for row in RemoteCall.objects.filter(created_at__gte=since)
         .values("provider")
-        .annotate(total=Count("id"), errors=Count("id", filter=Q(ok=False)))
+        .annotate(
+            total=Count("id"),
+            errors=Count("id", filter=Q(ok=False)),
+            # Answers the client could not read (core.errors.ContractDrift).
+            drifts=Count("id", filter=Q(error_code="CONTRACT_DRIFT")),
+        )
     }
+    breakers = {b.provider: b for b in ProviderBreaker.objects.all()}
     rows = []
     for code, name, url_setting in PROVIDERS:
-        stats = calls.get(code, {"total": 0, "errors": 0})
+        stats = calls.get(code, {"total": 0, "errors": 0, "drifts": 0})
+        breaker = breakers.get(code)
         rows.append(
             {
                 "code": code,
@@ -77,6 +84,15 @@ def sync_health() -> list[dict[str, Any]]:
                 if stats["total"]
                 else 0,
                 "sandbox": "/sandbox/" in getattr(settings, url_setting, ""),
+                "drifts": stats["drifts"],
+                "breaker": breaker.state if breaker else BreakerState.CLOSED,
+                "breaker_label": breaker.get_state_display()
+                if breaker
+                else BreakerState.CLOSED.label,
+                "breaker_since": breaker.since if breaker and breaker.state != "closed" else None,
+                "breaker_error": breaker.last_error
+                if breaker and breaker.state != "closed"
+                else "",
             }
         )
     return rows

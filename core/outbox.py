@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from core.breaker import breaker_admit, breaker_record
 from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderUnavailable
 from core.limits import SlotsBusy, slot_acquire, slot_looks_free, slot_release
@@ -129,7 +130,7 @@ def _new_entry(
         next_attempt_at=now,
         enqueued_at=now,
     )
-    transaction.on_commit(partial(_publish, entry.pk))
+    transaction.on_commit(partial(outbox_publish, entry.pk))
     return entry
 
 
@@ -161,11 +162,11 @@ def _revive(entry: OutboxEntry) -> bool:
         return False
     for name, value in fresh.items():
         setattr(entry, name, value)
-    transaction.on_commit(partial(_publish, entry.pk))
+    transaction.on_commit(partial(outbox_publish, entry.pk))
     return True
 
 
-def _publish(entry_id: int) -> None:
+def outbox_publish(entry_id: int) -> None:
     """Hand an entry to the workers; if the broker is down the sweeper will do it later."""
     from core.tasks import outbox_deliver_task
 
@@ -232,7 +233,7 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     if ids:
         OutboxEntry.objects.filter(id__in=ids).update(enqueued_at=now)
         for entry_id in ids:
-            _publish(entry_id)
+            outbox_publish(entry_id)
     return len(ids)
 
 
@@ -301,6 +302,7 @@ class _Held:
         self.provider = entry.provider
         self.slot_token = entry.slot_token
         self.calls = EntryCalls(entry.pk)
+        self.called = False  # whether any call went to the provider
 
     def wait_for_slot(self) -> None:
         """Unless the claim took a slot, wait for one (SLOT_WAIT_SECONDS); else SlotsBusy."""
@@ -319,6 +321,7 @@ class _Held:
         if self.slot_token:
             slot_release(token=self.slot_token)
             self.slot_token = ""
+        self.called = self.called or bool(self.calls.rows)
         self.calls.flush()
 
 
@@ -330,18 +333,25 @@ def outbox_deliver(*, entry_id: int) -> str:
     if entry is None:
         return "skipped"
     held = _Held(entry)
+    admission = None
     try:
         handler = sync_handler_for(entry.model_label)
+        # Before anything is prepared or sent: while the provider's breaker is open, the entry
+        # waits (Deferred) and spends no attempt.
+        admission = breaker_admit(entry.provider)
         with calls_for_entry(held.calls):
             state = _perform(handler, entry, held)
     except Exception as exc:
         held.settle()
+        if admission is not None:
+            breaker_record(admission, exc, called=held.called)
         return _record_exception(entry, exc)
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
     held.settle()
     _record_success(entry, state)
+    breaker_record(admission, None, called=held.called)
     return "done"
 
 
@@ -437,14 +447,16 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
 
 
 def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
+    code = {"error_code": deferred.code} if deferred.code else {}
     with transaction.atomic():
-        OutboxEntry.objects.filter(pk=entry.pk).update(
+        OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
             state=OutboxState.PENDING,
             attempts=max(entry.attempts - 1, 0),
             next_attempt_at=deferred.until,
             enqueued_at=None,
             lease_until=None,
             last_error=deferred.message,
+            **code,
         )
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=deferred.message)
 
@@ -605,10 +617,10 @@ class _Followers:
                 waiting_for="", next_attempt_at=now, enqueued_at=now
             )
             for waiting_id in self.waiting:
-                transaction.on_commit(partial(_publish, waiting_id))
+                transaction.on_commit(partial(outbox_publish, waiting_id))
         if self.following:
             OutboxEntry.objects.filter(pk=self.following).update(enqueued_at=now)
-            transaction.on_commit(partial(_publish, self.following))
+            transaction.on_commit(partial(outbox_publish, self.following))
 
 
 def _record_queryset(entry: OutboxEntry) -> QuerySet:

@@ -53,6 +53,12 @@ def preflight_providers() -> list[ProviderPreflight]:
     return list(_registry.values())
 
 
+def provider_label(provider: str) -> str:
+    """The provider's name as people know it ("VolantinoPiù" for "volantinopiu")."""
+    registered = _registry.get(provider)
+    return registered.label if registered else provider
+
+
 @dataclass
 class ProbeResult:
     name: str
@@ -117,12 +123,12 @@ def _check(preflight: ProviderPreflight) -> ProviderReport:
     missing = [name for name in preflight.settings if not getattr(settings, name, "")]
     report = ProviderReport(
         provider=preflight.provider,
-        label=preflight.label,
+        label=str(preflight.label),
         configured=not missing,
         passed=False,
         missing_settings=missing,
         probes=[],
-        note=preflight.no_read_call,
+        note=str(preflight.no_read_call),
         checked_at=now,
     )
     if missing:
@@ -164,3 +170,28 @@ def _probe(probe: Probe) -> ProbeResult:
         # It answered and did not refuse our credentials, but not with what we asked for.
         return ProbeResult(probe.name, False, True, True, elapsed(), error=str(exc))
     return ProbeResult(probe.name, not differing, True, True, elapsed(), fields=differing)
+
+
+def preflight_check_and_keep(
+    provider: str | None = None, *, user=None
+) -> list[tuple[ProviderReport, Any]]:
+    """Run the check and keep each provider's result with its date (the admin lists them)."""
+    from core.models import ProviderCheck
+
+    kept = []
+    for report in preflight_run(provider):
+        row = ProviderCheck.objects.create(
+            provider=report.provider,
+            passed=report.passed,
+            summary=report.summary()[:300],
+            report=report.as_dict(),
+            checked_by=user if user is not None and user.is_authenticated else None,
+        )
+        kept.append((report, row))
+    return kept
+
+
+def preflight_failures(reports: list[ProviderReport], *, named: str | None) -> list[str]:
+    """The providers that make the check fail: every configured one that did not pass, and the
+    one asked for by name even when it is not configured."""
+    return [r.label for r in reports if not r.passed and (r.configured or named)]

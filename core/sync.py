@@ -15,11 +15,13 @@ from core.models import SyncedModel
 
 class Deferred(Exception):
     """Raised by a handler that may not call the provider before `until` (a daily budget
-    spent, say): the entry waits, and the attempt does not count."""
+    spent, say): the entry waits, and the attempt does not count. `code` is kept as the entry's
+    error code (e.g. CIRCUIT_OPEN, which lets a closing breaker find what it held back)."""
 
-    def __init__(self, until: datetime, message: str) -> None:
+    def __init__(self, until: datetime, message: str, *, code: str = "") -> None:
         self.until = until
         self.message = message
+        self.code = code
         super().__init__(message)
 
 

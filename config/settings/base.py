@@ -360,6 +360,13 @@ PROVIDER_CONCURRENCY = {
     "wolkvox": env.int("WOLKVOX_CONCURRENCY", default=2),
     "aisac": env.int("AISAC_CONCURRENCY", default=4),
 }
+# The circuit breaker of each provider (core/breaker.py), shared by every worker: after this many
+# transient failures in a row (timeouts, 5xx, refused connections) no delivery is attempted;
+# after the cool-down one trial call goes out, and its success closes the breaker again.
+PROVIDER_BREAKER = {
+    "FAILURE_THRESHOLD": env.int("PROVIDER_BREAKER_FAILURES", default=5),
+    "COOLDOWN_SECONDS": env.float("PROVIDER_BREAKER_COOLDOWN_SECONDS", default=60.0),
+}
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 

@@ -140,3 +140,42 @@ def test_postgresql_restarted_under_load_and_the_workers_recover(stack_for, sett
     assert users.wait(timeout=240) == 0, stack.log("users")
     wait_for(lambda: all_synced("PV-PG", 30), seconds=240, what="delivery after the restart")
     assert_remote_equals_local("PV-PG")
+
+
+def test_a_provider_down_opens_its_breaker_its_entries_keep_their_attempts_then_it_drains(
+    stack_for, settings
+):
+    """VolantinoPiù answers 503 to everything while users create 20 shops: after 3 failures
+    in a row (this test's threshold) the breaker, shared by both workers, opens; the other
+    entries wait without spending an attempt; once the provider is back, a trial call closes
+    the breaker and every shop arrives exactly once."""
+    from core.breaker import breaker_status
+    from core.models import BreakerState, RemoteCall
+
+    stack = stack_for(settings.CELERY_BROKER_URL)
+    stack.env.update(
+        {"PROVIDER_BREAKER_FAILURES": "3", "PROVIDER_BREAKER_COOLDOWN_SECONDS": "4"}
+    )
+    knob_set(provider="volantinopiu", forced_status=503)
+    stack.worker("worker-a", concurrency=2)
+    stack.worker("worker-b", concurrency=2)
+    stack.beat()
+    users = stack.actor("users", "actors.create_shops('PV-BRK', 20)")
+    assert users.wait(timeout=120) == 0, stack.log("users")
+
+    wait_for(
+        lambda: breaker_status("volantinopiu")["state"] != BreakerState.CLOSED,
+        seconds=60,
+        what="the breaker to open",
+    )
+    time.sleep(6)  # the provider stays down past a cool-down: one more trial fails
+    failed_calls = RemoteCall.objects.filter(provider="volantinopiu", status_code=503).count()
+    untouched = OutboxEntry.objects.filter(attempts=0, state=OutboxState.PENDING).count()
+    # The threshold, the calls already in flight on 4 worker processes, and a trial a cool-down.
+    assert failed_calls <= 3 + 4 + 3, failed_calls
+    assert untouched >= 20 - failed_calls, untouched
+
+    knob_set(provider="volantinopiu", forced_status=None)
+    wait_for(lambda: all_synced("PV-BRK", 20), seconds=120, what="the backlog to drain")
+    assert_remote_equals_local("PV-BRK")
+    assert breaker_status("volantinopiu")["state"] == BreakerState.CLOSED
