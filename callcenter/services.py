@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet, TextField, Value
+from django.db.models import F, Max, Q, QuerySet, Sum, TextField, Value
 from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -313,8 +313,10 @@ def _blocked(numbers: set[str]) -> set[str]:
     return numbers - allowed
 
 
-def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
-    """A chunk was answered: count it, and check Wolkvox added what we sent."""
+def call_upload_record_chunk(*, chunk_id: int, total_registers: int | None) -> None:
+    """A chunk was answered: count it, and check Wolkvox added what we sent. `None`: Wolkvox
+    accepted it without saying how many it added (the document's example answer has a blank
+    `total_registers`): its leads count as sent, none as confirmed, and the chunk says so."""
     with transaction.atomic():
         chunk = CallUploadChunk.objects.select_for_update().get(pk=chunk_id)
         transaction.on_commit(
@@ -322,10 +324,18 @@ def call_upload_record_chunk(*, chunk_id: int, total_registers: int) -> None:
         )
         CallUpload.objects.filter(pk=chunk.upload_id).update(
             records_sent=F("records_sent") + chunk.records_count,
-            records_confirmed=F("records_confirmed") + total_registers,
+            records_confirmed=F("records_confirmed") + (total_registers or 0),
             chunks_done=F("chunks_done") + 1,
         )
-        if total_registers != chunk.records_count:
+        if total_registers is None:
+            CallUploadChunk.objects.filter(pk=chunk_id).update(
+                sync_error=_(
+                    "Wolkvox accepted these %(sent)d leads but did not say how many it added "
+                    "(count not reported)."
+                )
+                % {"sent": chunk.records_count}
+            )
+        elif total_registers != chunk.records_count:
             CallUploadChunk.objects.filter(pk=chunk_id).update(
                 sync_error=_("Wolkvox added %(added)d of the %(sent)d leads sent.")
                 % {"added": total_registers, "sent": chunk.records_count}
@@ -364,8 +374,11 @@ def _upload_status(upload_id: int) -> str:
         return UploadStatus.SENDING  # more chunks are coming
     if chunks.filter(sync_status=SyncStatus.PENDING).exists():
         return UploadStatus.SENDING
+    # A lost answer, or one Vetrina could not read (the leads may be in): a person decides.
     if chunks.filter(
-        sync_status=SyncStatus.FAILED, sync_error__startswith="[OUTCOME_UNKNOWN]"
+        Q(sync_error__startswith="[OUTCOME_UNKNOWN]")
+        | Q(sync_error__startswith="[CONTRACT_DRIFT]"),
+        sync_status=SyncStatus.FAILED,
     ).exists():
         return UploadStatus.ATTENTION
     if chunks.filter(sync_status=SyncStatus.FAILED).exists():
@@ -416,6 +429,10 @@ def call_chunks_mark_delivered(*, chunks) -> int:
 def call_upload_progress(*, upload: CallUpload) -> dict[str, Any]:
     upload.refresh_from_db()
     percent = round(100 * upload.chunks_done / upload.chunks_total) if upload.chunks_total else 100
+    # Sent and accepted, but Wolkvox's answer did not say how many it added.
+    not_reported = upload.chunks.filter(
+        sync_status=SyncStatus.SYNCED, total_registers=None
+    ).aggregate(n=Sum("records_count"))["n"]
     return {
         "status": upload.status,
         "status_label": upload.get_status_display(),
@@ -424,6 +441,7 @@ def call_upload_progress(*, upload: CallUpload) -> dict[str, Any]:
         "records_total": upload.records_total,
         "records_sent": upload.records_sent,
         "records_confirmed": upload.records_confirmed,
+        "records_count_not_reported": not_reported or 0,
         "percent": percent,
         "finished": upload.status != UploadStatus.SENDING,
     }

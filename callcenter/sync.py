@@ -78,6 +78,8 @@ class UploadChunkSync(SyncHandler):
             campaign_status=campaign.status,
             records=obj.encoded_records,
         )
+        # None: Wolkvox accepted the chunk without saying how many it added (the document's own
+        # example answer, `"total_registers": " "`): done, its count "not reported".
         return RemoteState(f"{obj.upload_id}-{obj.index}", {"total_registers": total})
 
     def update(self, obj: CallUploadChunk) -> RemoteState:
@@ -105,8 +107,9 @@ class UploadChunkSync(SyncHandler):
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
         from callcenter.services import call_upload_record_chunk
 
+        total = state.data.get("total_registers")
         call_upload_record_chunk(
-            chunk_id=int(object_id), total_registers=int(state.data.get("total_registers") or 0)
+            chunk_id=int(object_id), total_registers=None if total is None else int(total)
         )
 
     def after_failure(self, *, object_id: str, message: str) -> None:

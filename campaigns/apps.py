@@ -11,3 +11,7 @@ class CampaignsConfig(AppConfig):
             pull,
             sync,
         )
+        from campaigns.volantinopiu import volantinopiu_preflight
+        from core.preflight import preflight_register
+
+        preflight_register(volantinopiu_preflight())

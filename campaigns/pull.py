@@ -101,7 +101,7 @@ def _pull_media(remote_media: list[RemoteMedia], report: DriftReport) -> None:
         Media.objects.create(
             name=remote.name[:200],
             remote_url=remote.url,
-            size_bytes=remote.raw.get("size"),
+            size_bytes=remote.size,
             **_synced_fields(remote.id, remote.raw),
         )
         report.count_imported("media")

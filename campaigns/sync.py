@@ -1,9 +1,17 @@
-"""Outbox handlers for the campaigns app: local records → VolantinoPiù calls."""
+"""Outbox handlers for the campaigns app: local records → VolantinoPiù calls.
+
+VolantinoPiù's document prints no answers, so a create may well be answered "success" with no id
+(`{"success": true}`, see `campaigns.volantinopiu`). Each handler then finds the record it just
+made by listing and matching exactly what it sent — the same lookup that finds a record whose
+answer was lost (`find_existing`) — and adopts it only when exactly one record matches and no
+other local record holds it already; otherwise the entry stops with a ContractDrift for a person
+to look at, and never adopts a guess."""
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import suppress
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
 
@@ -13,11 +21,13 @@ from campaigns.volantinopiu import (
     SHOP_DATA_FIELDS,
     CampaignData,
     RemoteCampaign,
+    RemoteMedia,
     ShopData,
     format_date_send,
     volantinopiu_client,
 )
-from core.errors import ProviderNotFound
+from core.errors import ContractDrift, ProviderNotFound
+from core.models import Operation, OutboxEntry, SyncedModel
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 
 
@@ -40,13 +50,88 @@ def campaign_data(campaign: Campaign) -> CampaignData:
     )
 
 
-@sync_handler_register
-class ShopSync(SyncHandler):
+class ListingLookup(SyncHandler):
+    """What the three handlers share: the records a listing shows that match ours exactly and
+    that no other local record holds. `matches` gives them; one match is the record, none is
+    "not there", several cannot be told apart."""
+
     provider = "volantinopiu"
+    listing: ClassVar[str]
+
+    def matches(self, obj: SyncedModel) -> list[RemoteState]:
+        raise NotImplementedError
+
+    def find_existing(self, obj: SyncedModel) -> RemoteState | None:
+        return self.at_most_one(self.matches(obj))
+
+    def resolve_missing_id(self, obj: SyncedModel, operation: str) -> RemoteState:
+        """A create answered success without an id: the one listed record matching what we
+        sent, or a ContractDrift (never the first of several, never a guess)."""
+        found = self.matches(obj)
+        if len(found) == 1:
+            return found[0]
+        raise ContractDrift(
+            _(
+                "VolantinoPiù accepted %(operation)s but its answer had no id, and %(listing)s "
+                "shows no single record matching what was sent (%(count)d found). Check at "
+                "VolantinoPiù whether the %(record)s is there before retrying."
+            )
+            % {
+                "operation": operation,
+                "listing": self.listing,
+                "count": len(found),
+                "record": self.model._meta.verbose_name,
+            },
+            provider=self.provider,
+            fields=("id",),
+        )
+
+    def at_most_one(self, found: list[RemoteState]) -> RemoteState | None:
+        if len(found) <= 1:
+            return found[0] if found else None
+        raise ContractDrift(
+            _(
+                "%(listing)s shows %(count)d records matching this %(record)s and none is held "
+                "here: Vetrina cannot tell which one is ours. Check at VolantinoPiù before "
+                "retrying."
+            )
+            % {
+                "listing": self.listing,
+                "count": len(found),
+                "record": self.model._meta.verbose_name,
+            },
+            provider=self.provider,
+            fields=("id",),
+        )
+
+    def not_held(self, remote_ids: list[str], *, exclude_pk: Any = None) -> set[str]:
+        """Those of `remote_ids` that are nobody else's: no local record (other than
+        `exclude_pk`) holds them, and no delete of a record gone from here names them (a
+        withdrawn campaign registered again with the same fields is listed twice until its
+        delete is through: the old one is not ours)."""
+        held = set(
+            self.model._default_manager.exclude(pk=exclude_pk)
+            .filter(remote_id__in=remote_ids)
+            .values_list("remote_id", flat=True)
+        )
+        deletes = OutboxEntry.objects.filter(
+            model_label=self.model._meta.label_lower,
+            operation=Operation.DELETE,
+            payload__remote_id__in=remote_ids,
+        ).values_list("payload", flat=True)
+        held.update(str(payload.get("remote_id")) for payload in deletes)
+        return {remote_id for remote_id in remote_ids if remote_id not in held}
+
+
+@sync_handler_register
+class ShopSync(ListingLookup):
     model = Shop
+    listing = "listShops"
 
     def create(self, obj: Shop) -> RemoteState:
         remote = volantinopiu_client().add_shop(shop_data(obj))
+        if remote.id is None:
+            return self.resolve_missing_id(obj, "addShop")
         return RemoteState(remote.id, remote.raw)
 
     def update(self, obj: Shop) -> RemoteState:
@@ -65,39 +150,49 @@ class ShopSync(SyncHandler):
         with suppress(ProviderNotFound):
             volantinopiu_client().delete_shop(remote_id)
 
-    def find_existing(self, obj: Shop) -> RemoteState | None:
-        return self._find_by_code(obj.code)
+    def matches(self, obj: Shop) -> list[RemoteState]:
+        return self._with_code(obj.code, exclude_pk=obj.pk)
 
     def delete_payload(self, obj: Shop) -> dict[str, Any]:
         return {"code": obj.code}
 
     def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
-        return self._find_by_code(payload.get("code", ""))
+        return self.at_most_one(self._with_code(payload.get("code", "")))
 
-    @staticmethod
-    def _find_by_code(code: str) -> RemoteState | None:
-        # The shop code is unique on both sides, so it identifies a shop whose id we never got.
-        for remote in volantinopiu_client().list_shops():
-            if code and remote.data.code == code:
-                return RemoteState(remote.id, remote.raw)
-        return None
+    def _with_code(self, code: str, *, exclude_pk: Any = None) -> list[RemoteState]:
+        # The shop code (`codice`) is unique on both sides: it identifies a shop whose id we
+        # never got.
+        if not code:
+            return []
+        listed = [s for s in volantinopiu_client().list_shops() if s.data.code == code]
+        free = self.not_held([s.id for s in listed], exclude_pk=exclude_pk)
+        return [RemoteState(s.id, s.raw) for s in listed if s.id in free]
 
 
 @sync_handler_register
-class MediaSync(SyncHandler):
+class MediaSync(ListingLookup):
     """uploadMedia only: VolantinoPiù can neither change nor delete an uploaded file."""
 
-    provider = "volantinopiu"
     model = Media
+    listing = "listMedia"
     remote_delete = False
 
     def create(self, obj: Media) -> RemoteState:
         with obj.file.open("rb") as stored:
             content_type = image_content_type(stored)
             content = stored.read()
-        remote = volantinopiu_client().upload_media(
-            filename=obj.file.name.rsplit("/", 1)[-1], content=content, content_type=content_type
+        client = volantinopiu_client()
+        remote = client.upload_media(
+            filename=_file_name(obj), content=content, content_type=content_type
         )
+        if remote.id is None:
+            return self.resolve_missing_id(obj, "uploadMedia")
+        if not remote.url:
+            # Campaigns need the file's address: an answer with the id but no url is completed
+            # from the listing (the same record, by id).
+            listed = next((m for m in client.list_media() if m.id == remote.id), None)
+            if listed is not None:
+                return RemoteState(listed.id, listed.raw)
         return RemoteState(remote.id, remote.raw)
 
     def update(self, obj: Media) -> RemoteState:
@@ -115,28 +210,62 @@ class MediaSync(SyncHandler):
         """Never called: `remote_delete` is False, the outbox queues no delete for media."""
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
-        return {"remote_url": str(state.data.get("url") or "")}
+        url = state.data.get("url") or state.data.get("path") or ""
+        return {"remote_url": url if isinstance(url, str) else ""}
 
-    def find_existing(self, obj: Media) -> RemoteState | None:
-        name = obj.file.name.rsplit("/", 1)[-1]
-        for remote in volantinopiu_client().list_media():
-            if remote.name == name and remote.raw.get("size") == obj.size_bytes:
-                return RemoteState(remote.id, remote.raw)
-        return None
+    def matches(self, obj: Media) -> list[RemoteState]:
+        """The listed files with our file's name, no other image here holds, that are our
+        file: by `sha256` when the listing gives it, else by `size`. When the listing gives
+        neither, the newest of them (the upload we just made is the last one made)."""
+        if not obj.file:
+            return []
+        with obj.file.open("rb") as stored:
+            content = stored.read()
+        name, size, digest = _file_name(obj), len(content), hashlib.sha256(content).hexdigest()
+        named = [m for m in volantinopiu_client().list_media() if m.name == name]
+        free = self.not_held([m.id for m in named], exclude_pk=obj.pk)
+        named = [m for m in named if m.id in free]
+        verifiable = [m for m in named if m.sha256 or m.size is not None]
+        if verifiable:
+            ours = [m for m in verifiable if (m.sha256 == digest if m.sha256 else m.size == size)]
+        else:
+            ours = _newest(named)
+        return [RemoteState(m.id, m.raw) for m in ours]
+
+
+def _file_name(media: Media) -> str:
+    return media.file.name.rsplit("/", 1)[-1]
+
+
+def _newest(media: list[RemoteMedia]) -> list[RemoteMedia]:
+    """The most recent of several listed files: the highest id when every id is a number,
+    else the latest `created_at` when every one has it, else the last listed."""
+    if not media:
+        return []
+    if all(m.id.isdigit() for m in media):
+        return [max(media, key=lambda m: int(m.id))]
+    stamps = [m.raw.get("created_at") for m in media]
+    if all(isinstance(stamp, str) and stamp for stamp in stamps):
+        return [max(media, key=lambda m: m.raw["created_at"])]
+    return [media[-1]]
 
 
 @sync_handler_register
-class CampaignSync(SyncHandler):
+class CampaignSync(ListingLookup):
     """registerCampaign / registerCampaignFlyer, deleteCampaign; no update call exists."""
 
-    provider = "volantinopiu"
     model = Campaign
+    listing = "listCampaigns"
 
     def prerequisites(self, obj: Campaign) -> list:
         return [obj.shop, *([obj.media] if obj.media_id else [])]
 
     def create(self, obj: Campaign) -> RemoteState:
-        remote = volantinopiu_client().register_campaign(campaign_data(obj))
+        data = campaign_data(obj)
+        remote = volantinopiu_client().register_campaign(data)
+        if remote.id is None:
+            operation = "registerCampaignFlyer" if data.kind == "flyer" else "registerCampaign"
+            return self.resolve_missing_id(obj, operation)
         return RemoteState(remote.id, remote.raw)
 
     def update(self, obj: Campaign) -> RemoteState:
@@ -154,30 +283,38 @@ class CampaignSync(SyncHandler):
         with suppress(ProviderNotFound):
             volantinopiu_client().delete_campaign(remote_id)
 
-    def find_existing(self, obj: Campaign) -> RemoteState | None:
-        return self._find(campaign_data(obj).wire() | {"type": obj.kind})
+    def matches(self, obj: Campaign) -> list[RemoteState]:
+        return self._matching(campaign_data(obj).wire() | {"type": obj.kind}, exclude_pk=obj.pk)
 
     def delete_payload(self, obj: Campaign) -> dict[str, Any]:
         return campaign_data(obj).wire() | {"type": obj.kind}
 
     def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
-        return self._find(payload)
+        return self.at_most_one(self._matching(payload))
 
-    @staticmethod
-    def _find(wire: dict[str, Any]) -> RemoteState | None:
-        # No campaign key exists on both sides: shop, kind, promo and send time together do.
-        for remote in volantinopiu_client().list_campaigns():
-            if _same_campaign(remote, wire):
-                return RemoteState(remote.id, remote.raw)
-        return None
+    def _matching(self, wire: dict[str, Any], *, exclude_pk: Any = None) -> list[RemoteState]:
+        # No campaign key exists on both sides: shop, promo, send time and image together do.
+        listed = [c for c in volantinopiu_client().list_campaigns() if _same_campaign(c, wire)]
+        free = self.not_held([c.id for c in listed], exclude_pk=exclude_pk)
+        return [RemoteState(c.id, c.raw) for c in listed if c.id in free]
 
 
 def _same_campaign(remote: RemoteCampaign, wire: dict[str, Any]) -> bool:
+    """Exactly what we sent: pv_id, promo_name, date_send (to the second, Italian time) and
+    image; and, when the listing states them, the kind (`type`) and the links and template
+    name we sent (a campaign registered again with another link is another campaign)."""
     data = remote.data
+    stated = remote.raw.get("type")
     return (
-        str(data.pv_id) == str(wire.get("pv_id"))
-        and data.kind == wire.get("type")
+        data.pv_id == str(wire.get("pv_id"))
         and data.promo_name == wire.get("promo_name")
+        and data.image == wire.get("image")
         and data.date_send is not None
         and format_date_send(data.date_send) == wire.get("date_send")
+        and (not isinstance(stated, str) or stated.strip().lower() == wire.get("type"))
+        and all(
+            remote.raw.get(name) in (None, "") or getattr(data, name) == wire[name]
+            for name in ("link", "flyer_link", "template_name")
+            if name in wire
+        )
     )

@@ -28,7 +28,7 @@ from core.models import (
     RemoteCall,
     SyncStatus,
 )
-from core.outbox import outbox_cancel, outbox_retry
+from core.outbox import outbox_cancel, outbox_resend, outbox_retry
 from core.preflight import preflight_check_and_keep, preflight_providers
 from core.services import records_retry_failed, records_sync_now
 from core.tokens import (
@@ -155,7 +155,7 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
     list_filter = ("state", "provider", "operation", "model_label")
     search_fields = ("object_repr", "object_key", "last_error", "error_code")
     date_hierarchy = "created_at"
-    actions = ["retry", "cancel"]
+    actions = ["retry", "resend", "cancel"]
     show_full_result_count = False
 
     @admin.display(description=_("state"), ordering="state")
@@ -173,6 +173,19 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
             request,
             ngettext("%(n)d entry queued again.", "%(n)d entries queued again.", count)
             % {"n": count},
+        )
+
+    @admin.action(
+        description=_("Send again without looking it up (checked: it did not arrive)"),
+        permissions=["change"],
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """For an entry stopped for a decision (its answer was lost and the lookup could not
+        tell): a person checked at the provider that it is not there."""
+        count = outbox_resend(entries=queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d entry sent again.", "%(n)d entries sent again.", count) % {"n": count},
         )
 
     @admin.action(description=_("Cancel (do not send)"), permissions=["change"])

@@ -3,7 +3,14 @@
 HTTP Basic (AUTH_KEY:AUTH_SECRET); POSTs form-encoded with the document's parameter names
 (msisdn, cardCode, startingPoints, startingAmount, sendSms; action, points, amount, rewardId,
 note, sendSms); dates as `yyyy-MM-dd'T'HH:mm:ssZ` (2019-11-22T16:11:23+0100); lists paginated
-with offset/limit and a `metadata` block. Errors answer 400 with an `errorMsg` code."""
+with offset/limit and a `metadata` block.
+
+Every answer is read here, and only here: the dataclasses below are what the rest of Vetrina
+sees. Each reading quotes the document's line it follows and says what else it accepts; an
+answer that still cannot be read raises a ContractDrift naming the fields (the call log keeps
+its shape). Errors: the document gives the HTTP statuses (400, 401, 405, 500) but its lists of
+error codes stop mid-sentence ("400 | I possibili", "Parametri non validi, i possibili valori
+sono:"), so a code we do not know is classified by its status and its wording (`_error`)."""
 
 from __future__ import annotations
 
@@ -11,17 +18,35 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ErrorCodeClient, cached_client_factory
+from core.http import ErrorCodeClient, Response, cached_client_factory
+from core.preflight import Probe
+from core.shapes import fields_differing, items_differing, type_name
+from core.wire import (
+    REQUIRED,
+    WIRE_DATE,
+    Unreadable,
+    error_class,
+    error_words,
+    read_date,
+    read_decimal,
+    read_flag,
+    read_id,
+    read_int,
+    read_text,
+    wording,
+)
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 # What the lists ask for a page. The document gives `limit` no maximum (default 20); the sandbox
@@ -30,12 +55,13 @@ PAGE_SIZE = 1000
 DOCUMENT_DEFAULT_LIMIT = 20
 # Pages asked for at once ahead of the one being read, when the caller lends threads to do it.
 PAGES_AHEAD = 2
-# DATE_FORMAT's shape exactly, which datetime.fromisoformat reads alike, 40 times faster than
-# strptime (a pull reads one date per card).
-_WIRE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")
+# The page of cards `checkproviders` reads: enough to see the shape, small enough to be quick.
+PROBE_PAGE_SIZE = 5
+CARD_CODE_MAX = 30  # "Codice della Fidelity Card da 6 a 30 caratteri 0-9A-Za-z_"
 
-# The document cuts off its lists of error codes; these are the codes the sandbox answers
-# with (docs/sandbox.md), each with what the user can do about it.
+# The codes the sandbox answers with (docs/sandbox.md), each with what the user can do about
+# it: the document lists none (its lists stop at "I possibili"); these follow the errorMsg
+# convention of the same vendor's SMS API (`{"errorCode": 400, "errorMsg": "BAD_…"}`).
 ERROR_MESSAGES = {
     "BAD_MSISDN": _("AMM refused the mobile number: it must include the country prefix."),
     "BAD_CARDCODE": _("AMM refused the card code: 6 to 30 characters, digits, letters or _."),
@@ -56,8 +82,19 @@ ERROR_MESSAGES = {
     "BAD_OFFSET": _("AMM refused the page offset."),
     "BAD_LIMIT": _("AMM refused the page size."),
     "GENERIC_ERROR": _("AMM had an internal error."),
+    "UNAUTHORIZED": _(
+        "AMM refused our credentials: check AMM_AUTH_KEY and AMM_AUTH_SECRET in the settings."
+    ),
 }
 NOT_FOUND_CODES = frozenset({"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", "RECORD_NOT_FOUND"})
+# "500 | Errore generico": the same error under a 400 is worth another try too.
+RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
+
+_NOT_FOUND_SUBJECTS = (  # the more specific first: "fidelity card record" is a record
+    (re.compile(r"record|moviment|operazion"), "RECORD_NOT_FOUND"),
+    (re.compile(r"card|carta|tessera"), "CARD_NOT_FOUND"),
+    (re.compile(r"fidelity|program"), "FIDELITY_NOT_FOUND"),
+)
 
 
 def format_date(value: datetime) -> str:
@@ -66,12 +103,17 @@ def format_date(value: datetime) -> str:
     return value.strftime(DATE_FORMAT)
 
 
-def parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    if _WIRE_DATE.fullmatch(value):
-        return datetime.fromisoformat(value)
-    return datetime.strptime(value, DATE_FORMAT)  # noqa: DTZ007 (%z in format): or ValueError
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Unreadable(f"{name}: {type_name(value)}, expected object")
+    return value
+
+
+def _require(raw: dict[str, Any], at: str, *names: str) -> None:
+    """Every needed field that is absent (or null, or blank), named at once."""
+    missing = [f"{at}{name}: missing" for name in names if raw.get(name) in (None, "")]
+    if missing:
+        raise Unreadable(*missing)
 
 
 def points_for_amount(amount: Decimal, point_value: Decimal) -> int:
@@ -89,11 +131,72 @@ def _wire_bool(value: bool | None) -> str | None:
     return None if value is None else ("true" if value else "false")
 
 
+# --- what Vetrina reads of AMM's answers -----------------------------------------------------
 @dataclass(frozen=True)
 class RemoteProgram:
     id: str
     name: str
     point_value: Decimal
+
+    # Lista Fidelity: `{"fidelityList": [{"id": 38, "name": "Mio programma fidelity",
+    # "pointValue": 5.0}]}`. Ids and the point value as numbers or text; the name may be left
+    # out (then blank). The point value is needed (points = amount / value): without it the
+    # answer cannot be read.
+    REQUIRED: ClassVar[dict] = {"id": ("number", "text"), "pointValue": ("number", "text")}
+    OPTIONAL: ClassVar[dict] = {"name": ("text", "blank text")}
+
+    @classmethod
+    def from_wire(cls, raw: Any, where: str = "fidelityList[]") -> RemoteProgram:
+        raw = _object(raw, where)
+        _require(raw, f"{where}.", "id", "pointValue")
+        return cls(
+            id=read_id(raw.get("id"), f"{where}.id"),
+            name=read_text(raw.get("name"), f"{where}.name"),
+            point_value=read_decimal(raw.get("pointValue"), f"{where}.pointValue"),
+        )
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The card holder of a card's detail (`contactDetail`)."""
+
+    msisdn: str = ""
+    name: str = ""
+    lastname: str = ""
+    email: str = ""
+
+    # Dettaglio Fidelity Card: `"contactDetail": {"msisdn": "393480000000", "name": "Mario",
+    # "lastname": "Rossi", "email": "mario.rossi@fake.it", "groups": [...], "customFields":
+    # [{"fieldKey": "f_s_msisdn", "fieldName": "Cellulare", "fieldValue": "393480000000"}, …]}`.
+    # Only the detail carries it (the list and the create answer do not): absent or null, the
+    # card has no known holder. The number as text or as a number; when `msisdn` is absent,
+    # the custom field f_s_msisdn the document prints beside it is read instead (likewise
+    # f_s_nome, f_s_cognome, f_s_email). groups are not read.
+    @classmethod
+    def from_wire(cls, raw: Any, where: str = "contactDetail") -> Contact:
+        if raw is None:
+            return cls()
+        raw = _object(raw, where)
+        custom: dict[str, Any] = {}
+        fields = raw.get("customFields")
+        if isinstance(fields, list):
+            custom = {f.get("fieldKey"): f.get("fieldValue") for f in fields if isinstance(f, dict)}
+
+        def text(key: str, custom_key: str) -> str:
+            value = raw.get(key)
+            if value is None:
+                value = custom.get(custom_key)
+            return read_text(value, f"{where}.{key}").strip()
+
+        return cls(
+            msisdn=text("msisdn", "f_s_msisdn").lstrip("+"),
+            name=text("name", "f_s_nome"),
+            lastname=text("lastname", "f_s_cognome"),
+            email=text("email", "f_s_email"),
+        )
+
+
+_NO_CONTACT = Contact()
 
 
 @dataclass(frozen=True)
@@ -103,20 +206,74 @@ class RemoteCard:
     code: str
     activation_date: datetime | None
     active: bool
-    points: int
-    contact: dict[str, Any] = field(default_factory=dict)
+    points: int | None  # None: AMM did not say (the balance kept beside ours is "not known")
+    contact: Contact = field(default_factory=Contact)
     raw: dict[str, Any] = field(default_factory=dict)
 
+    # Lista Fidelity Card / Dettaglio / Crea: `"fidelityId": 62, "fidelityCardId": 2668,
+    # "fidelityCode": "CARD_00011", "activationDate": "2019-11-22T16:11:23+0100",
+    # "active": true, "points": 21`. Needed: the card id and its code (a card is addressed by
+    # its code, "da 6 a 30 caratteri"); ids and points as numbers or text; `active` as a
+    # boolean or "true"/"false" (absent: active, as every example prints it true);
+    # `activationDate` as parse_date reads it (absent: not known); `points` absent: not known,
+    # never zero. `fidelityId` absent: the program asked for.
+    REQUIRED: ClassVar[dict] = {
+        "fidelityCardId": ("number", "text"),
+        "fidelityCode": ("text",),
+    }
+    OPTIONAL: ClassVar[dict] = {
+        "fidelityId": ("number", "text"),
+        "activationDate": ("text", "blank text", "number"),
+        "active": ("bool", "text", "number"),
+        "points": ("number", "text"),
+        "contactDetail": ("object",),
+    }
+
     @classmethod
-    def from_wire(cls, raw: dict[str, Any]) -> RemoteCard:
+    def from_wire(
+        cls, raw: Any, where: str = "", *, program_id: str = "", code: str = ""
+    ) -> RemoteCard:
+        raw = _object(raw, where or "answer")
+        # The document's own shape, read at once (a pull reads 100,000 of these).
+        get = raw.get
+        card_id, card_code, date = get("fidelityCardId"), get("fidelityCode"), get("activationDate")
+        active, points, program = get("active"), get("points"), get("fidelityId")
+        if (
+            type(card_id) is int
+            and type(card_code) is str
+            and 0 < len(card_code) <= CARD_CODE_MAX
+            and type(active) is bool
+            and type(points) is int
+            and type(program) is int
+            and type(date) is str
+            and WIRE_DATE.fullmatch(date)
+            and get("contactDetail") is None
+        ):
+            return cls(
+                str(program),
+                str(card_id),
+                card_code,
+                datetime.fromisoformat(date),
+                active,
+                points,
+                _NO_CONTACT,
+                raw,
+            )
+        at = f"{where}." if where else ""
+        _require(raw, at, "fidelityCardId", *(() if code else ("fidelityCode",)))
+        card_code = read_id(raw.get("fidelityCode"), f"{at}fidelityCode", code or REQUIRED)
+        if len(card_code) > CARD_CODE_MAX:
+            raise Unreadable(f"{at}fidelityCode: longer than {CARD_CODE_MAX} characters")
+        if raw.get("fidelityCode") is None:  # ours: kept with the answer, which is read again
+            raw = {**raw, "fidelityCode": card_code}
         return cls(
-            program_id=str(raw.get("fidelityId", "")),
-            id=str(raw["fidelityCardId"]),
-            code=str(raw.get("fidelityCode") or ""),
-            activation_date=parse_date(raw.get("activationDate")),
-            active=bool(raw.get("active", True)),
-            points=int(raw.get("points") or 0),
-            contact=raw.get("contactDetail") or {},
+            program_id=read_id(raw.get("fidelityId"), f"{at}fidelityId", program_id),
+            id=read_id(raw.get("fidelityCardId"), f"{at}fidelityCardId"),
+            code=card_code,
+            activation_date=read_date(raw.get("activationDate"), f"{at}activationDate"),
+            active=read_flag(raw.get("active"), f"{at}active", True),
+            points=read_int(raw.get("points"), f"{at}points", None),
+            contact=Contact.from_wire(raw.get("contactDetail"), f"{at}contactDetail"),
             raw=raw,
         )
 
@@ -131,65 +288,220 @@ class RemoteRecord:
     date: datetime | None
     raw: dict[str, Any]
 
+    # Dettaglio punti / Assegna Punti: `{"id": 438, "points": -5, "amount": 0.0, "rewardId":
+    # 60, "action": "REWARD", "date": "2019-11-27T15:38:37+0100"}` (rewardId only on a
+    # REWARD). Needed: the id, the points (a movement is its points) and the action (ADD,
+    # REWARD or AZZERA, read in capitals); numbers as numbers or text; amount and rewardId
+    # absent or null: none; the date as parse_date reads it.
+    REQUIRED: ClassVar[dict] = {
+        "id": ("number", "text"),
+        "points": ("number", "text"),
+        "action": ("text",),
+    }
+    OPTIONAL: ClassVar[dict] = {
+        "amount": ("number", "text"),
+        "rewardId": ("number", "text"),
+        "date": ("text", "blank text", "number"),
+    }
+
     @classmethod
-    def from_wire(cls, raw: dict[str, Any]) -> RemoteRecord:
-        amount = raw.get("amount")
+    def from_wire(cls, raw: Any, where: str = "") -> RemoteRecord:
+        raw = _object(raw, where or "answer")
+        at = f"{where}." if where else ""
+        _require(raw, at, "id", "points", "action")
+        action = read_text(raw.get("action"), f"{at}action", REQUIRED).strip().upper()
+        if not action:
+            raise Unreadable(f"{at}action: blank text, expected ADD, REWARD or AZZERA")
         return cls(
-            id=str(raw["id"]),
-            action=str(raw.get("action") or ""),
-            points=int(raw.get("points") or 0),
-            amount=None if amount is None else Decimal(str(amount)),
-            reward_id=raw.get("rewardId"),
-            date=parse_date(raw.get("date")),
+            id=read_id(raw.get("id"), f"{at}id"),
+            action=action,
+            points=read_int(raw.get("points"), f"{at}points"),
+            amount=read_decimal(raw.get("amount"), f"{at}amount", None),
+            reward_id=read_int(raw.get("rewardId"), f"{at}rewardId", None),
+            date=read_date(raw.get("date"), f"{at}date"),
             raw=raw,
         )
 
 
 @dataclass(frozen=True)
 class Page:
-    count: int
+    count: int | None  # None: the answer had no metadata (the list goes on to an empty page)
     offset: int
-    limit: int
+    limit: int | None
     items: list
+
+
+# Lists: `"metadata": {"count": 15, "offset": 0, "limit": 3}`, numbers or text, and the list.
+METADATA_FIELDS = {
+    "count": ("number", "text"),
+    "offset": ("number", "text"),
+    "limit": ("number", "text"),
+}
+
+
+def read_page(body: Any, key: str, parse: Callable[..., Any], *, offset: int) -> Page:
+    """A page of a list: `{"metadata": {...}, key: [...]}`.
+
+    The document prints the metadata on both lists; without it (or without its count) the
+    total is not known and the list is read until an empty page. The list itself absent or
+    null next to a metadata block is an empty page (a service that leaves out empty lists);
+    an object with neither cannot be read."""
+    body = _object(body, "answer")
+    meta = body.get("metadata")
+    if meta is not None:
+        meta = _object(meta, "metadata")
+    items = body.get(key)
+    if items is None and meta is None:
+        raise Unreadable(f"{key}: missing")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise Unreadable(f"{key}: {type_name(items)}, expected list")
+    meta = meta or {}
+    return Page(
+        count=read_int(meta.get("count"), "metadata.count", None),
+        offset=read_int(meta.get("offset"), "metadata.offset", offset),
+        limit=read_int(meta.get("limit"), "metadata.limit", None),
+        items=[parse(item, f"{key}[]") for item in items],
+    )
+
+
+def _present(obj: Any, expected: dict) -> dict:
+    """The expected fields `obj` has (not null): read when there, not needed."""
+    return {k: v for k, v in expected.items() if isinstance(obj, dict) and obj.get(k) is not None}
+
+
+def _probe_differing(items: Any, cls: Any, *, where: str) -> list[str]:
+    """The fields of a list's items that differ from what `cls.from_wire` reads: required ones
+    missing or of another type, optional ones of another type."""
+    found = items_differing(items, cls.REQUIRED, where=where)
+    for item in items[:20] if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            found += fields_differing(item, _present(item, cls.OPTIONAL), where=f"{where}[]")
+    return list(dict.fromkeys(found))
 
 
 class AmmClient(ErrorCodeClient):
     provider = "amm"
     error_messages = ERROR_MESSAGES
     not_found_codes = NOT_FOUND_CODES
+    retryable_codes = RETRYABLE_CODES
 
-    # --- programs -----------------------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------------
+    def _read(self, parse: Callable[[Any], Any]) -> Callable[[Response], Any]:
+        """A `read` for request(): the JSON body through `parse`, whose Unreadable becomes a
+        ContractDrift naming the fields. A 2xx body that is one of AMM's error bodies is that
+        error. A body that is not JSON stays a MALFORMED_RESPONSE (core.http: looked up)."""
+
+        def read(response: Response) -> Any:
+            body = self.json(response)
+            try:
+                if isinstance(body, dict) and "errorMsg" in body and "errorCode" in body:
+                    status = read_int(body.get("errorCode"), "errorCode", 0)
+                    if status >= 400:
+                        raise self._error(status, body, response.text)
+                return parse(body)
+            except Unreadable as exc:
+                raise self.drift(
+                    response,
+                    *exc.fields,
+                    message=_g(
+                        "AMM answered in a form Vetrina cannot read (%(fields)s); the request "
+                        "may have been applied. The call log shows the answer's shape."
+                    )
+                    % {"fields": "; ".join(exc.fields)},
+                ) from exc
+
+        return read
+
+    # --- errors -----------------------------------------------------------------------------
+    def error_for(self, response: Response) -> errors.ProviderError:
+        return self._error(response.status_code, self._json_or_none(response), response.text)
+
+    def parse_error(self, response: Response) -> tuple[str, str]:
+        error = self.error_for(response)
+        return error.code, error.user_message
+
+    def _error(self, status: int, body: Any, text: str) -> errors.ProviderError:
+        """AMM's error as one of ours (error_class): a known code keeps its meaning, any other
+        is read by its status, then by its wording; a "not found" says which thing from its
+        words; a refusal we cannot name shows AMM's own words."""
+        code, said = error_words(body)
+        code = code.strip()[:64]
+        words = wording(code, said)
+        message: Any = ERROR_MESSAGES.get(code)
+        cls = error_class(
+            self._status_class(status),
+            code,
+            words,
+            known=ERROR_MESSAGES,
+            not_found=NOT_FOUND_CODES,
+            retryable=RETRYABLE_CODES,
+        )
+        if message is None:
+            if issubclass(cls, errors.ProviderAuthError):
+                message = ERROR_MESSAGES["UNAUTHORIZED"]
+            elif issubclass(cls, errors.ProviderNotFound):
+                message = next(
+                    (
+                        ERROR_MESSAGES[known]
+                        for subject, known in _NOT_FOUND_SUBJECTS
+                        if subject.search(words)
+                    ),
+                    None,
+                )
+            elif not cls.retryable and (said or code):
+                message = _g("AMM refused the request: %(reason)s") % {"reason": said or code}
+        return cls(
+            message,
+            provider=self.provider,
+            code=code or f"HTTP_{status}",
+            status=status,
+            response_text=text,
+        )
+
+    def _status_class(self, status: int) -> type[errors.ProviderError] | None:
+        if status in self.status_errors:
+            return self.status_errors[status]
+        if status >= 500:
+            return errors.ProviderUnavailable
+        return None
+
+    # --- programs ---------------------------------------------------------------------------
     def list_programs(self) -> list[RemoteProgram]:
-        body = self.json(self.request("GET", "fidelity/list", operation="fidelity.list"))
-        return [
-            RemoteProgram(
-                id=str(item["id"]),
-                name=str(item.get("name") or ""),
-                point_value=Decimal(str(item.get("pointValue") or 0)),
-            )
-            for item in (body or {}).get("fidelityList", [])
-        ]
+        return self.request(
+            "GET", "fidelity/list", operation="fidelity.list", read=self._read(_programs)
+        )
 
-    # --- cards --------------------------------------------------------------------------------
+    # --- cards ------------------------------------------------------------------------------
     def list_cards(
         self,
         program_id: str,
         *,
-        offset: int = 0,
-        limit: int = PAGE_SIZE,
+        offset: int | None = 0,
+        limit: int | None = PAGE_SIZE,
         from_date: datetime | None = None,
         to_date: datetime | None = None,
     ) -> Page:
+        """A page of a program's cards. `offset` or `limit` None: not sent (AMM's defaults,
+        0 and 20)."""
         params = self._page_params(offset, limit, from_date, to_date)
-        body = self.json(
-            self.request(
-                "GET",
-                f"fidelity/{_seg(program_id)}/card/list",
-                operation="card.list",
-                params=params,
+
+        def parse(body: Any) -> Page:
+            return read_page(
+                body,
+                "fidelityCardList",
+                lambda raw, where: RemoteCard.from_wire(raw, where, program_id=str(program_id)),
+                offset=offset or 0,
             )
+
+        return self.request(
+            "GET",
+            f"fidelity/{_seg(program_id)}/card/list",
+            operation="card.list",
+            params=params,
+            read=self._read(parse),
         )
-        return self._page(body, "fidelityCardList", RemoteCard.from_wire)
 
     def iter_cards(
         self,
@@ -209,12 +521,12 @@ class AmmClient(ErrorCodeClient):
             yield page, page.items
 
     def get_card(self, program_id: str, code: str) -> RemoteCard:
-        body = self.json(
-            self.request(
-                "GET", f"fidelity/{_seg(program_id)}/card/{_seg(code)}", operation="card.detail"
-            )
+        return self.request(
+            "GET",
+            f"fidelity/{_seg(program_id)}/card/{_seg(code)}",
+            operation="card.detail",
+            read=self._read(lambda body: RemoteCard.from_wire(body, program_id=str(program_id))),
         )
-        return RemoteCard.from_wire(body)
 
     def create_card(
         self,
@@ -233,37 +545,45 @@ class AmmClient(ErrorCodeClient):
             startingAmount=_wire_amount(starting_amount),
             sendSms=_wire_bool(send_sms),
         )
-        body = self.json(
-            self.request(
-                "POST", f"fidelity/{_seg(program_id)}/card", operation="card.create", data=form
-            )
+        # Crea una Fidelity Card: the card as in the list. Without `fidelityCode` the code we
+        # sent is the card's; when AMM generated it ("Se assente ne viene generato uno") the
+        # answer must say it, or the card cannot be addressed.
+        return self.request(
+            "POST",
+            f"fidelity/{_seg(program_id)}/card",
+            operation="card.create",
+            data=form,
+            read=self._read(
+                lambda body: RemoteCard.from_wire(body, program_id=str(program_id), code=card_code)
+            ),
         )
-        return RemoteCard.from_wire(body)
 
-    # --- records (point movements) -------------------------------------------------------------
+    # --- records (point movements) ----------------------------------------------------------
     def list_records(
         self,
         program_id: str,
         code: str,
         *,
         action: str | None = None,
-        offset: int = 0,
-        limit: int = PAGE_SIZE,
+        offset: int | None = 0,
+        limit: int | None = PAGE_SIZE,
         from_date: datetime | None = None,
         to_date: datetime | None = None,
     ) -> Page:
         params = self._page_params(offset, limit, from_date, to_date)
         if action:
             params["action"] = action
-        body = self.json(
-            self.request(
-                "GET",
-                f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record/list",
-                operation="record.list",
-                params=params,
-            )
+        return self.request(
+            "GET",
+            f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record/list",
+            operation="record.list",
+            params=params,
+            read=self._read(
+                lambda body: read_page(
+                    body, "fidelityCardRecordList", RemoteRecord.from_wire, offset=offset or 0
+                )
+            ),
         )
-        return self._page(body, "fidelityCardRecordList", RemoteRecord.from_wire)
 
     def iter_records(self, program_id: str, code: str) -> Iterator[RemoteRecord]:
         def fetch(offset: int, limit: int) -> Page:
@@ -292,39 +612,109 @@ class AmmClient(ErrorCodeClient):
             note=note or None,
             sendSms=_wire_bool(send_sms),
         )
-        body = self.json(
-            self.request(
-                "POST",
-                f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record",
-                operation="record.create",
-                data=form,
-            )
+        return self.request(
+            "POST",
+            f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record",
+            operation="record.create",
+            data=form,
+            read=self._read(RemoteRecord.from_wire),
         )
-        return RemoteRecord.from_wire(body)
 
     def delete_record(self, program_id: str, code: str, record_id: str) -> None:
+        # Elimina record: "204 | Record eliminato correttamente", no body. Any other 2xx is
+        # taken as done too, unless its body is one of AMM's error bodies.
+        def read(response: Response) -> None:
+            if response.content.strip():
+                self._read(lambda body: None)(response)
+
         self.request(
             "DELETE",
             f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record/{_seg(record_id)}",
             operation="record.delete",
+            read=read,
         )
 
-    # --- helpers -------------------------------------------------------------------------------
+    # --- the read-only check (checkproviders) -------------------------------------------------
+    def probes(self) -> list[Probe]:
+        """`fidelity/list`, then one small page of the first program's cards."""
+        first: dict[str, str] = {}
+
+        def programs() -> list[str]:
+            def read(body: Any) -> list[str]:
+                listed = body.get("fidelityList") if isinstance(body, dict) else body
+                differing = _probe_differing(listed, RemoteProgram, where="fidelityList")
+                if listed and isinstance(listed, list) and isinstance(listed[0], dict):
+                    with suppress(Unreadable):  # the next probe lists this program's cards
+                        first["id"] = read_id(listed[0].get("id"), "id")
+                if not differing:
+                    try:
+                        _programs(body)
+                    except Unreadable as exc:
+                        return list(exc.fields)
+                return differing
+
+            return self.request(
+                "GET", "fidelity/list", operation="fidelity.list", read=self._read(read)
+            )
+
+        def cards() -> list[str]:
+            if "id" not in first:
+                found = self.list_programs()
+                if not found:
+                    return []  # no program: no card list to look at
+                first["id"] = found[0].id
+
+            def read(body: Any) -> list[str]:
+                differing = []
+                if isinstance(body, dict):
+                    differing += _probe_differing(
+                        body.get("fidelityCardList"), RemoteCard, where="fidelityCardList"
+                    )
+                    if body.get("metadata") is not None:
+                        differing += fields_differing(
+                            body["metadata"],
+                            _present(body["metadata"], METADATA_FIELDS),
+                            where="metadata",
+                        )
+                else:
+                    differing.append(f"answer: {type_name(body)}, expected object")
+                if not differing:
+                    try:
+                        read_page(body, "fidelityCardList", RemoteCard.from_wire, offset=0)
+                    except Unreadable as exc:
+                        return list(exc.fields)
+                return differing
+
+            return self.request(
+                "GET",
+                f"fidelity/{_seg(first['id'])}/card/list",
+                operation="card.list",
+                params={"offset": 0, "limit": PROBE_PAGE_SIZE},
+                read=self._read(read),
+            )
+
+        return [Probe("fidelity/list", programs), Probe("card/list", cards)]
+
+    # --- helpers ----------------------------------------------------------------------------
     @staticmethod
     def _pages(
         fetch: Callable[[int, int], Page], page_size: int, submit: Submit | None = None
     ) -> Iterator[Page]:
-        """Every page of a list, `fetch(offset, limit)` each, until `metadata.count` is reached.
+        """Every page of a list, `fetch(offset, limit)` each, until `metadata.count` is reached
+        (without a count: until an empty page).
 
         The next offset is what was received, so a provider that sends fewer than asked loses
         nothing; one that refuses the page size (BAD_LIMIT: the document sets no maximum) is
-        asked again for half, down to the document's default of 20.
+        asked again for half, down to the document's default of 20. A page that starts with
+        the same item as the one before means the offset is not read: a ContractDrift, rather
+        than reading the same page for ever.
 
         With `submit`, after a full page the next PAGES_AHEAD pages are asked for at once, at
         the offsets full pages give; an answer is used only for the offset and limit it was
         asked with, so after a short page the ones asked ahead are dropped and asked again."""
         offset = 0
         ahead: deque[tuple[int, int, Future[Page]]] = deque()
+        previous_first: str | None = None
         try:
             while True:
                 try:
@@ -334,15 +724,23 @@ class AmmClient(ErrorCodeClient):
                         _drop(ahead)
                         page = fetch(offset, page_size)
                 except errors.ProviderRejected as exc:
-                    if exc.code != "BAD_LIMIT" or page_size <= DOCUMENT_DEFAULT_LIMIT:
+                    if not _page_size_refused(exc) or page_size <= DOCUMENT_DEFAULT_LIMIT:
                         raise
                     page_size = max(page_size // 2, DOCUMENT_DEFAULT_LIMIT)
                     continue
+                first_id = page.items[0].id if page.items else None
+                if offset and first_id is not None and first_id == previous_first:
+                    raise errors.ContractDrift(
+                        _g("AMM answered the same page again: it does not seem to read offset."),
+                        provider="amm",
+                        fields=("offset",),
+                    )
+                previous_first = first_id
                 offset += len(page.items)
-                if not page.items or offset >= page.count:
+                if not page.items or (page.count is not None and offset >= page.count):
                     yield page
                     return
-                if submit is not None and len(page.items) == page_size:
+                if submit is not None and page.count is not None and len(page.items) == page_size:
                     asked = ahead[-1][0] + page_size if ahead else offset
                     while len(ahead) < PAGES_AHEAD and asked < page.count:
                         ahead.append((asked, page_size, submit(fetch, asked, page_size)))
@@ -353,28 +751,32 @@ class AmmClient(ErrorCodeClient):
 
     @staticmethod
     def _page_params(offset, limit, from_date, to_date) -> dict[str, Any]:
-        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        params: dict[str, Any] = {}
+        if offset is not None:
+            params["offset"] = offset
+        if limit is not None:
+            params["limit"] = limit
         if from_date is not None:
             params["fromDate"] = format_date(from_date)
         if to_date is not None:
             params["toDate"] = format_date(to_date)
         return params
 
-    def _page(self, body: Any, key: str, parse) -> Page:
-        if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
-            raise errors.ProviderTimeout(
-                _("AMM sent an answer we cannot read; the outcome will be checked."),
-                provider=self.provider,
-                code="UNEXPECTED_RESPONSE",
-            )
-        meta = body.get("metadata") or {}
-        items = [parse(item) for item in body.get(key, [])]
-        return Page(
-            count=int(meta.get("count", len(items))),
-            offset=int(meta.get("offset", 0)),
-            limit=int(meta.get("limit", len(items))),
-            items=items,
-        )
+
+def _programs(body: Any) -> list[RemoteProgram]:
+    """Lista Fidelity: `{"fidelityList": [...]}`; the list absent or null cannot be read (the
+    document prints it, and an account always has its programs)."""
+    listed = _object(body, "answer").get("fidelityList")
+    if not isinstance(listed, list):
+        raise Unreadable(f"fidelityList: {type_name(listed) if listed is not None else 'missing'}")
+    return [RemoteProgram.from_wire(item) for item in listed]
+
+
+def _page_size_refused(exc: errors.ProviderError) -> bool:
+    """BAD_LIMIT, or a refusal of ours whose words are about the limit."""
+    if exc.code == "BAD_LIMIT":
+        return True
+    return exc.code not in ERROR_MESSAGES and "limit" in wording(exc.code, exc.user_message)
 
 
 Submit = Callable[..., "Future[Page]"]
@@ -414,3 +816,8 @@ def amm_client() -> AmmClient:
         settings.PROVIDER_CONNECT_TIMEOUT,
         settings.PROVIDER_READ_TIMEOUT,
     )
+
+
+def amm_probes() -> list[Probe]:
+    """The read-only calls `checkproviders` makes to AMM (registered in loyalty/apps.py)."""
+    return amm_client().probes()

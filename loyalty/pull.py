@@ -52,7 +52,9 @@ def amm_pull(
             with read_ahead(pages) as pages_read_ahead:
                 for page, cards, insert in pages_read_ahead:
                     _upsert_cards(program, cards, insert, report, write=write)
-                    progress(program.name[:24], page.offset + len(cards), page.count)
+                    done = page.offset + len(cards)
+                    # Without AMM's metadata the total is not known: what came so far.
+                    progress(program.name[:24], done, done if page.count is None else page.count)
         if movements and write:
             _pull_movements(program, report, progress)
         if write:
@@ -210,7 +212,7 @@ def _upsert_cards(
                 setattr(card, name, value)
             card.remote_data = remote.raw
             changed.append(card)
-            if card.points != remote.points:
+            if remote.points is not None and card.points != remote.points:
                 report.add(
                     "different",
                     DriftLine(
@@ -235,9 +237,10 @@ def _upsert_cards(
 def _new_card_fields(remote: RemoteCard) -> dict[str, Any]:
     return {
         **card_fields_from_remote(remote),
-        # No movements of it are known yet: its balance opens the account here.
-        "starting_points": remote.points,
-        "points": remote.points,
+        # No movements of it are known yet: its balance opens the account here (a balance AMM
+        # did not report opens at zero, and stays "not known" beside it).
+        "starting_points": remote.points or 0,
+        "points": remote.points or 0,
         "remote_id": remote.id,
         "remote_data": remote.raw,
     }

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from core.errors import ProviderNotFound, ProviderUnavailable
+from core.errors import ContractDrift, ProviderNotFound, ProviderUnavailable
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from loyalty.amm import RemoteCard, RemoteRecord, amm_client
 from loyalty.models import FidelityCard, MovementAction, PointMovement
 
 
 def card_fields_from_remote(card: RemoteCard) -> dict[str, Any]:
-    """The one mapping from AMM's card onto our fields (balance kept apart, never overwritten)."""
+    """The one mapping from AMM's card onto our fields (balance kept apart, never overwritten;
+    a balance AMM did not report is "not known", None)."""
     return {
         "code": card.code,
         "active": card.active,
@@ -57,18 +59,17 @@ class CardSync(SyncHandler):
 
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
         # A card pulled from AMM has no customer until its detail names the phone number.
-        msisdn = (state.data.get("contactDetail") or {}).get("msisdn")
+        contact = RemoteCard.from_wire(state.data).contact
         card = FidelityCard.objects.only("customer_id").filter(pk=object_id).first()
-        if card is not None and msisdn and card.customer_id is None:
+        if card is not None and contact.msisdn and card.customer_id is None:
             from loyalty.services import customer_get_or_create
 
-            contact = state.data["contactDetail"]
             with suppress(ValidationError):  # a number AMM holds but we cannot read stays unlinked
                 customer = customer_get_or_create(
-                    msisdn="+" + msisdn,
-                    name=contact.get("name") or "",
-                    surname=contact.get("lastname") or "",
-                    email=contact.get("email") or "",
+                    msisdn="+" + contact.msisdn,
+                    name=contact.name,
+                    surname=contact.lastname,
+                    email=contact.email,
                 )
                 FidelityCard.objects.filter(pk=object_id).update(customer=customer)
 
@@ -97,7 +98,7 @@ class CardSync(SyncHandler):
                     detail = client.get_card(obj.program.remote_id, card.code)
                 except ProviderNotFound:
                     continue  # gone since the listing: not ours either
-                if detail.contact.get("msisdn") == obj.customer.amm_msisdn:
+                if detail.contact.msisdn == obj.customer.amm_msisdn:
                     # The outbox reads the found card again through update(), which needs
                     # the code AMM generated: ours is still empty.
                     obj.code = detail.code
@@ -117,7 +118,7 @@ def _card_points(card: FidelityCard) -> dict[str, int | None]:
 def _card_points_of(program: str, code: str) -> int | None:
     try:
         return amm_client().get_card(program, code).points
-    except ProviderUnavailable:
+    except (ProviderUnavailable, ContractDrift):  # not answered, or not readable: not known
         return None
 
 
@@ -173,7 +174,7 @@ class MovementSync(SyncHandler):
         matches = [
             r
             for r in page.items
-            if str(r.amount or 0) == str(payload.get("amount") or 0)
+            if (r.amount or 0) == Decimal(payload.get("amount") or 0)
             and (payload.get("points_requested") is None or r.points == payload["points_requested"])
             and r.reward_id == payload.get("reward_id")
         ]

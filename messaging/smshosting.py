@@ -2,25 +2,51 @@
 
 HTTP Basic (AUTH_KEY:AUTH_SECRET). POSTs are `application/x-www-form-urlencoded`, or
 `multipart/form-data` when an image (`file`) is attached. Dates are `yyyy-MM-ddTHH:mm:ssZ`
-(2014-12-25T08:00:00+0200). Errors answer 400 with an `errorMsg` code from the document."""
+(2014-12-25T08:00:00+0200). Errors answer 400 with an `errorMsg` code from the document.
+
+Every answer is read here, and only here: the dataclasses below (and `message_values`) are
+what the rest of Vetrina sees. Each reading quotes the document's line it follows and says
+what else it accepts; an answer that still cannot be read raises a ContractDrift naming the
+fields (the call log keeps its shape). SMSHosting and AMM are the same vendor: the values are
+read with the same readers (loyalty.amm), and an error code the document does not list is
+classified the same way, by status and wording (loyalty.amm.error_class)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
+from core import errors
 from core.http import ErrorCodeClient, Response, cached_client_factory
+from core.preflight import Probe
+from core.shapes import fields_differing, items_differing, type_name
+from core.wire import (
+    Unreadable,
+    error_class,
+    error_words,
+    parse_date,  # noqa: F401  (the document's dates and their ISO variants, for callers here)
+    read_date,
+    read_decimal,
+    read_id,
+    read_int,
+    read_text,
+    wording,
+)
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 SEARCH_PAGE_SIZE = 500
 FINAL_STATUSES = {"DELIVERED", "NOTDELIVERED", "NOSENT"}
+# How far back `checkproviders` searches (push/search wants at least one parameter).
+PROBE_SEARCH_DAYS = 30
 # Every errorMsg of the document, with what the user can do about it.
 ERROR_MESSAGES = {
     "PUSH_UNAVAILABLE": _("No push plan is active on the SMSHosting account."),
@@ -42,6 +68,11 @@ ERROR_MESSAGES = {
     "BAD_MSISDN": _("SMSHosting refused the phone number."),
     "BAD_STATUS": _("SMSHosting refused the status filter."),
     "BAD_TO": _("SMSHosting refused the phone number for the invitation."),
+    # "401 Credenziali non valide" (the sandbox's body: {"errorMsg": "UNAUTHORIZED"}).
+    "UNAUTHORIZED": _(
+        "SMSHosting refused our credentials: check SMSHOSTING_AUTH_KEY and "
+        "SMSHOSTING_AUTH_SECRET in the settings."
+    ),
 }
 # A server-side error is worth another try; the others need the user to change something.
 RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
@@ -53,8 +84,10 @@ def format_date(value: datetime) -> str:
     return value.strftime(DATE_FORMAT)
 
 
-def parse_date(value: str | None) -> datetime | None:
-    return datetime.strptime(value, DATE_FORMAT) if value else None  # noqa: DTZ007 (%z)
+def _object(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Unreadable(f"{name}: {type_name(value)}, expected object")
+    return value
 
 
 @dataclass(frozen=True)
@@ -78,6 +111,7 @@ class PushRequest:
             "to": ",".join(self.to) or None,
             "group": ",".join(str(g) for g in self.groups) or None,
             "text": self.text or None,
+            # "Default: true": sent all the same, so that a changed default changes nothing.
             "onlyPush": "true" if self.only_push else "false",
             "smsFrom": self.sms_from or None,
             "smsText": self.sms_text or None,
@@ -98,6 +132,32 @@ class Estimate:
     push_count: int
     push_available: int
 
+    # "Dati relativi al preventivo: cost, userCredit, smsCount, pushCount, pushAvailable";
+    # the example: `{"cost":0, "userCredit":15.484, "smsCount":0, "pushCount":1,
+    # "pushAvailable":899}`. All five are needed (the send is confirmed on them: pushes
+    # available against pushes to send); numbers as numbers or text ("0.065", "0,065").
+    FIELDS: ClassVar[dict] = {
+        "cost": ("number", "text"),
+        "userCredit": ("number", "text"),
+        "smsCount": ("number", "text"),
+        "pushCount": ("number", "text"),
+        "pushAvailable": ("number", "text"),
+    }
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> Estimate:
+        raw = _object(raw, "answer")
+        missing = [f"{name}: missing" for name in cls.FIELDS if raw.get(name) in (None, "")]
+        if missing:
+            raise Unreadable(*missing)
+        return cls(
+            cost=read_decimal(raw["cost"], "cost"),
+            user_credit=read_decimal(raw["userCredit"], "userCredit"),
+            sms_count=read_int(raw["smsCount"], "smsCount"),
+            push_count=read_int(raw["pushCount"], "pushCount"),
+            push_available=read_int(raw["pushAvailable"], "pushAvailable"),
+        )
+
 
 @dataclass(frozen=True)
 class SentMessage:
@@ -113,44 +173,199 @@ class SentMessage:
     multimedia_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
+    # What a message of push/search holds: `id` and `to` and `status` needed (a message is
+    # matched by its id, to a recipient by its number); the others read when present.
+    REQUIRED: ClassVar[dict] = {
+        "id": ("number", "text"),
+        "to": ("number", "text"),
+        "status": ("text",),
+    }
+    OPTIONAL: ClassVar[dict] = {
+        "text": ("text", "blank text"),
+        "from": ("text", "blank text", "number"),
+        "statusDetail": ("text", "blank text"),
+        "type": ("text", "blank text"),
+        "insertDate": ("text", "blank text", "number"),
+        "sentDate": ("text", "blank text", "number"),
+        "deliveryDate": ("text", "blank text", "number"),
+        "transactionId": ("text", "number"),
+        "price": ("number", "text"),
+        "multimediaContent": ("object", "text"),
+    }
+
     @classmethod
-    def from_wire(cls, raw: dict[str, Any]) -> SentMessage:
-        return cls(*message_values(raw), raw=raw)
+    def from_wire(cls, raw: Any, where: str = "sms[]", *, need_id: bool = False) -> SentMessage:
+        values = message_values(raw, where)
+        if need_id and not values[0]:
+            raise Unreadable(f"{where}.id: missing")
+        return cls(*values, raw=raw)
 
 
-def message_values(raw: dict[str, Any]) -> tuple:
+def message_values(raw: Any, where: str = "sms[]") -> tuple:
     """A message of an answer as SentMessage's fields, in their order, without building one:
-    recording a 1,000-message batch reads these (a frozen dataclass apiece cost ~7 ms)."""
-    multimedia = raw.get("multimediaContent")
-    price = raw.get("price")
+    recording a 1,000-message batch reads these (a frozen dataclass apiece cost ~7 ms).
+
+    push/send, "Dati Invio", sms: "to - numero di cellulare", "id - id interno del messaggio",
+    "status - … INSERTED … NOT_INSERTED", "statusDetail - BADNUMBERFORMAT, DUPLICATESMS",
+    "type - … PUSH"; push/search adds text, from, insertDate, sentDate, deliveryDate ("nel
+    formato yyyy-MM-ddTHH:mm:ssZ"), transactionId, price and "multimediaContent - identificativo
+    id e tipo type". Needed: `to` (digits, as text or number; a leading + is dropped) and
+    `status` (read in capitals). A message not inserted has no id (""). Dates as
+    loyalty.amm.parse_date reads them; price as a number or text; multimediaContent as the
+    document's object, or its id alone, or null. Unreadable names the field otherwise."""
+    if type(raw) is not dict:
+        raise Unreadable(f"{where}: {type_name(raw)}, expected object")
+    get = raw.get
+    to, status, id_ = get("to"), get("status"), get("id")
+    to = to if type(to) is str and to.isdigit() else read_id(to, f"{where}.to").lstrip("+")
+    if type(status) is not str or not status.isupper():
+        status = read_text(status, f"{where}.status", None)
+        if status is None or not status.strip():
+            raise Unreadable(f"{where}.status: {type_name(status)}, expected text")
+        status = status.strip().upper()
+    id_ = str(id_) if type(id_) is int else read_id(id_, f"{where}.id", "")
+    detail, kind = get("statusDetail"), get("type")
+    multimedia = get("multimediaContent")
+    price = get("price")
+    inserted, sent, delivered = get("insertDate"), get("sentDate"), get("deliveryDate")
     return (
-        str(raw.get("id") or ""),
-        str(raw.get("to") or ""),
-        str(raw.get("status") or ""),
-        str(raw.get("statusDetail") or ""),
-        str(raw.get("type") or ""),
-        parse_date(raw.get("insertDate")),
-        parse_date(raw.get("sentDate")),
-        parse_date(raw.get("deliveryDate")),
-        None if price is None else Decimal(str(price)),
-        str(multimedia.get("id") or "") if multimedia else "",
+        id_,
+        to,
+        status,
+        detail if type(detail) is str else read_text(detail, f"{where}.statusDetail"),
+        kind.upper() if type(kind) is str else read_text(kind, f"{where}.type").upper(),
+        None if inserted is None else read_date(inserted, f"{where}.insertDate"),
+        None if sent is None else read_date(sent, f"{where}.sentDate"),
+        None if delivered is None else read_date(delivered, f"{where}.deliveryDate"),
+        None if price is None else read_decimal(price, f"{where}.price", None),
+        _multimedia_id(multimedia, f"{where}.multimediaContent") if multimedia else "",
     )
+
+
+def _multimedia_id(value: Any, name: str) -> str:
+    if isinstance(value, dict):
+        return read_id(value.get("id"), f"{name}.id", "")
+    return read_id(value, name, "")
 
 
 @dataclass(frozen=True)
 class SendResult:
     transaction_id: str
-    sms_inserted: int
-    sms_not_inserted: int
-    push_inserted: int
+    sms_inserted: int | None  # None: SMSHosting did not say, and its messages do not tell
+    sms_not_inserted: int | None
+    push_inserted: int | None
     raw: dict[str, Any]
+
+    # push/send, "Dati Invio": "transactionId - identificatore dell'invio", "smsInserted",
+    # "smsNotInserted", "pushInserted", "sms - Lista dei messaggi"; the example:
+    # `{"transactionId":"d41e…", "smsInserted":0, "smsNotInserted":0, "pushInserted": 1,
+    # "sms":[{"id":389310742, "to":"393412345678", "status":"INSERTED", "type":"PUSH"}]}`.
+    REQUIRED: ClassVar[dict] = {"sms": ("list",)}
+    OPTIONAL: ClassVar[dict] = {
+        "transactionId": ("text", "number"),
+        "smsInserted": ("number", "text"),
+        "smsNotInserted": ("number", "text"),
+        "pushInserted": ("number", "text"),
+    }
+
+    @classmethod
+    def from_answer(cls, raw: Any, *, transaction_id: str = "") -> SendResult:
+        """The counts of a push/send answer (its messages are read by `messages`).
+
+        The counts as numbers or text; one left out is counted from the messages when they
+        tell (not inserted: status NOT_INSERTED; pushes and SMS: by `type`, when every message
+        inserted has one), else None. `transactionId` left out: the one we sent ("Se non
+        specificato … verrà generato": we always send one). A different one is taken as
+        SMSHosting's (the send happened), and kept."""
+        raw = _object(raw, "answer")
+        listed = raw.get("sms")
+        if listed is not None and not isinstance(listed, list):
+            raise Unreadable(f"sms: {type_name(listed)}, expected list")
+        messages = listed or []
+        derived = _counts(messages)
+        return cls(
+            transaction_id=read_id(raw.get("transactionId"), "transactionId", transaction_id),
+            sms_inserted=read_int(raw.get("smsInserted"), "smsInserted", derived[0]),
+            sms_not_inserted=read_int(raw.get("smsNotInserted"), "smsNotInserted", derived[1]),
+            push_inserted=read_int(raw.get("pushInserted"), "pushInserted", derived[2]),
+            raw=raw,
+        )
+
+    @classmethod
+    def from_messages(cls, transaction_id: str, messages: list[SentMessage]) -> SendResult:
+        """A send as push/search shows it afterwards, in push/send's form (a send never changes:
+        reading it back is how a send whose answer was lost is recorded)."""
+        return cls.from_answer(
+            {"transactionId": transaction_id, "sms": [m.raw for m in messages]},
+            transaction_id=transaction_id,
+        )
+
+    @property
+    def message_answers(self) -> list[dict[str, Any]]:
+        """The messages as they came (message_values reads each): the outbox handler keeps the
+        raw answer and reads it after the provider's slot is released, so a 1,000-message batch
+        is not parsed twice (and not while the slot is held)."""
+        return list(self.raw.get("sms") or [])
 
     @property
     def messages(self) -> list[SentMessage]:
-        """Read from the answer when asked: the outbox handler keeps the raw answer and reads
-        it after the provider's slot is released, so a 1,000-message batch is not parsed twice
-        (and not while the slot is held)."""
-        return [SentMessage.from_wire(m) for m in self.raw.get("sms", [])]
+        return [SentMessage.from_wire(m) for m in self.message_answers]
+
+
+def _counts(messages: list[Any]) -> tuple[int | None, int | None, int | None]:
+    """(SMS inserted, not inserted, pushes inserted) as the messages tell them."""
+    readable = [m for m in messages if isinstance(m, dict)]  # the others: message_values says
+    not_inserted = sum(1 for m in readable if str(m.get("status") or "").upper() == "NOT_INSERTED")
+    kinds = [
+        str(m.get("type") or "").upper()
+        for m in readable
+        if str(m.get("status") or "").upper() != "NOT_INSERTED"
+    ]
+    if not all(kinds):
+        return None, not_inserted, None
+    pushes = sum(1 for kind in kinds if kind == "PUSH")
+    return len(kinds) - pushes, not_inserted, pushes
+
+
+# push/search: `{"metadata": {"count":1, "offset":0, "limit":20}, "smsList": [...]}`.
+METADATA_FIELDS = {
+    "count": ("number", "text"),
+    "offset": ("number", "text"),
+    "limit": ("number", "text"),
+}
+
+
+def read_search(body: Any) -> tuple[int | None, list[SentMessage]]:
+    """A page of push/search: (the total, None without metadata; the messages).
+
+    "smsList - Lista degli sms"; "metadata - Metadata utili per la paginazione" (the example
+    prints both). Without metadata (or its count) the total is not known and the search is read
+    until an empty page. smsList absent or null beside a metadata block: no message; with
+    neither, the answer cannot be read. Each message needs its id (see message_values)."""
+    body = _object(body, "answer")
+    meta = body.get("metadata")
+    if meta is not None:
+        meta = _object(meta, "metadata")
+    listed = body.get("smsList")
+    if listed is None and meta is None:
+        raise Unreadable("smsList: missing")
+    if listed is not None and not isinstance(listed, list):
+        raise Unreadable(f"smsList: {type_name(listed)}, expected list")
+    count = read_int((meta or {}).get("count"), "metadata.count", None)
+    return count, [SentMessage.from_wire(m, "smsList[]", need_id=True) for m in listed or []]
+
+
+def _present(obj: Any, expected: dict) -> dict:
+    """The expected fields `obj` has (not null): read when there, not needed."""
+    return {k: v for k, v in expected.items() if isinstance(obj, dict) and obj.get(k) is not None}
+
+
+def _probe_differing(items: Any, cls: Any, *, where: str) -> list[str]:
+    found = items_differing(items, cls.REQUIRED, where=where)
+    for item in items[:20] if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            found += fields_differing(item, _present(item, cls.OPTIONAL), where=f"{where}[]")
+    return list(dict.fromkeys(found))
 
 
 class SmsHostingClient(ErrorCodeClient):
@@ -158,45 +373,130 @@ class SmsHostingClient(ErrorCodeClient):
     error_messages = ERROR_MESSAGES
     retryable_codes = RETRYABLE_CODES
 
-    def _post_push(self, path: str, request: PushRequest, *, for_send: bool) -> Response:
+    # --- reading ----------------------------------------------------------------------------
+    def _read(self, parse: Callable[[Any], Any]) -> Callable[[Response], Any]:
+        """A `read` for request(): the JSON body through `parse`, whose Unreadable becomes a
+        ContractDrift naming the fields. A 2xx body that is one of SMSHosting's error bodies is
+        that error. A body that is not JSON stays a MALFORMED_RESPONSE (core.http: looked up)."""
+
+        def read(response: Response) -> Any:
+            body = self.json(response)
+            try:
+                self._raise_error_body(response, body)
+                return parse(body)
+            except Unreadable as exc:
+                raise self.drift(
+                    response,
+                    *exc.fields,
+                    message=_g(
+                        "SMSHosting answered in a form Vetrina cannot read (%(fields)s); the "
+                        "request may have been applied. The call log shows the answer's shape."
+                    )
+                    % {"fields": "; ".join(exc.fields)},
+                ) from exc
+
+        return read
+
+    def _raise_error_body(self, response: Response, body: Any) -> None:
+        if isinstance(body, dict) and "errorMsg" in body and "errorCode" in body:
+            status = read_int(body.get("errorCode"), "errorCode", 0)
+            if status >= 400:
+                raise self._error(status, body, response.text)
+
+    # --- errors -----------------------------------------------------------------------------
+    def error_for(self, response: Response) -> errors.ProviderError:
+        return self._error(response.status_code, self._json_or_none(response), response.text)
+
+    def parse_error(self, response: Response) -> tuple[str, str]:
+        error = self.error_for(response)
+        return error.code, error.user_message
+
+    def _error(self, status: int, body: Any, text: str) -> errors.ProviderError:
+        """SMSHosting's error as one of ours: the document's codes keep their meaning
+        (GENERIC_ERROR is retried); any other is read by status, then by its wording (not
+        found, transient, credentials); a refusal we cannot name shows SMSHosting's words."""
+        code, said = error_words(body)
+        by_status: type[errors.ProviderError] | None = self.status_errors.get(status)
+        if by_status is None and status >= 500:
+            by_status = errors.ProviderUnavailable
+        cls = error_class(
+            by_status,
+            code,
+            wording(code, said),
+            known=ERROR_MESSAGES,
+            not_found=frozenset(),
+            retryable=RETRYABLE_CODES,
+        )
+        message: Any = ERROR_MESSAGES.get(code)
+        if message is None:
+            if issubclass(cls, errors.ProviderAuthError):
+                message = ERROR_MESSAGES["UNAUTHORIZED"]
+            elif (
+                not cls.retryable
+                and not issubclass(cls, errors.ProviderNotFound)
+                and (said or code)
+            ):
+                message = _g("SMSHosting refused the request: %(reason)s") % {
+                    "reason": said or code
+                }
+        return cls(
+            message,
+            provider=self.provider,
+            code=code or f"HTTP_{status}",
+            status=status,
+            response_text=text,
+        )
+
+    # --- calls ------------------------------------------------------------------------------
+    def _post_push(self, path: str, request: PushRequest, *, for_send: bool, read) -> Any:
         form = request.form(for_send=for_send)
-        if request.image is not None:  # multipart only when a file is attached
-            return self.request(
-                "POST", path, operation=path, data=form, files={"file": request.image}
-            )
-        return self.request("POST", path, operation=path, data=form)
+        files = {"file": request.image} if request.image is not None else None
+        # multipart only when a file is attached
+        return self.request("POST", path, operation=path, data=form, files=files, read=read)
 
     def estimate(self, request: PushRequest) -> Estimate:
-        body = self.json(self._post_push("push/estimate", request, for_send=False)) or {}
-        return Estimate(
-            cost=Decimal(str(body.get("cost", 0))),
-            user_credit=Decimal(str(body.get("userCredit", 0))),
-            sms_count=int(body.get("smsCount", 0)),
-            push_count=int(body.get("pushCount", 0)),
-            push_available=int(body.get("pushAvailable", 0)),
+        return self._post_push(
+            "push/estimate", request, for_send=False, read=self._read(Estimate.from_wire)
         )
 
     def send(self, request: PushRequest) -> SendResult:
-        body = self.json(self._post_push("push/send", request, for_send=True)) or {}
-        return SendResult(
-            transaction_id=str(body.get("transactionId") or request.transaction_id),
-            sms_inserted=int(body.get("smsInserted", 0)),
-            sms_not_inserted=int(body.get("smsNotInserted", 0)),
-            push_inserted=int(body.get("pushInserted", 0)),
-            raw=body,
-        )
+        def parse(body: Any) -> SendResult:
+            result = SendResult.from_answer(body, transaction_id=request.transaction_id)
+            answered = result.raw.get("sms")
+            # Without its list of messages a send that reached anybody cannot be recorded per
+            # recipient: a drift, so that the send is looked up (push/search) before it is ever
+            # repeated. No list and every count zero: nobody was reached.
+            if answered is None:
+                counts = (result.sms_inserted, result.sms_not_inserted, result.push_inserted)
+                told = all(
+                    result.raw.get(key) is not None
+                    for key in ("smsInserted", "smsNotInserted", "pushInserted")
+                )
+                if not told or any(counts):
+                    raise Unreadable("sms: missing")
+            for message in answered or []:  # every message readable, or the answer is not
+                message_values(message)
+            return result
+
+        return self._post_push("push/send", request, for_send=True, read=self._read(parse))
 
     def search(
         self,
         *,
         transaction_id: str = "",
         ids: list[str] | None = None,
-        offset: int = 0,
-        limit: int = SEARCH_PAGE_SIZE,
+        offset: int | None = 0,
+        limit: int | None = SEARCH_PAGE_SIZE,
         from_date: datetime | None = None,
         status: str = "",
-    ) -> tuple[int, list[SentMessage]]:
-        params: dict[str, Any] = {"offset": offset, "limit": limit}
+    ) -> tuple[int | None, list[SentMessage]]:
+        """A page of push/search: (the total, None when SMSHosting does not say; messages).
+        `offset` or `limit` None: not sent (SMSHosting's defaults, 0 and 20)."""
+        params: dict[str, Any] = {
+            name: value
+            for name, value in (("offset", offset), ("limit", limit))
+            if value is not None
+        }
         if transaction_id:
             params["transactionId"] = transaction_id
         if ids:
@@ -205,35 +505,116 @@ class SmsHostingClient(ErrorCodeClient):
             params["fromDate"] = format_date(from_date)
         if status:
             params["status"] = status
-        body = self.json(self.request("GET", "push/search", operation="push/search", params=params))
-        body = body or {}
-        count = int((body.get("metadata") or {}).get("count", 0))
-        return count, [SentMessage.from_wire(m) for m in body.get("smsList", [])]
+        return self.request(
+            "GET",
+            "push/search",
+            operation="push/search",
+            params=params,
+            read=self._read(read_search),
+        )
 
     def search_all(self, *, transaction_id: str) -> Iterator[SentMessage]:
-        """Every message of a transaction, page by page."""
+        """Every message of a transaction, page by page, until the count (or an empty page)."""
         offset = 0
+        previous_first: str | None = None
         while True:
             count, page = self.search(transaction_id=transaction_id, offset=offset)
+            first = page[0].id if page else None
+            if offset and first is not None and first == previous_first:
+                raise errors.ContractDrift(
+                    _g("SMSHosting answered the same page again: it does not seem to read offset."),
+                    provider=self.provider,
+                    fields=("offset",),
+                )
+            previous_first = first
             yield from page
             offset += len(page)
-            if not page or offset >= count:
+            if not page or (count is not None and offset >= count):
                 return
 
+    def find_sent(self, transaction_id: str) -> SendResult:
+        """A send read back from push/search, in push/send's form."""
+        return SendResult.from_messages(
+            transaction_id, list(self.search_all(transaction_id=transaction_id))
+        )
+
+    def was_sent(self, transaction_id: str) -> bool:
+        """Whether push/search knows any message of this transaction."""
+        count, page = self.search(transaction_id=transaction_id, limit=1)
+        return bool(count or page)
+
     def multimedia(self, media_id: str) -> tuple[bytes, str]:
-        response = self.request(
+        # "La chiamata ritorna direttamente il contenuto dell'immagine": the bytes, with their
+        # Content-Type (none given: application/octet-stream). An empty body is no image; a
+        # JSON error body under a 2xx is that error.
+        def read(response: Response) -> tuple[bytes, str]:
+            kind = response.headers.get("Content-Type", "") or "application/octet-stream"
+            if kind.split(";")[0].strip().endswith("json"):
+                self._raise_error_body(response, self._json_or_none(response))
+            if not response.content:
+                raise self.drift(response, "image: empty")
+            return response.content, kind
+
+        return self.request(
             "GET",
             f"push/multimedia/{quote(media_id, safe='=+')}",
             operation="push/multimedia",
             log_path="/push/multimedia/{id}",
+            read=read,
         )
-        return response.content, response.headers.get("Content-Type", "application/octet-stream")
 
     def invitation(self, to: str) -> str:
-        body = self.json(
-            self.request("POST", "push/invitation", operation="push/invitation", data={"to": to})
+        # "Dati relativi all'invito: to, url"; the example: `{"to":"393480000000",
+        # "url":"cqui.it/5izKw2"}` (a link without its scheme, kept as it is). The url is
+        # needed; `to` is not read.
+        def parse(body: Any) -> str:
+            url = _object(body, "answer").get("url")
+            if not isinstance(url, str) or not url.strip():
+                raise Unreadable(f"url: {type_name(url) if url is not None else 'missing'}")
+            return url.strip()
+
+        return self.request(
+            "POST",
+            "push/invitation",
+            operation="push/invitation",
+            data={"to": to},
+            read=self._read(parse),
         )
-        return str((body or {}).get("url") or "")
+
+    # --- the read-only check (checkproviders) -------------------------------------------------
+    def probes(self) -> list[Probe]:
+        """push/search with limit 1 (from PROBE_SEARCH_DAYS ago: it needs one parameter)."""
+
+        def search() -> list[str]:
+            def read(body: Any) -> list[str]:
+                if not isinstance(body, dict):
+                    return [f"answer: {type_name(body)}, expected object"]
+                differing = []
+                if body.get("smsList") is not None or body.get("metadata") is None:
+                    differing += _probe_differing(body.get("smsList"), SentMessage, where="smsList")
+                if body.get("metadata") is not None:
+                    differing += fields_differing(
+                        body["metadata"],
+                        _present(body["metadata"], METADATA_FIELDS),
+                        where="metadata",
+                    )
+                if not differing:
+                    try:
+                        read_search(body)
+                    except Unreadable as exc:
+                        return list(exc.fields)
+                return differing
+
+            since = timezone.now() - timedelta(days=PROBE_SEARCH_DAYS)
+            return self.request(
+                "GET",
+                "push/search",
+                operation="push/search",
+                params={"fromDate": format_date(since), "offset": 0, "limit": 1},
+                read=self._read(read),
+            )
+
+        return [Probe("push/search", search)]
 
 
 @cached_client_factory
@@ -255,3 +636,8 @@ def smshosting_client() -> SmsHostingClient:
         settings.PROVIDER_CONNECT_TIMEOUT,
         settings.PROVIDER_READ_TIMEOUT,
     )
+
+
+def smshosting_probes() -> list[Probe]:
+    """The read-only call `checkproviders` makes to SMSHosting (registered in messaging/apps.py)."""
+    return smshosting_client().probes()

@@ -12,6 +12,7 @@ from typing import Any
 from core.errors import ProviderRejected
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from messaging.aisac import OrderLine, aisac_client
+from messaging.care import care_request_lookup, care_request_send
 from messaging.models import CareRequest, Order, PushBatch
 from messaging.services import (
     PreparedMessages,
@@ -20,7 +21,7 @@ from messaging.services import (
     push_batch_request,
     push_send_settle,
 )
-from messaging.smshosting import smshosting_client
+from messaging.smshosting import SendResult, smshosting_client
 
 # The message rows of the batch just sent, prepared by create()/update() for after_success():
 # built after the call, not inside the transaction that records the success and holds the
@@ -37,46 +38,38 @@ class PushBatchSync(SyncHandler):
 
     def create(self, obj: PushBatch) -> RemoteState:
         result = smshosting_client().send(push_batch_request(obj))
-        _prepared.set(push_batch_prepare(batch=obj, answer=result.raw.get("sms", [])))
+        _prepared.set(push_batch_prepare(batch=obj, answer=result.message_answers))
         return RemoteState(obj.transaction_id, result.raw)
 
     def update(self, obj: PushBatch) -> RemoteState:
         # A send never changes: read back what SMSHosting holds for the transaction.
-        messages = list(smshosting_client().search_all(transaction_id=obj.transaction_id))
-        pushes = sum(1 for m in messages if m.type == "PUSH")
-        answer = [m.raw for m in messages]
-        _prepared.set(push_batch_prepare(batch=obj, answer=answer))
-        return RemoteState(
-            obj.transaction_id,
-            {
-                "transactionId": obj.transaction_id,
-                "smsInserted": len(messages) - pushes,
-                "smsNotInserted": 0,
-                "pushInserted": pushes,
-                "sms": answer,
-            },
-        )
+        result = smshosting_client().find_sent(obj.transaction_id)
+        _prepared.set(push_batch_prepare(batch=obj, answer=result.message_answers))
+        return RemoteState(obj.transaction_id, result.raw)
 
     def find_existing(self, obj: PushBatch) -> RemoteState | None:
-        count, _page = smshosting_client().search(transaction_id=obj.transaction_id, limit=1)
-        return RemoteState(obj.transaction_id) if count else None
+        return (
+            RemoteState(obj.transaction_id)
+            if smshosting_client().was_sent(obj.transaction_id)
+            else None
+        )
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
         """Never called: `remote_delete` is False."""
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
+        result = SendResult.from_answer(state.data, transaction_id=state.remote_id)
         return {
-            "sms_inserted": state.data.get("smsInserted"),
-            "sms_not_inserted": state.data.get("smsNotInserted"),
-            "push_inserted": state.data.get("pushInserted"),
+            "sms_inserted": result.sms_inserted,
+            "sms_not_inserted": result.sms_not_inserted,
+            "push_inserted": result.push_inserted,
         }
 
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
         prepared = _prepared.get()
         _prepared.set(None)
-        push_batch_record(
-            batch_id=int(object_id), answer=state.data.get("sms", []), prepared=prepared
-        )
+        answer = SendResult.from_answer(state.data, transaction_id=state.remote_id)
+        push_batch_record(batch_id=int(object_id), answer=answer.message_answers, prepared=prepared)
 
     def after_failure(self, *, object_id: str, message: str) -> None:
         _prepared.set(None)
@@ -94,13 +87,7 @@ class CareRequestSync(SyncHandler):
     remote_delete = False
 
     def create(self, obj: CareRequest) -> RemoteState:
-        remote = aisac_client().create_request(
-            user_key=obj.customer.amm_msisdn,
-            type=obj.type,
-            subject=obj.subject,
-            message=obj.message,
-            reference=str(obj.reference),
-        )
+        remote = care_request_send(obj)
         return RemoteState(remote.request_id, remote.raw)
 
     def update(self, obj: CareRequest) -> RemoteState:
@@ -114,9 +101,15 @@ class CareRequestSync(SyncHandler):
         return {"status": str(state.data.get("status") or "")[:32]}
 
     def find_existing(self, obj: CareRequest) -> RemoteState | None:
-        # Our reference travels with the request, so a lost answer can be found again.
-        _total, found = aisac_client().get_requests(reference=str(obj.reference))
-        return RemoteState(found[0].request_id, found[0].raw) if found else None
+        # Adopted only on an exact match, by our reference (or, when Aisac gives references
+        # back on none, by user key + subject + creation time), never the first one listed;
+        # several candidates are a NeedsDecision (messaging.care.care_request_lookup).
+        found = care_request_lookup(obj)
+        return RemoteState(found.request_id, found.raw) if found else None
+
+    def adopt(self, obj: CareRequest, found: RemoteState) -> RemoteState:
+        # The listing that found it holds the whole request: no second call to read it back.
+        return found
 
 
 @sync_handler_register

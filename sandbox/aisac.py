@@ -1,12 +1,27 @@
 """Simulated Aisac API (`/v1/...`): `api_key` in the query string, JSON in and out, Italian
-time. The bodies are the ones designed in messaging/aisac.py (docs/aisac.md). A request moves
-from `open` to `in_progress` to `closed` one step of SANDBOX_AISAC_STEP_SECONDS apart."""
+time. A request moves from `open` to `in_progress` to `closed` one step of
+SANDBOX_AISAC_STEP_SECONDS apart.
+
+The answer style knob (`answers`, see `sandbox.framework.answer_style`):
+
+- "" (usual): the bodies designed in docs/aisac.md, which messaging/aisac.py reads.
+- "document": the document read literally. It prints no answer at all (every "Response" is
+  empty) and names no list parameter and no field of ours, only `request_id` and `user_key`.
+  So: the bare object or bare JSON array (no wrapper, no `page`, no `total`: "Recupera tutti i
+  flussi…"), `reference` neither kept nor given back (the document does not know it), and
+  getRequests ignores every filter and page (the document names none) and lists everything.
+- "variant": other shapes a real Aisac may well use: ids as numbers (`7`, not `"REQ-7"`),
+  `user_key` as a number, ISO 8601 times with their offset, every answer under a wrapper
+  (`{"status": "success", "data": …}`, `{"success": true, "data": {"charges": […]}}`), the
+  total as text, createOrder answering `{"status": "success"}` with no id, and `reference`
+  kept for the filter but never given back.
+"""
 
 from __future__ import annotations
 
 import hmac
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +30,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sandbox.framework import SandboxError, json_body, sandbox_endpoint
+from sandbox.framework import SandboxError, answer_style, json_body, sandbox_endpoint
 from sandbox.models import SandboxObject
 
 PROVIDER = "aisac"
@@ -43,28 +58,54 @@ def invalid(message: str, code: str = "VALIDATION_ERROR", status: int = 422) -> 
     return SandboxError(status, {"status": "error", "code": code, "message": message})
 
 
-def _when(value) -> str:
-    return timezone.localtime(value, ROME).strftime("%Y-%m-%d %H:%M:%S")
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _when(value, style: str = "") -> str:
+    local = timezone.localtime(value, ROME)
+    if style == "variant":
+        return local.isoformat(timespec="seconds")
+    return local.strftime(DATE_FORMAT)
+
+
+def _id(prefix: str, pk: int, style: str) -> str | int:
+    return pk if style == "variant" else f"{prefix}-{pk}"
+
+
+def _answer(request: HttpRequest, body: Any, *, status: int = 200, wrapper: str = "status"):
+    """The answer in the knob's style: as is, or under a `data` wrapper for "variant"."""
+    if answer_style(request) == "variant":
+        body = (
+            {"success": True, "data": body}
+            if wrapper == "success"
+            else {"status": "success", "data": body}
+        )
+    return JsonResponse(body, status=status, safe=False)
 
 
 def _requests():
     return SandboxObject.objects.filter(provider=PROVIDER, kind="care_request")
 
 
-def _request_out(obj: SandboxObject) -> dict[str, Any]:
+def _request_out(obj: SandboxObject, style: str = "") -> dict[str, Any]:
     step = timedelta(seconds=settings.SANDBOX_AISAC_STEP_SECONDS)
     age = timezone.now() - obj.created_at
     status = "open" if age < step else "in_progress" if age < 2 * step else "closed"
     updated = obj.created_at + (
         step * (0 if status == "open" else 1 if status == "in_progress" else 2)
     )
-    return {
-        "request_id": f"REQ-{obj.pk}",
+    out = {
+        "request_id": _id("REQ", obj.pk, style),
         **obj.data,
         "status": status,
-        "created_at": _when(obj.created_at),
-        "updated_at": _when(updated),
+        "created_at": _when(obj.created_at, style),
+        "updated_at": _when(updated, style),
     }
+    if style:  # neither the document nor the variant gives our reference back
+        out.pop("reference", None)
+    if style == "variant":
+        out["user_key"] = int(out["user_key"])
+    return out
 
 
 def _user_key(value: Any) -> str:
@@ -75,6 +116,7 @@ def _user_key(value: Any) -> str:
 
 @endpoint("POST")
 def create_request(request: HttpRequest) -> HttpResponse:
+    style = answer_style(request)
     body = json_body(request)
     user_key = _user_key(body.get("user_key"))
     if body.get("type") not in TYPES:
@@ -87,14 +129,15 @@ def create_request(request: HttpRequest) -> HttpResponse:
         "type": body["type"],
         "subject": subject,
         "message": str(body.get("message") or "")[:5000],
-        "reference": str(body.get("reference") or "")[:64],
+        # The document knows no reference: in "document" mode Aisac drops it.
+        "reference": "" if style == "document" else str(body.get("reference") or "")[:64],
     }
     created = SandboxObject.objects.create(provider=PROVIDER, kind="care_request", data=data)
-    return JsonResponse(_request_out(created), status=201)
+    return _answer(request, _request_out(created, style), status=201)
 
 
 def _by_request_id(value: str) -> SandboxObject:
-    match = re.fullmatch(r"REQ-(\d+)", value or "")
+    match = re.fullmatch(r"(?:REQ-)?(\d+)", value or "")
     found = _requests().filter(pk=int(match.group(1))).first() if match else None
     if found is None:
         raise invalid("No request with this request_id.", code="REQUEST_NOT_FOUND", status=404)
@@ -103,23 +146,43 @@ def _by_request_id(value: str) -> SandboxObject:
 
 @endpoint("GET")
 def get_request(request: HttpRequest) -> HttpResponse:
-    return JsonResponse(_request_out(_by_request_id(request.GET.get("request_id", ""))))
+    found = _by_request_id(request.GET.get("request_id", ""))
+    return _answer(request, _request_out(found, answer_style(request)))
 
 
 @endpoint("GET")
 def get_requests(request: HttpRequest) -> HttpResponse:
-    items = [_request_out(obj) for obj in _requests().order_by("pk")]
-    for name in ("user_key", "status", "type", "reference"):
+    style = answer_style(request)
+    objects = list(_requests().order_by("pk"))
+    if style == "document":  # no filter, no page: the document names none
+        return JsonResponse([_request_out(obj, style) for obj in objects], safe=False)
+    for name in ("user_key", "type", "reference"):
         wanted = request.GET.get(name)
         if wanted:
-            items = [item for item in items if item.get(name) == wanted]
+            objects = [obj for obj in objects if obj.data.get(name) == wanted]
     if request.GET.get("from_date"):
-        items = [item for item in items if item["created_at"] >= request.GET["from_date"]]
+        try:
+            since = datetime.strptime(request.GET["from_date"], DATE_FORMAT).replace(tzinfo=ROME)
+        except ValueError:
+            raise invalid(f"from_date must be written {DATE_FORMAT}.") from None
+        objects = [obj for obj in objects if obj.created_at.replace(microsecond=0) >= since]
+    items = [_request_out(obj, style) for obj in objects]
+    if request.GET.get("status"):
+        items = [item for item in items if item["status"] == request.GET["status"]]
     try:
         page = max(1, int(request.GET.get("page", 1)))
     except ValueError:
         raise invalid("page must be a number.") from None
     start = (page - 1) * PAGE_SIZE
+    if style == "variant":
+        return JsonResponse(
+            {
+                "status": "success",
+                "data": items[start : start + PAGE_SIZE],
+                "page": str(page),
+                "total": str(len(items)),
+            }
+        )
     return JsonResponse(
         {"requests": items[start : start + PAGE_SIZE], "page": page, "total": len(items)}
     )
@@ -127,33 +190,43 @@ def get_requests(request: HttpRequest) -> HttpResponse:
 
 @endpoint("GET")
 def flows_by_user_key(request: HttpRequest) -> HttpResponse:
+    style = answer_style(request)
     user_key = _user_key(request.GET.get("user_key"))
     flows = [
         {
-            "flow_id": f"FLOW-{obj.pk}",
+            "flow_id": _id("FLOW", obj.pk, style),
             "name": f"Assistenza: {obj.data['subject']}",
             "status": _request_out(obj)["status"],
-            "started_at": _when(obj.created_at),
+            "started_at": _when(obj.created_at, style),
         }
         for obj in _requests().filter(data__user_key=user_key).order_by("pk")
     ]
+    if style == "document":
+        return JsonResponse(flows, safe=False)
+    if style == "variant":
+        return _answer(request, flows)
     return JsonResponse({"user_key": user_key, "flows": flows})
 
 
 @endpoint("GET")
 def charges_by_user_key(request: HttpRequest) -> HttpResponse:
+    style = answer_style(request)
     user_key = _user_key(request.GET.get("user_key"))
     orders = SandboxObject.objects.filter(provider=PROVIDER, kind="order", data__user_key=user_key)
     charges = [
         {
-            "charge_id": f"CHG-{obj.pk}",
+            "charge_id": _id("CHG", obj.pk, style),
             "amount": obj.data["total"],
             "currency": obj.data["currency"],
             "description": f"Ordine {obj.data['order_id']}",
-            "created_at": _when(obj.created_at),
+            "created_at": _when(obj.created_at, style),
         }
         for obj in orders.order_by("pk")
     ]
+    if style == "document":
+        return JsonResponse(charges, safe=False)
+    if style == "variant":
+        return _answer(request, {"charges": charges}, wrapper="success")
     return JsonResponse({"user_key": user_key, "charges": charges})
 
 
@@ -187,4 +260,6 @@ def create_order(request: HttpRequest) -> HttpResponse:
         "lines": lines,
     }
     SandboxObject.objects.create(provider=PROVIDER, kind="order", data=data)
+    if answer_style(request) == "variant":  # a success that names no id: the number is ours
+        return JsonResponse({"status": "success"}, status=201)
     return JsonResponse({"order_id": order_id, "status": "created"}, status=201)

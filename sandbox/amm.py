@@ -1,14 +1,24 @@
 """Simulated AMM fidelity-card API (`/sms/v2/fidelity/...`): HTTP Basic, form-encoded POSTs,
 `yyyy-MM-dd'T'HH:mm:ssZ` dates, offset/limit pages with `metadata`, and 400 answers carrying an
-`errorMsg` code (the document cuts its lists of codes off; ours are listed in docs/sandbox.md)."""
+`errorMsg` code (the document cuts its lists of codes off; ours are listed in docs/sandbox.md).
+
+The answer-style knob (`answer_style`): "" the usual answers; "document" each answer built on
+the document's printed example for its endpoint, key for key and type for type (the card
+detail's contact with the four custom fields it prints), with the sandbox's values in place of
+the example's; "variant" the other shapes a real AMM may send and the client reads: ids,
+numbers and flags as text, ISO dates with "+01:00" or "Z", no `metadata` block on the lists,
+`rewardId: null`, the holder's number as a number, and the not-found errors under codes the
+client does not know, recognised by their words ("Fidelity card not found", "Record non
+trovato", "FIDELITY_NOT_EXIST")."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import string
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +26,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
+from sandbox.framework import SandboxError, answer_style, basic_auth, sandbox_endpoint
 from sandbox.models import AmmCard, AmmProgram, AmmRecord, AmmReward
 from sandbox.routers import sandbox_atomic
 
@@ -30,8 +40,33 @@ SEED_PROGRAMS = [
 ]
 
 
+# "variant": the not-found errors under codes the client does not know, each in other words.
+VARIANT_ERRORS = {
+    "CARD_NOT_FOUND": {
+        "errorCode": 400,
+        "errorMsg": "INVALID_CARD",
+        "errorDescription": "Fidelity card not found",
+    },
+    "RECORD_NOT_FOUND": {"errorCode": 400, "errorMsg": "Record non trovato"},
+    "FIDELITY_NOT_FOUND": {"errorCode": "400", "errorMsg": "FIDELITY_NOT_EXIST"},
+}
+
+
 def endpoint(*methods: str):
-    return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth(PROVIDER))
+    def decorate(view):
+        @wraps(view)
+        def styled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except SandboxError as exc:
+                code = exc.body.get("errorMsg")
+                if answer_style(request) == "variant" and code in VARIANT_ERRORS:
+                    raise SandboxError(exc.status, VARIANT_ERRORS[code]) from None
+                raise
+
+        return sandbox_endpoint(PROVIDER, methods=methods, auth=basic_auth(PROVIDER))(styled)
+
+    return decorate
 
 
 def fail(code: str, status: int = 400) -> SandboxError:
@@ -120,7 +155,7 @@ def _when(value: datetime) -> str:
     return text[:22] + text[23:]  # "+01:00" → "+0100"
 
 
-def _card_out(card: AmmCard, *, detail: bool = False) -> dict[str, Any]:
+def _card_out(card: AmmCard, *, detail: bool = False, style: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {
         "fidelityId": card.program_id,
         "fidelityCardId": card.pk,
@@ -131,6 +166,16 @@ def _card_out(card: AmmCard, *, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         contact = card.contact or {}
+        if style == "document":
+            # Dettaglio Fidelity Card, as printed: the four custom fields beside the contact.
+            custom = [
+                ("f_s_msisdn", "Cellulare", card.msisdn),
+                ("f_s_email", "Email", contact.get("email", "")),
+                ("f_s_nome", "Nome", contact.get("name", "")),
+                ("f_s_cognome", "Cognome", contact.get("lastname", "")),
+            ]
+        else:
+            custom = [("f_s_msisdn", "Cellulare", card.msisdn)]
         out = {
             "fidelityId": card.program_id,
             "fidelityCardId": card.pk,
@@ -142,15 +187,43 @@ def _card_out(card: AmmCard, *, detail: bool = False) -> dict[str, Any]:
                 "email": contact.get("email", ""),
                 "groups": [],
                 "customFields": [
-                    {"fieldKey": "f_s_msisdn", "fieldName": "Cellulare", "fieldValue": card.msisdn}
+                    {"fieldKey": key, "fieldName": name, "fieldValue": value}
+                    for key, name, value in custom
                 ],
             },
             **{k: v for k, v in out.items() if k not in ("fidelityId", "fidelityCardId")},
         }
-    return out
+    return _variant_card(out) if style == "variant" else out
 
 
-def _record_out(record: AmmRecord) -> dict[str, Any]:
+def _variant_card(out: dict[str, Any]) -> dict[str, Any]:
+    """A card the "variant" way: ids, points and the flag as text, the date with "+01:00", the
+    holder's number as a number and no groups or custom fields."""
+    varied = {
+        **out,
+        "fidelityId": str(out["fidelityId"]),
+        "fidelityCardId": str(out["fidelityCardId"]),
+        "activationDate": _iso(out["activationDate"]),
+        "active": "true" if out["active"] else "false",
+        "points": str(out["points"]),
+    }
+    if "contactDetail" in out:
+        contact = out["contactDetail"]
+        varied["contactDetail"] = {
+            "msisdn": int(contact["msisdn"]) if contact["msisdn"].isdigit() else contact["msisdn"],
+            "name": contact["name"],
+            "lastname": contact["lastname"],
+            "email": contact["email"],
+        }
+    return varied
+
+
+def _iso(text: str) -> str:
+    """DATE_FORMAT's "+0100" as ISO 8601's "+01:00"."""
+    return f"{text[:-2]}:{text[-2:]}"
+
+
+def _record_out(record: AmmRecord, style: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": record.pk,
         "points": record.points,
@@ -158,10 +231,27 @@ def _record_out(record: AmmRecord) -> dict[str, Any]:
         "action": record.action,
         "date": _when(record.date),
     }
+    if style == "variant":  # text numbers, a null reward, the date in UTC with Z, and the note
+        return {
+            "id": str(record.pk),
+            "points": str(record.points),
+            "amount": f"{record.amount:.2f}",
+            "rewardId": None if record.reward_id is None else str(record.reward_id),
+            "action": record.action,
+            "date": record.date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "note": record.note,
+        }
     if record.reward_id is not None:
         out = {**out, "rewardId": record.reward_id}
         out = {k: out[k] for k in ("id", "points", "amount", "rewardId", "action", "date")}
     return out
+
+
+def _list(request: HttpRequest, metadata: dict[str, Any], key: str, items: list) -> JsonResponse:
+    """A page: `metadata` first, as the document prints it; without it in "variant"."""
+    if answer_style(request) == "variant":
+        return JsonResponse({key: items})
+    return JsonResponse({"metadata": metadata, key: items})
 
 
 def _page(request: HttpRequest, queryset, date_field: str):
@@ -184,10 +274,15 @@ def _page(request: HttpRequest, queryset, date_field: str):
 @endpoint("GET")
 def fidelity_list(request: HttpRequest) -> HttpResponse:
     seed_programs()
+    variant = answer_style(request) == "variant"
     return JsonResponse(
         {
             "fidelityList": [
-                {"id": p.pk, "name": p.name, "pointValue": float(p.point_value)}
+                {
+                    "id": str(p.pk) if variant else p.pk,
+                    "name": p.name,
+                    "pointValue": f"{p.point_value:.2f}" if variant else float(p.point_value),
+                }
                 for p in AmmProgram.objects.order_by("pk")
             ]
         }
@@ -200,22 +295,20 @@ def card_list(request: HttpRequest, program_id: str) -> HttpResponse:
     metadata, cards = _page(request, program.cards.order_by("pk"), "activation_date")
     # Pages of up to MAX_LIMIT cards: plain rows, not model instances, in `_card_out`'s shape.
     rows = cards.values_list("pk", "code", "activation_date", "active", "points")
-    return JsonResponse(
+    listed = [
         {
-            "metadata": metadata,
-            "fidelityCardList": [
-                {
-                    "fidelityId": program.pk,
-                    "fidelityCardId": pk,
-                    "fidelityCode": code,
-                    "activationDate": _when(activation_date),
-                    "active": active,
-                    "points": points,
-                }
-                for pk, code, activation_date, active, points in rows
-            ],
+            "fidelityId": program.pk,
+            "fidelityCardId": pk,
+            "fidelityCode": code,
+            "activationDate": _when(activation_date),
+            "active": active,
+            "points": points,
         }
-    )
+        for pk, code, activation_date, active, points in rows
+    ]
+    if answer_style(request) == "variant":
+        listed = [_variant_card(card) for card in listed]
+    return _list(request, metadata, "fidelityCardList", listed)
 
 
 @endpoint("POST")
@@ -249,7 +342,7 @@ def card_create(request: HttpRequest, program_id: str) -> HttpResponse:
             activation_date=timezone.now().replace(microsecond=0),
             points=starting_points,
         )
-    return JsonResponse(_card_out(card))
+    return JsonResponse(_card_out(card, style=answer_style(request)))
 
 
 def _generated_code(program: AmmProgram) -> str:
@@ -265,7 +358,8 @@ def _points(amount: Decimal, point_value: Decimal) -> int:
 
 @endpoint("GET")
 def card_detail(request: HttpRequest, program_id: str, code: str) -> HttpResponse:
-    return JsonResponse(_card_out(_card(_program(program_id), code), detail=True))
+    card = _card(_program(program_id), code)
+    return JsonResponse(_card_out(card, detail=True, style=answer_style(request)))
 
 
 @endpoint("GET")
@@ -278,9 +372,8 @@ def record_list(request: HttpRequest, program_id: str, code: str) -> HttpRespons
             raise fail("BAD_ACTION")
         records = records.filter(action=action)
     metadata, page = _page(request, records, "date")
-    return JsonResponse(
-        {"metadata": metadata, "fidelityCardRecordList": [_record_out(r) for r in page]}
-    )
+    style = answer_style(request)
+    return _list(request, metadata, "fidelityCardRecordList", [_record_out(r, style) for r in page])
 
 
 @endpoint("POST")
@@ -325,7 +418,7 @@ def record_create(request: HttpRequest, program_id: str, code: str) -> HttpRespo
             date=timezone.now().replace(microsecond=0),
         )
         AmmCard.objects.filter(pk=card.pk).update(points=F("points") + points)
-    return JsonResponse(_record_out(record))
+    return JsonResponse(_record_out(record, answer_style(request)))
 
 
 @endpoint("DELETE")

@@ -4,7 +4,16 @@ out, and message statuses that move on with time (PENDING → SENT → DELIVERED
 
 Who can get a push: a number whose last digit is even has a push app; the others can only be
 reached by SMS (`onlyPush=false`) and are left out of a push-only send. Numbers ending in 9 end
-NOTDELIVERED, numbers ending in 00 NOSENT; every other message ends DELIVERED."""
+NOTDELIVERED, numbers ending in 00 NOSENT; every other message ends DELIVERED.
+
+The answer-style knob (`answer_style`): "" the usual answers; "document" each answer built on
+the document's printed example for its endpoint, key for key and type for type (push/search's
+messages with only the keys its example prints: no from, price or type, no null dates; whole
+numbers as whole numbers: `"cost":0`), with the sandbox's values in place of the example's;
+"variant" the other shapes a real SMSHosting may send and the client reads: ids, counts and
+amounts as text, ISO dates with "+01:00", no `metadata` block on push/search, a null
+`multimediaContent`, and an unknown image under a code the client does not know, recognised
+by its words ("Immagine non trovata")."""
 
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sandbox.framework import SandboxError, basic_auth, sandbox_endpoint
+from sandbox.framework import SandboxError, answer_style, basic_auth, sandbox_endpoint
 from sandbox.models import SmsAccount, SmsGroup, SmsMessage, SmsMultimedia
 from sandbox.routers import sandbox_atomic, sandbox_connection
 
@@ -136,16 +145,29 @@ def _parse_push(request: HttpRequest, *, for_send: bool) -> dict[str, Any]:
     }
 
 
+def _number(value: Decimal, style: str) -> Any:
+    """An amount: a float; "document" prints a whole one as a whole number (`"cost":0`),
+    "variant" sends it as text."""
+    value = Decimal(value)
+    if style == "variant":
+        return str(value)
+    if style == "document" and value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
 @endpoint("POST")
 def push_estimate(request: HttpRequest) -> HttpResponse:
     push = _parse_push(request, for_send=False)
+    style = answer_style(request)
+    counted = str if style == "variant" else int
     return JsonResponse(
         {
-            "cost": float(push["cost"]),
-            "userCredit": float(push["account"].credit),
-            "smsCount": len(push["sms_to"]),
-            "pushCount": len(push["push_to"]),
-            "pushAvailable": push["account"].push_available,
+            "cost": _number(push["cost"], style),
+            "userCredit": _number(push["account"].credit, style),
+            "smsCount": counted(len(push["sms_to"])),
+            "pushCount": counted(len(push["push_to"])),
+            "pushAvailable": counted(push["account"].push_available),
         }
     )
 
@@ -205,15 +227,15 @@ def push_send(request: HttpRequest) -> HttpResponse:
                 push_available=F("push_available") - push_count,
             )
     inserted = [m for m in answer if m["status"] == "INSERTED"]
-    return JsonResponse(
-        {
-            "transactionId": push["transaction_id"],
-            "smsInserted": sum(1 for m in inserted if m.get("type") == "SMS"),
-            "smsNotInserted": len(answer) - len(inserted),
-            "pushInserted": sum(1 for m in inserted if m.get("type") == "PUSH"),
-            "sms": answer,
-        }
-    )
+    counts = {
+        "smsInserted": sum(1 for m in inserted if m.get("type") == "SMS"),
+        "smsNotInserted": len(answer) - len(inserted),
+        "pushInserted": sum(1 for m in inserted if m.get("type") == "PUSH"),
+    }
+    if answer_style(request) == "variant":  # counts and ids as text, null ids
+        counts = {key: str(n) for key, n in counts.items()}
+        answer = [{**m, "id": None if m.get("id") is None else str(m["id"])} for m in answer]
+    return JsonResponse({"transactionId": push["transaction_id"], **counts, "sms": answer})
 
 
 _MESSAGE_COLUMNS = (
@@ -324,8 +346,22 @@ def _when(value: datetime | None) -> str | None:
     return timezone.localtime(value, ROME).strftime(DATE_FORMAT) if value else None
 
 
-def _message_out(message: SmsMessage, now: datetime) -> dict[str, Any]:
+def _message_out(message: SmsMessage, now: datetime, style: str = "") -> dict[str, Any]:
     status, sent, delivered = status_of(message, now)
+    if style == "document":  # the keys of the document's example, in its order; no nulls
+        out = {
+            "id": message.pk,
+            "to": message.to,
+            "text": message.text,
+            "status": status,
+            "insertDate": _when(message.insert_date),
+            "sentDate": _when(sent),
+            "deliveryDate": _when(delivered),
+            "transactionId": message.transaction_id,
+        }
+        if message.multimedia_id:
+            out["multimediaContent"] = {"id": message.multimedia_id, "type": "IMAGE"}
+        return {key: value for key, value in out.items() if value is not None}
     out = {
         "id": message.pk,
         "to": message.to,
@@ -341,6 +377,13 @@ def _message_out(message: SmsMessage, now: datetime) -> dict[str, Any]:
     }
     if message.multimedia_id:
         out["multimediaContent"] = {"id": message.multimedia_id, "type": "IMAGE"}
+    if style == "variant":
+        out["id"] = str(message.pk)
+        out["price"] = str(message.price)
+        for key in ("insertDate", "sentDate", "deliveryDate"):
+            if out[key]:
+                out[key] = f"{out[key][:-2]}:{out[key][-2:]}"  # "+0100" → "+01:00"
+        out.setdefault("multimediaContent", None)
     return out
 
 
@@ -383,11 +426,12 @@ def push_search(request: HttpRequest) -> HttpResponse:
         count, page = len(matching), matching[offset : offset + limit]
     else:
         count, page = messages.count(), list(messages[offset : offset + limit])
+    style = answer_style(request)
+    listed = [_message_out(m, now, style) for m in page]
+    if style == "variant":  # no metadata: the client reads on to an empty page
+        return JsonResponse({"smsList": listed})
     return JsonResponse(
-        {
-            "metadata": {"count": count, "offset": offset, "limit": limit},
-            "smsList": [_message_out(m, now) for m in page],
-        }
+        {"metadata": {"count": count, "offset": offset, "limit": limit}, "smsList": listed}
     )
 
 
@@ -397,6 +441,15 @@ def push_multimedia(request: HttpRequest, media_id: str) -> HttpResponse:
         raise fail("NO_PARAMS")
     image = SmsMultimedia.objects.filter(key=media_id).first()
     if image is None:
+        if answer_style(request) == "variant":  # a code the client does not know, in words
+            raise SandboxError(
+                400,
+                {
+                    "errorCode": 400,
+                    "errorMsg": "RESOURCE_ERROR",
+                    "errorDescription": "Immagine non trovata",
+                },
+            )
         raise fail("BAD_ID")
     return HttpResponse(bytes(image.content), content_type=image.content_type)
 

@@ -3,7 +3,23 @@
 The provider's document gives requests but no responses; the shapes here follow the
 Laravel/Scribe conventions the document is generated from (401 `{"message": "Unauthenticated."}`,
 422 `{"message", "errors": {field: [..]}}`, data wrapped in `{"success", "data"}`), and are the
-same ones `campaigns/volantinopiu.py` parses."""
+same ones `campaigns/volantinopiu.py` parses.
+
+The `answers` knob (`sandbox.framework.answer_style`) changes the shape of successful answers
+only (errors, validation and state stay the same):
+
+- "" (usual): `{"success": true, "data": …}` (201 for a create), deletes `{"success": true,
+  "message": …}`.
+- "document": the document prints no answer body ("Risposta ricevuta:" is followed by nothing
+  but Scribe's "Richiesta fallita con errore:"), so this is what a Laravel controller literally
+  returns when it documents none: every write (addShop, updateShop, deleteShop, uploadMedia,
+  registerCampaign, registerCampaignFlyer, deleteCampaign) answers 200 `{"success": true}`
+  with no data and no id; the listings answer the bare list (`return Shop::all();`), and
+  listCampaigns?id= the bare campaign.
+- "variant": the other plausible shapes, all with ids (and pv_id, size, coordinates) as text:
+  addShop and registerCampaign[Flyer] answer the bare object (201), listMedia and
+  listCampaigns?id= the bare list/object, updateShop, listShops, uploadMedia and listCampaigns
+  an API resource `{"data": …, "message": …}`, deletes `{"message": …}`."""
 
 from __future__ import annotations
 
@@ -24,7 +40,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from sandbox.framework import SandboxError, json_body, sandbox_endpoint
+from sandbox.framework import SandboxError, answer_style, json_body, sandbox_endpoint
 from sandbox.models import SandboxObject
 from sandbox.routers import sandbox_atomic
 
@@ -55,6 +71,52 @@ def bearer_auth(request: HttpRequest) -> HttpResponse | None:
 
 def endpoint(*methods: str):
     return sandbox_endpoint(PROVIDER, methods=methods, auth=bearer_auth)
+
+
+# --- the shape of a successful answer (the `answers` knob) ---------------------------------
+# In "variant": which answers are bare (the rest are `{"data": …, "message": …}`), and the
+# fields sent as text instead of numbers.
+VARIANT_BARE = {"addShop", "listMedia", "registerCampaign", "getCampaign"}
+VARIANT_MESSAGES = {
+    "updateShop": "Shop updated.",
+    "listShops": "Shops retrieved.",
+    "uploadMedia": "Media uploaded.",
+    "listCampaigns": "Campaigns retrieved.",
+}
+VARIANT_TEXT_FIELDS = ("id", "pv_id", "size", "latitude", "longitude")
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return {
+        key: str(item) if key in VARIANT_TEXT_FIELDS and item is not None else item
+        for key, item in value.items()
+    }
+
+
+def reply(request: HttpRequest, operation: str, data: Any, *, status: int = 200) -> HttpResponse:
+    """A successful answer carrying `data` (a record or a list), in the knob's style."""
+    style = answer_style(request)
+    if style == "document":
+        if isinstance(data, list) or operation == "getCampaign":
+            return JsonResponse(data, safe=False)
+        return JsonResponse({"success": True})
+    if style == "variant":
+        data = _as_text(data)
+        if operation in VARIANT_BARE:
+            return JsonResponse(data, status=status, safe=False)
+        return JsonResponse({"data": data, "message": VARIANT_MESSAGES[operation]}, status=status)
+    return JsonResponse({"success": True, "data": data}, status=status)
+
+
+def reply_deleted(request: HttpRequest, message: str) -> HttpResponse:
+    style = answer_style(request)
+    if style == "document":
+        return JsonResponse({"success": True})
+    if style == "variant":
+        return JsonResponse({"message": message})
+    return JsonResponse({"success": True, "message": message})
 
 
 def _shops():
@@ -143,7 +205,7 @@ def _shop_or_404(body: dict[str, Any]) -> SandboxObject:
 
 @endpoint("GET")
 def list_shops(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"success": True, "data": [_shop_out(s) for s in _shops().order_by("pk")]})
+    return reply(request, "listShops", [_shop_out(s) for s in _shops().order_by("pk")])
 
 
 @endpoint("POST")
@@ -153,7 +215,7 @@ def add_shop(request: HttpRequest) -> HttpResponse:
         shop = SandboxObject.objects.create(
             provider=PROVIDER, kind="shop", data=data, natural_key=data["codice"]
         )
-    return JsonResponse({"success": True, "data": _shop_out(shop)}, status=201)
+    return reply(request, "addShop", _shop_out(shop), status=201)
 
 
 @endpoint("POST")
@@ -164,14 +226,14 @@ def update_shop(request: HttpRequest) -> HttpResponse:
         shop.data = _validate_shop(body, exclude_id=shop.pk)
         shop.natural_key = shop.data["codice"]
         shop.save(update_fields=["data", "natural_key", "updated_at"])
-    return JsonResponse({"success": True, "data": _shop_out(shop)})
+    return reply(request, "updateShop", _shop_out(shop))
 
 
 @endpoint("DELETE")
 def delete_shop(request: HttpRequest) -> HttpResponse:
     shop = _shop_or_404(json_body(request))
     shop.delete()
-    return JsonResponse({"success": True, "message": "Shop deleted."})
+    return reply_deleted(request, "Shop deleted.")
 
 
 # --- media ---------------------------------------------------------------------------------
@@ -193,7 +255,7 @@ def _media_path(obj_id: int, name: str) -> str:
 
 @endpoint("GET")
 def list_media(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"success": True, "data": [_media_out(m) for m in _media().order_by("pk")]})
+    return reply(request, "listMedia", [_media_out(m) for m in _media().order_by("pk")])
 
 
 @endpoint("POST")
@@ -232,7 +294,7 @@ def upload_media(request: HttpRequest) -> HttpResponse:
             "url": request.build_absolute_uri(f"/sandbox/volantinopiu/storage/{media.pk}/{name}"),
         }
         media.save(update_fields=["data", "updated_at"])
-    return JsonResponse({"success": True, "data": _media_out(media)}, status=201)
+    return reply(request, "uploadMedia", _media_out(media), status=201)
 
 
 def media_file(request: HttpRequest, media_id: int, name: str) -> HttpResponse:
@@ -316,17 +378,15 @@ def list_campaigns(request: HttpRequest) -> HttpResponse:
         campaign = _campaigns().filter(pk=_int_or_none(wanted) or 0).first()
         if campaign is None:
             raise SandboxError(404, {"message": "Campaign not found."})
-        return JsonResponse({"success": True, "data": _campaign_out(campaign)})
-    return JsonResponse(
-        {"success": True, "data": [_campaign_out(c) for c in _campaigns().order_by("pk")]}
-    )
+        return reply(request, "getCampaign", _campaign_out(campaign))
+    return reply(request, "listCampaigns", [_campaign_out(c) for c in _campaigns().order_by("pk")])
 
 
 def _register(request: HttpRequest, kind: str) -> HttpResponse:
     with sandbox_atomic():
         data = _validate_campaign(json_body(request), kind=kind)
         campaign = SandboxObject.objects.create(provider=PROVIDER, kind="campaign", data=data)
-    return JsonResponse({"success": True, "data": _campaign_out(campaign)}, status=201)
+    return reply(request, "registerCampaign", _campaign_out(campaign), status=201)
 
 
 @endpoint("POST")
@@ -348,4 +408,4 @@ def delete_campaign(request: HttpRequest) -> HttpResponse:
     if campaign is None:
         raise SandboxError(404, {"message": "Campaign not found."})
     campaign.delete()
-    return JsonResponse({"success": True, "message": "Campaign deleted."})
+    return reply_deleted(request, "Campaign deleted.")

@@ -382,6 +382,9 @@ SMSHOSTING_AUTH_KEY = env("SMSHOSTING_AUTH_KEY", default="")
 SMSHOSTING_AUTH_SECRET = env("SMSHOSTING_AUTH_SECRET", default="")
 WOLKVOX_BASE_URL = env("WOLKVOX_BASE_URL", default="")
 WOLKVOX_TOKEN = env("WOLKVOX_TOKEN", default="")
+# The `wolkvox_server` header the document's example sends; empty: read from the base URL's
+# `wv<server>.wolkvox.com` host.
+WOLKVOX_SERVER = env("WOLKVOX_SERVER", default="")
 AISAC_BASE_URL = env("AISAC_BASE_URL", default="")
 AISAC_API_KEY = env("AISAC_API_KEY", default="")
 AISAC_INBOUND_KEY = env("AISAC_INBOUND_KEY", default="")

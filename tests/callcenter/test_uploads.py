@@ -319,7 +319,7 @@ def test_the_first_chunks_go_out_while_the_rest_is_still_being_checked(
         upload = CallUpload.objects.get()
         seen_when_published.append((upload.preparing, upload.status, upload.chunks_total))
 
-    monkeypatch.setattr("core.outbox._publish", publish)
+    monkeypatch.setattr("core.outbox.outbox_publish", publish)
     upload = call_upload_create(campaign=campaign)
 
     # Each chunk went out as soon as it was committed, the upload still preparing.

@@ -19,6 +19,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from campaigns.volantinopiu import RemoteShop, ShopData, VolantinoPiuClient
 from core import http as core_http
 from core.errors import (
+    ContractDrift,
     ProviderAuthError,
     ProviderError,
     ProviderNotFound,
@@ -160,12 +161,13 @@ def test_list_shops_with_no_shops_is_an_empty_list(client, api):
     assert client.list_shops() == []
 
 
-def test_list_shops_answer_that_is_not_a_list_is_an_unreadable_answer(client, api):
+def test_list_shops_answer_that_is_not_a_list_is_a_contract_drift_naming_data(client, api):
     api.get(f"{BASE}/listShops", json={"success": True, "data": {"id": 1}})
-    with pytest.raises(ProviderTimeout) as unreadable:
+    with pytest.raises(ContractDrift) as unreadable:
         client.list_shops()
-    assert unreadable.value.code == "UNEXPECTED_RESPONSE"
+    assert unreadable.value.fields == ("data",)
     assert unreadable.value.outcome_unknown
+    assert not unreadable.value.retryable
 
 
 # --- POST addShop --------------------------------------------------------------------------
@@ -239,11 +241,18 @@ def test_add_shop_reads_a_bare_object_as_well_as_a_wrapped_one(client, api):
     assert client.add_shop(MILANO).id == "45"
 
 
-def test_add_shop_answer_without_an_id_is_an_unknown_outcome(client, api):
+def test_add_shop_answered_success_without_an_id_returns_the_shop_with_no_id(client, api):
+    # campaigns.sync then finds it by listing (tests/campaigns/test_volantinopiu_contract.py).
     api.post(f"{BASE}/addShop", json={"success": True, "data": {}})
-    with pytest.raises(ProviderTimeout) as unreadable:
+    remote = client.add_shop(MILANO)
+    assert (remote.id, remote.data) == (None, MILANO)
+
+
+def test_add_shop_answer_without_an_id_nor_success_is_a_contract_drift(client, api):
+    api.post(f"{BASE}/addShop", json={"data": {"codice": "PV-MI-01"}})
+    with pytest.raises(ContractDrift) as unreadable:
         client.add_shop(MILANO)
-    assert unreadable.value.code == "UNEXPECTED_RESPONSE"
+    assert unreadable.value.fields == ("data.id",)
     assert unreadable.value.outcome_unknown  # the shop may exist: look before adding again
 
 

@@ -134,3 +134,32 @@ def test_the_dashboard_counts_unreadable_answers_per_provider(admin_client):
     assert rows["amm"]["drifts"] == 0
     page = admin_client.get("/admin/").content.decode()
     assert "error_code__exact=CONTRACT_DRIFT&provider__exact=wolkvox" in page
+
+
+def test_an_entry_stopped_for_a_decision_is_sent_again_by_hand_without_a_lookup(
+    admin_client, knobs, deliver, sandbox_records
+):
+    """A person checked at the provider that a lost create did not arrive: **Send again**
+    creates it without looking it up first (the lookup is what could not decide)."""
+    from django.urls import reverse
+
+    from core.models import OutboxEntry, OutboxState
+    from tests.campaigns.factories import make_shop
+
+    knobs("volantinopiu", forced_status=401)
+    with deliver():
+        make_shop(code="PV-DECIDE")
+    OutboxEntry.objects.update(outcome_unknown=True)  # as after a lost answer
+    knobs("volantinopiu", forced_status=None)
+    entry = OutboxEntry.objects.get()
+
+    with deliver():
+        admin_client.post(
+            reverse("admin:core_outboxentry_changelist"),
+            {"action": "resend", "_selected_action": [entry.pk]},
+        )
+
+    entry.refresh_from_db()
+    assert entry.state == OutboxState.DONE
+    assert [s["codice"] for s in sandbox_records("volantinopiu", "shop")] == ["PV-DECIDE"]
+    assert not RemoteCall.objects.filter(operation="listShops").exists()

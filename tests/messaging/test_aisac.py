@@ -409,3 +409,263 @@ def test_consent_given_by_aisac_is_honoured_by_the_push_gate(giulia):
 
     consent_set(customer=giulia, channel="push_sms", given=True, source="aisac")
     assert consent_gate(channel="push_sms", numbers=["3471234501"]).allowed == ["393471234501"]
+
+
+# --- a lost answer: the lookup adopts only an exact match -------------------------------------
+def remote_request(user_key, subject, *, reference=None, at=None):
+    """A request Aisac holds (made by us, by its bot, or by anyone), created at `at`."""
+    data = {"user_key": user_key, "type": "other", "subject": subject, "message": ""}
+    data["reference"] = reference or ""
+    obj = SandboxObject.objects.create(provider="aisac", kind="care_request", data=data)
+    if at is not None:
+        SandboxObject.objects.filter(pk=obj.pk).update(created_at=at)
+    return obj
+
+
+def lost_request(giulia, subject="Punti mancanti"):
+    """A care request whose createRequest never reached Aisac (the answer of a call that did
+    not arrive is as lost as one that did)."""
+    request = CareRequest.objects.create(customer=giulia, type="other", subject=subject)
+    CareRequest.objects.filter(pk=request.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    request.refresh_from_db()
+    return request
+
+
+def distractors(giulia_request):
+    """Aisac's requests that share something with ours but are not ours."""
+    made = giulia_request.created_at
+    return [
+        # the same subject, for another customer
+        remote_request("393471234599", giulia_request.subject, at=made + timedelta(minutes=1)),
+        # the same subject for the same customer, made before our request existed
+        remote_request("393471234501", giulia_request.subject, at=made - timedelta(hours=2)),
+        # another subject for the same customer, at the same time
+        remote_request("393471234501", "Orari", at=made + timedelta(minutes=1)),
+    ]
+
+
+@pytest.mark.parametrize("style", ["", "document", "variant"])
+def test_the_lookup_adopts_nothing_that_is_not_ours(giulia, knobs, style):
+    from messaging.care import care_request_lookup
+
+    knobs("aisac", answers=style)
+    request = lost_request(giulia)
+    distractors(request)
+    # the same subject for the same customer, opened by someone else (Aisac's bot, say)
+    bot = remote_request("393471234501", request.subject, at=request.created_at - timedelta(days=1))
+    assert care_request_lookup(request) is None
+    # ...and, once ours is there too, ours and only ours
+    SandboxObject.objects.filter(pk=bot.pk).delete()
+    ours = remote_request(
+        "393471234501",
+        request.subject,
+        reference=str(request.reference),
+        at=request.created_at + timedelta(seconds=3),
+    )
+    found = care_request_lookup(request)
+    assert found is not None and found.request_id in (f"REQ-{ours.pk}", str(ours.pk))
+
+
+def test_with_references_kept_a_same_subject_request_made_by_someone_else_is_not_adopted(
+    giulia, knobs
+):
+    from messaging.care import care_request_lookup
+
+    request = lost_request(giulia)
+    # Aisac gives references back (the usual sandbox): another's reference, or none, is not ours
+    remote_request("393471234501", request.subject, reference="someone-else", at=request.created_at)
+    remote_request("393471234501", request.subject, at=request.created_at + timedelta(seconds=1))
+    assert care_request_lookup(request) is None
+
+
+@pytest.mark.parametrize(
+    ("style", "ours"),
+    [
+        ("", True),  # Aisac holds ours twice, and says so
+        ("variant", True),  # twice, found by our reference but not saying it
+        ("document", True),  # twice, nothing filtered and no reference said
+        ("document", False),  # two look-alikes, when nothing tells them from ours
+    ],
+)
+def test_two_candidates_need_a_decision(giulia, knobs, style, ours):
+    from core.errors import NeedsDecision
+    from messaging.care import care_request_lookup
+
+    knobs("aisac", answers=style)
+    request = lost_request(giulia)
+    for seconds in (2, 30):
+        remote_request(
+            "393471234501",
+            request.subject,
+            reference=str(request.reference) if ours else "",
+            at=request.created_at + timedelta(seconds=seconds),
+        )
+    with pytest.raises(NeedsDecision) as raised:
+        care_request_lookup(request)
+    assert raised.value.code == "SEVERAL_CANDIDATES" and not raised.value.retryable
+
+
+def test_without_references_a_request_another_record_holds_is_not_a_candidate(giulia, knobs):
+    from messaging.care import care_request_lookup
+
+    knobs("aisac", answers="document")  # no reference said, no filter honoured
+    request = lost_request(giulia)
+    theirs = remote_request("393471234501", request.subject, at=request.created_at)
+    ours = remote_request(
+        "393471234501", request.subject, at=request.created_at + timedelta(seconds=5)
+    )
+    CareRequest.objects.create(
+        customer=giulia, subject=request.subject, remote_id=f"REQ-{theirs.pk}"
+    )
+    found = care_request_lookup(request)
+    assert found is not None and found.request_id == f"REQ-{ours.pk}"
+
+
+@pytest.mark.parametrize("style", ["", "document", "variant"])
+def test_a_lost_answer_among_look_alikes_leaves_one_request_and_adopts_it(
+    deliver, giulia, knobs, style
+):
+    # Listed before ours: the same subject for another customer, and for Giulia long ago.
+    first = [
+        remote_request("393471234599", "Punti mancanti"),
+        remote_request("393471234501", "Punti mancanti", at=timezone.now() - timedelta(hours=2)),
+    ]
+    knobs("aisac", answers=style, malformed_json=True)
+    with deliver():
+        request = care_request_create(customer=giulia, type="other", subject="Punti mancanti")
+    request.refresh_from_db()
+    ours = SandboxObject.objects.filter(provider="aisac", kind="care_request").latest("pk")
+    look_alikes = {o.pk for o in first + distractors(request)}
+    knobs("aisac", malformed_json=False)
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=True), deliver():
+        outbox_sweep()
+    request.refresh_from_db()
+    assert request.sync_status == "synced", request.sync_error
+    assert request.remote_id in (f"REQ-{ours.pk}", str(ours.pk))
+    remote = set(
+        SandboxObject.objects.filter(provider="aisac", kind="care_request").values_list(
+            "pk", flat=True
+        )
+    )
+    assert remote == look_alikes | {ours.pk}
+
+
+@pytest.mark.parametrize("style", ["", "document", "variant"])
+def test_a_lost_create_that_never_arrived_is_sent_again_once(deliver, giulia, knobs, style):
+    knobs("aisac", answers=style, forced_status=503)
+    with deliver():
+        request = care_request_create(customer=giulia, type="other", subject="Punti mancanti")
+    knobs("aisac", forced_status=None)
+    request.refresh_from_db()
+    look_alikes = {o.pk for o in distractors(request)}
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=True), deliver():
+        outbox_sweep()
+    request.refresh_from_db()
+    assert request.sync_status == "synced", request.sync_error
+    made = SandboxObject.objects.filter(provider="aisac", kind="care_request").exclude(
+        pk__in=look_alikes
+    )
+    assert made.count() == 1 and request.remote_id in (f"REQ-{made[0].pk}", str(made[0].pk))
+
+
+# --- the sandbox's answer styles: the whole flow reads each ------------------------------------
+@pytest.mark.parametrize("style", ["", "document", "variant"])
+def test_care_requests_orders_and_activity_in_every_answer_style(
+    admin_client, deliver, giulia, knobs, style
+):
+    knobs("aisac", answers=style)
+    with deliver():
+        request = care_request_create(customer=giulia, type="loyalty", subject="Punti mancanti")
+        order = order_create(
+            number="WEB-7",
+            customer=giulia,
+            shop=make_shop(),
+            lines=[{"sku": "A1", "name": "Caffè", "quantity": 1, "price": Decimal("2.50")}],
+        )
+    request.refresh_from_db()
+    order.refresh_from_db()
+    assert (request.sync_status, request.status) == ("synced", "open"), request.sync_error
+    assert (order.sync_status, order.remote_id) == ("synced", "WEB-7"), order.sync_error
+
+    with time_machine.travel(timezone.now() + timedelta(hours=1)), deliver():
+        records_sync_now(objects=[request])
+    request.refresh_from_db()
+    assert request.status == "closed"
+
+    page = admin_client.get(f"/admin/loyalty/customer/{giulia.pk}/change/").content.decode()
+    assert "Assistenza: Punti mancanti" in page and "Ordine WEB-7" in page
+
+    remote_request("393471234501", "Dal bot")
+    report = aisac_pull(dry_run=False)
+    assert report.imported == {"request": 1}
+    assert set(CareRequest.objects.values_list("subject", flat=True)) == {
+        "Punti mancanti",
+        "Dal bot",
+    }
+
+
+# --- checkproviders ------------------------------------------------------------------------------
+@pytest.mark.parametrize("style", ["", "document", "variant"])
+def test_the_preflight_passes_against_the_sandbox(deliver, giulia, knobs, style):
+    from core.preflight import preflight_run
+
+    knobs("aisac", answers=style)
+    with deliver():
+        care_request_create(customer=giulia, type="loyalty", subject="Saldo")
+    [report] = preflight_run("aisac")
+    assert report.passed, report.summary()
+    assert [p.name for p in report.probes] == ["getRequests"]
+    from core.models import RemoteCall
+
+    assert RemoteCall.objects.filter(operation="getRequests").count() == 1
+    assert not RemoteCall.objects.filter(method="POST", operation="getRequests").exists()
+
+
+def test_the_preflight_says_the_key_was_refused(settings):
+    from core.preflight import preflight_run
+
+    settings.AISAC_API_KEY = "wrong-key"
+    [report] = preflight_run("aisac")
+    assert not report.passed
+    assert (report.probes[0].reachable, report.probes[0].credentials_accepted) == (True, False)
+
+
+def test_the_preflight_needs_the_settings(settings):
+    from core.preflight import preflight_run
+
+    settings.AISAC_API_KEY = ""
+    [report] = preflight_run("aisac")
+    assert (report.configured, report.passed, report.missing_settings) == (
+        False,
+        False,
+        ["AISAC_API_KEY"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            {"requests": [{k: v for k, v in REQUEST.items() if k != "status"}], "total": 1},
+            "requests[].status: missing",
+        ),
+        ({"requests": [{**REQUEST, "request_id": None}]}, "requests[].request_id: null"),
+        ({"requests": [{**REQUEST, "created_at": "ieri"}]}, "requests[].created_at"),
+        ({"items": [REQUEST]}, "requests"),
+    ],
+)
+def test_the_preflight_names_the_field_that_differs(settings, api_mock, body, named):
+    from core.preflight import preflight_run
+
+    settings.AISAC_BASE_URL, settings.AISAC_API_KEY = BASE, "TOKEN_KEY"
+    api_mock.get(
+        f"{BASE}/getRequests",
+        json=body,
+        match=[matchers.query_param_matcher({**KEY, "page": "1"})],
+    )
+    [report] = preflight_run("aisac")
+    probe = report.probes[0]
+    assert not report.passed and probe.credentials_accepted
+    assert any(field.startswith(named) for field in probe.fields), probe.fields

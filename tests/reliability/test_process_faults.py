@@ -153,9 +153,7 @@ def test_a_provider_down_opens_its_breaker_its_entries_keep_their_attempts_then_
     from core.models import BreakerState, RemoteCall
 
     stack = stack_for(settings.CELERY_BROKER_URL)
-    stack.env.update(
-        {"PROVIDER_BREAKER_FAILURES": "3", "PROVIDER_BREAKER_COOLDOWN_SECONDS": "4"}
-    )
+    stack.env.update({"PROVIDER_BREAKER_FAILURES": "3", "PROVIDER_BREAKER_COOLDOWN_SECONDS": "4"})
     knob_set(provider="volantinopiu", forced_status=503)
     stack.worker("worker-a", concurrency=2)
     stack.worker("worker-b", concurrency=2)

@@ -86,3 +86,90 @@ def test_a_sandbox_send_is_answered_and_keeps_nothing(client):
     body = response.json()
     assert [m["status"] for m in body["sms"]] == ["INSERTED", "INSERTED"]
     assert not SmsMessage.objects.exists()
+
+
+# --- answer styles: "document" (the document's examples) and "variant" (other shapes) --------
+API = "/sandbox/smshosting/rest/api"
+
+
+def same_shape(answer, example, where="answer"):
+    """`answer` has the example's keys, in its order, with values of the same JSON types (a
+    list: its items like the example's first one)."""
+    from core.shapes import type_name
+
+    if isinstance(example, dict):
+        assert isinstance(answer, dict) and list(answer) == list(example), (where, list(answer))
+        for key in example:
+            same_shape(answer[key], example[key], f"{where}.{key}")
+    elif isinstance(example, list):
+        assert isinstance(answer, list), where
+        for item in answer if example else []:
+            same_shape(item, example[0], f"{where}[]")
+    else:
+        assert type_name(answer) == type_name(example), (where, answer, example)
+
+
+def test_document_style_answers_every_endpoint_as_the_document_prints_it(client, knobs, settings):
+    import json
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.campaigns.images import image_upload
+    from tests.messaging import test_smshosting_contract as document
+
+    knobs("smshosting", answers="document")
+    estimate = client.post(
+        f"{API}/push/estimate", {"to": "393480000000", "text": "Test Push"}, headers=basic()
+    )
+    same_shape(estimate.json(), json.loads(document.ESTIMATE_ANSWER))
+    assert estimate.json()["cost"] == 0  # "cost":0, a whole number
+
+    sent = send(
+        client,
+        ["393480000002"],  # delivered in the end: every date of the example
+        transactionId="tx-doc",
+        text="Test Push",
+        file=image_upload("a.png"),
+    )
+    same_shape(sent.json(), json.loads(document.SEND_ANSWER))
+
+    step = settings.SANDBOX_SMSHOSTING_STEP_SECONDS
+    with time_machine.travel(timezone.now() + timedelta(seconds=3 * step)):
+        found = client.get(f"{API}/push/search", {"transactionId": "tx-doc"}, headers=basic())
+    same_shape(found.json(), json.loads(document.SEARCH_ANSWER))
+
+    invitation = client.post(f"{API}/push/invitation", {"to": "393480000000"}, headers=basic())
+    same_shape(invitation.json(), json.loads(document.INVITATION_ANSWER))
+
+
+def test_document_style_leaves_out_the_dates_not_reached_yet(client, knobs):
+    knobs("smshosting", answers="document")
+    send(client, ["393480000000"], transactionId="tx-new")
+    [message] = client.get(
+        f"{API}/push/search", {"transactionId": "tx-new"}, headers=basic()
+    ).json()["smsList"]
+    assert list(message) == ["id", "to", "text", "status", "insertDate", "transactionId"]
+
+
+def test_variant_style_answers_text_numbers_iso_dates_and_no_metadata(client, knobs):
+    knobs("smshosting", answers="variant")
+    estimate = client.post(
+        f"{API}/push/estimate",
+        {"to": "393480000001", "text": "x", "onlyPush": "false", "smsText": "y"},
+        headers=basic(),
+    ).json()
+    assert estimate["cost"] == "0.065" and estimate["smsCount"] == "1"
+    body = send(client, ["393480000002", "3934"], transactionId="tx-var").json()
+    assert (body["pushInserted"], body["smsNotInserted"]) == ("1", "1")
+    assert {m["to"]: m["id"] for m in body["sms"]}["3934"] is None
+    assert isinstance({m["to"]: m["id"] for m in body["sms"]}["393480000002"], str)
+    found = client.get(f"{API}/push/search", {"transactionId": "tx-var"}, headers=basic()).json()
+    assert list(found) == ["smsList"]
+    [message] = found["smsList"]
+    assert message["insertDate"][-6:] in ("+01:00", "+02:00")
+    assert (message["price"], message["multimediaContent"]) == ("0.0000", None)
+    missing = client.get(f"{API}/push/multimedia/NOPE", headers=basic())
+    assert missing.status_code == 400
+    assert missing.json()["errorDescription"] == "Immagine non trovata"

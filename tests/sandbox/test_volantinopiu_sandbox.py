@@ -2,24 +2,31 @@
 token, JSON in and out), with the Laravel answers the client expects: 401 `Unauthenticated.`,
 405, 415, 422 `{"message", "errors": {field: [...]}}`, 404. Then the fault knobs that make it
 misbehave on purpose, and the `_knobs` and `_state` control endpoints (an admin session with
-the sandbox permissions, and CSRF)."""
+the sandbox permissions, and CSRF). Last, the `answers` knob: the document's literal answers
+(writes say `{"success": true}` only, lists are bare) and the variants (ids as text, bare
+objects, `data` with a `message`)."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
+from campaigns.volantinopiu import format_date_send
 from core.roles import AUDITOR, MARKETING
 from sandbox.knobs import knob_set
 from sandbox.models import SandboxKnob, SandboxObject
 from sandbox.routers import sandbox_connection
 from tests.campaigns.factories import make_shop
+from tests.campaigns.images import image_bytes
 
 API = "/sandbox/volantinopiu/api/v2"
 KNOBS = "/sandbox/_knobs/volantinopiu"
@@ -449,6 +456,7 @@ def test_given_no_knobs_set_when_reading_them_then_the_defaults(client):
         "concurrency_cap": None,
         "in_flight": 0,
         "max_in_flight": 0,
+        "answers": "",
     }
 
 
@@ -633,3 +641,141 @@ def test_given_an_answer_time_when_calling_then_the_answer_takes_that_long_in_al
     started = time.monotonic()
     assert list_shops(client).status_code == 200
     assert 0.3 <= time.monotonic() - started < 0.3 + 0.25
+
+
+# --- the `answers` knob: the document's literal answers and the variants --------------------
+def png() -> bytes:
+    return image_bytes("PNG")
+
+
+def upload(client):
+    return client.post(
+        f"{API}/uploadMedia",
+        {"file": SimpleUploadedFile("promo.png", png(), content_type="image/png")},
+        headers=bearer(),
+    )
+
+
+def register(client, pv_id, kind="template"):
+    body = {
+        "pv_id": pv_id,
+        "image": "https://cdn.example.com/promo.jpg",
+        "date_send": format_date_send(timezone.now() + timedelta(days=3)),
+        "promo_name": "Sottocosto",
+    }
+    if kind == "flyer":
+        body["flyer_link"] = "https://example.com/v.pdf"
+        operation = "registerCampaignFlyer"
+    else:
+        body |= {"link": "https://example.com/p", "template_name": "promo"}
+        operation = "registerCampaign"
+    return client.post(
+        f"{API}/{operation}", body, content_type="application/json", headers=bearer()
+    )
+
+
+def every_answer(client) -> dict[str, tuple[int, object]]:
+    """One of each call, in order; each answer's status and JSON body."""
+    answers = {}
+
+    def keep(name, response):
+        answers[name] = (response.status_code, response.json())
+        return response
+
+    keep("addShop", add(client, SHOP))
+    shop_id = SandboxObject.objects.get(kind="shop", natural_key="PV-MI-01").pk
+    keep("updateShop", update(client, {**SHOP, "id": shop_id, "citta": "Monza"}))
+    keep("listShops", list_shops(client))
+    keep("uploadMedia", upload(client))
+    keep("listMedia", client.get(f"{API}/listMedia", headers=bearer()))
+    keep("registerCampaign", register(client, shop_id))
+    keep("registerCampaignFlyer", register(client, str(shop_id), kind="flyer"))
+    campaign_id = SandboxObject.objects.filter(kind="campaign").order_by("pk").first().pk
+    keep("listCampaigns", client.get(f"{API}/listCampaigns", headers=bearer()))
+    keep("getCampaign", client.get(f"{API}/listCampaigns?id={campaign_id}", headers=bearer()))
+    keep(
+        "deleteCampaign",
+        client.delete(
+            f"{API}/deleteCampaign",
+            {"id": campaign_id},
+            content_type="application/json",
+            headers=bearer(),
+        ),
+    )
+    keep("deleteShop", delete(client, {"id": SandboxObject.objects.get(kind="shop").pk + 1000}))
+    return answers
+
+
+def test_given_the_usual_answers_then_everything_is_wrapped_in_success_and_data(client):
+    answers = every_answer(client)
+    for name in ("addShop", "uploadMedia", "registerCampaign", "registerCampaignFlyer"):
+        status, body = answers[name]
+        assert status == 201 and body["success"] is True and isinstance(body["data"]["id"], int)
+    for name in ("listShops", "listMedia", "listCampaigns"):
+        status, body = answers[name]
+        assert status == 200 and body["success"] is True and isinstance(body["data"], list)
+    assert answers["deleteCampaign"] == (200, {"success": True, "message": "Campaign deleted."})
+
+
+def test_given_document_answers_then_writes_say_success_only_and_lists_are_bare(client):
+    knob_set(provider="volantinopiu", answers="document")
+    answers = every_answer(client)
+    for name in (
+        "addShop",
+        "updateShop",
+        "uploadMedia",
+        "registerCampaign",
+        "registerCampaignFlyer",
+        "deleteCampaign",
+    ):
+        assert answers[name] == (200, {"success": True}), name
+    for name in ("listShops", "listMedia", "listCampaigns"):
+        status, body = answers[name]
+        assert status == 200 and isinstance(body, list) and body, name
+        assert all(isinstance(item["id"], int) for item in body)
+    status, campaign = answers["getCampaign"]
+    assert status == 200 and isinstance(campaign, dict) and isinstance(campaign["id"], int)
+    # Only the success answers change: a refusal is the same Laravel body.
+    assert answers["deleteShop"] == (404, {"message": "Shop not found."})
+    # …and what was asked was done.
+    [shop] = list_shops(client).json()
+    assert shop["citta"] == "Monza"
+    assert len(SandboxObject.objects.filter(kind="media")) == 1
+    assert len(SandboxObject.objects.filter(kind="campaign")) == 1
+
+
+def test_given_variant_answers_then_ids_are_text_and_wrappers_vary(client):
+    knob_set(provider="volantinopiu", answers="variant")
+    answers = every_answer(client)
+
+    status, shop = answers["addShop"]  # a bare object
+    assert status == 201 and shop["id"].isdigit() and shop["codice"] == "PV-MI-01"
+    assert isinstance(shop["latitude"], str)
+    status, updated = answers["updateShop"]  # an API resource with a message
+    assert updated == {"data": {**shop, "citta": "Monza"}, "message": "Shop updated."}
+    status, listed = answers["listShops"]
+    assert listed == {"data": [updated["data"]], "message": "Shops retrieved."}
+    status, media = answers["uploadMedia"]
+    assert status == 201 and media["message"] == "Media uploaded."
+    assert media["data"]["id"].isdigit() and media["data"]["size"] == str(len(png()))
+    status, listed_media = answers["listMedia"]  # a bare list
+    assert listed_media == [media["data"]]
+    status, campaign = answers["registerCampaign"]  # a bare object
+    assert status == 201 and campaign["id"].isdigit() and campaign["pv_id"] == shop["id"]
+    status, campaigns = answers["listCampaigns"]
+    assert [c["id"] for c in campaigns["data"]] == [
+        campaign["id"],
+        answers["registerCampaignFlyer"][1]["id"],
+    ]
+    assert answers["getCampaign"] == (200, campaign)
+    assert answers["deleteCampaign"] == (200, {"message": "Campaign deleted."})
+    assert answers["deleteShop"] == (404, {"message": "Shop not found."})
+
+
+@pytest.mark.parametrize("style", ["document", "variant"])
+def test_given_any_answer_style_then_a_validation_error_is_the_same_422(client, style):
+    knob_set(provider="volantinopiu", answers=style)
+    assert add(client, SHOP).status_code in (200, 201)
+    response = add(client, SHOP)
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"codice": ["The codice has already been taken."]}
