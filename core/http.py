@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import InvalidOperation
 from functools import lru_cache
@@ -17,7 +19,13 @@ from typing import Any, ClassVar
 import requests
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from core import errors
 from core.shapes import answer_shape
@@ -81,6 +89,26 @@ def clients_reset() -> None:
         cached.cache_clear()
 
 
+# The monotonic time by which every call of the current delivery must be over (or None).
+_deadline: ContextVar[float | None] = ContextVar("delivery_deadline", default=None)
+BODY_CHUNK_BYTES = 64 * 1024
+
+
+@contextmanager
+def delivery_deadline(seconds: float) -> Iterator[None]:
+    """Hold every call made in this block to a total deadline, answers included: each call's
+    timeouts shrink to what is left, its answer is read in chunks and abandoned once the
+    deadline has passed (ProviderTimeout: the provider may have acted), and no call starts once
+    it has passed. The outbox sets it to half the lease (core/outbox.py)."""
+    deadline = time.monotonic() + seconds
+    current = _deadline.get()
+    token = _deadline.set(deadline if current is None else min(current, deadline))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def build_session() -> requests.Session:
     """One pooled session per client; tests swap this to route the sandbox in-process."""
     session = requests.Session()
@@ -88,6 +116,37 @@ def build_session() -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class _DeadlinePassed(Exception):
+    """The delivery's deadline passed while an answer was still arriving."""
+
+
+def _read_body_by(response: requests.Response, deadline: float) -> None:
+    """Read a streamed answer as it arrives, giving up once `deadline` has passed: each read is
+    bounded by the read timeout, and the reads by the deadline, so an answer trickling in
+    cannot hold a delivery past it. `read1` returns what has arrived (up to a chunk) instead of
+    waiting for a whole chunk, which `iter_content` would."""
+    if response._content is not False:  # already read (a test transport, say)
+        return
+    body = bytearray()
+    try:
+        while chunk := response.raw.read1(BODY_CHUNK_BYTES, decode_content=True):
+            body += chunk
+            if time.monotonic() > deadline:
+                response.close()
+                raise _DeadlinePassed
+        if time.monotonic() > deadline:
+            raise _DeadlinePassed
+    except ReadTimeoutError as exc:  # as requests maps them when it reads the body itself
+        raise requests.ConnectionError(exc, request=response.request) from exc
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    response._content = bytes(body)
+    response._content_consumed = True
+    response.raw.release_conn()  # read to the end: the connection goes back to the pool
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -165,6 +224,16 @@ class ProviderClient:
         `log_path` replaces `path` in the call log when the path itself carries personal data.
         """
         url = f"{self.base_url}/{path.lstrip('/')}"
+        deadline = _deadline.get()
+        timeout = self.timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:  # never sent: safe to try again later (not the provider's failure)
+                raise errors.ProviderUnavailable(
+                    _("Not sent: the delivery ran out of time; it will be tried again."),
+                    code="DEADLINE",
+                )
+            timeout = (min(timeout[0], left), min(timeout[1], left))
         started = time.monotonic()
         response: requests.Response | None = None
         failure: errors.ProviderError | None = None
@@ -177,9 +246,15 @@ class ProviderClient:
                 data=data,
                 files=files,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
+                stream=deadline is not None,
             )
+            if deadline is not None:
+                _read_body_by(response, deadline)
+        except _DeadlinePassed as exc:
+            failure = errors.ProviderTimeout(provider=self.provider, code="DEADLINE")
+            raise failure from exc
         except requests.ReadTimeout as exc:
             failure = errors.ProviderTimeout(provider=self.provider, code="TIMEOUT")
             raise failure from exc

@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from core.breaker import breaker_admit, breaker_record
 from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderUnavailable
+from core.http import delivery_deadline
 from core.limits import SlotsBusy, slot_acquire, slot_looks_free, slot_release
 from core.models import (
     OPEN_STATES,
@@ -202,15 +203,27 @@ def outbox_resend(*, entries: QuerySet[OutboxEntry]) -> int:
 
 def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
     """Give up on entries that have not gone out: their records say so (failed, "cancelled")
-    and whatever waits on them (a push send, an upload) is settled."""
+    and whatever waits on them (a push send, an upload) is settled.
+
+    A cancel wins or loses whole: it is one UPDATE conditional on the state, claim and attempt
+    count it read. If a worker claimed the entry since, the cancel changes nothing (the worker
+    delivers it, as if the cancel had come a moment later); once cancelled, a worker can no
+    longer claim it, and one whose lease ran out can no longer record an outcome over it."""
     now = timezone.now()
     count = 0
     message = _("Cancelled by hand: not sent to the provider.")
     for entry in entries.filter(state__in=QUEUED_STATES):
         with transaction.atomic():
-            OutboxEntry.objects.filter(pk=entry.pk).update(
-                state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now
+            as_read = OutboxEntry.objects.filter(
+                pk=entry.pk,
+                state=entry.state,
+                claim_token=entry.claim_token,
+                attempts=entry.attempts,
             )
+            if not as_read.update(
+                state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now, lease_until=None
+            ):
+                continue  # a worker took it meanwhile: the cancel loses, whole
             if entry.operation != Operation.DELETE:
                 _record_queryset(entry).update(sync_status=SyncStatus.FAILED, sync_error=message)
                 sync_handler_for(entry.model_label).after_failure(
@@ -339,7 +352,7 @@ def outbox_deliver(*, entry_id: int) -> str:
         # Before anything is prepared or sent: while the provider's breaker is open, the entry
         # waits (Deferred) and spends no attempt.
         admission = breaker_admit(entry.provider)
-        with calls_for_entry(held.calls):
+        with calls_for_entry(held.calls), delivery_deadline(_deadline_seconds()):
             state = _perform(handler, entry, held)
     except Exception as exc:
         held.settle()
@@ -350,9 +363,27 @@ def outbox_deliver(*, entry_id: int) -> str:
         held.settle()
         raise
     held.settle()
-    _record_success(entry, state)
+    recorded = _record_success(entry, state)
     breaker_record(admission, None, called=held.called)
-    return "done"
+    return "done" if recorded else "skipped"
+
+
+def _ours(entry: OutboxEntry) -> QuerySet[OutboxEntry]:
+    """The entry, only while this delivery still holds it: in flight under its claim. Every
+    write that ends or releases a delivery goes through this filter, so a worker whose lease
+    ran out (another took the entry over) or whose entry was cancelled writes nothing."""
+    return OutboxEntry.objects.filter(
+        pk=entry.pk, state=OutboxState.IN_FLIGHT, claim_token=entry.claim_token
+    )
+
+
+def _taken_away(entry: OutboxEntry) -> str:
+    logger.warning(
+        "Outbox entry %s was taken over or cancelled while being delivered; its outcome here "
+        "is not recorded",
+        entry.pk,
+    )
+    return "skipped"
 
 
 def _record_exception(entry: OutboxEntry, exc: Exception) -> str:
@@ -417,6 +448,16 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
             handler.unprepare(obj)
 
 
+def _deadline_seconds() -> float:
+    """How long a delivery may take in all (slot wait, lookups, calls and reading answers):
+    half the lease. A call's read timeout is per read, so an answer trickling in could outlive
+    the lease and a second worker take the entry over while the first still waits; the deadline
+    holds the whole delivery to half the lease (core.http.delivery_deadline), so even its last
+    read ends before another worker may start."""
+    lease = settings.OUTBOX["LEASE_SECONDS"]
+    return min(float(settings.OUTBOX["DELIVERY_DEADLINE_SECONDS"]), lease / 2)
+
+
 class _Waiting(Exception):
     def __init__(self, prerequisite: SyncedModel) -> None:
         self.prerequisite = prerequisite
@@ -433,7 +474,7 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
         "type": prerequisite._meta.verbose_name,
     }
     with transaction.atomic():
-        OutboxEntry.objects.filter(pk=entry.pk).update(
+        if not _ours(entry).update(
             state=OutboxState.PENDING,
             attempts=max(entry.attempts - 1, 0),
             next_attempt_at=timezone.now()
@@ -442,14 +483,15 @@ def _release_waiting(entry: OutboxEntry, prerequisite: SyncedModel) -> None:
             lease_until=None,
             waiting_for=prerequisite.outbox_key,
             last_error=message,
-        )
+        ):
+            return
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=message)
 
 
 def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
     code = {"error_code": deferred.code} if deferred.code else {}
     with transaction.atomic():
-        OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
+        if not _ours(entry).update(
             state=OutboxState.PENDING,
             attempts=max(entry.attempts - 1, 0),
             next_attempt_at=deferred.until,
@@ -457,7 +499,8 @@ def _release_deferred(entry: OutboxEntry, deferred: Deferred) -> None:
             lease_until=None,
             last_error=deferred.message,
             **code,
-        )
+        ):
+            return
         _record_queryset(entry).update(sync_status=SyncStatus.PENDING, sync_error=deferred.message)
 
 
@@ -481,10 +524,10 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
+def _record_success(entry: OutboxEntry, state: RemoteState | None) -> bool:
     now = timezone.now()
     with transaction.atomic():
-        still_ours = OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
+        still_ours = _ours(entry).update(
             state=OutboxState.DONE,
             completed_at=now,
             lease_until=None,
@@ -495,8 +538,8 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             waiting_for="",
         )
         if not still_ours:  # our lease ran out and another worker took the entry over
-            logger.warning("Outbox entry %s was taken over while being delivered", entry.pk)
-            return
+            _taken_away(entry)
+            return False
         followers = _Followers.of(entry)
         if state is not None:
             handler = sync_handler_for(entry.model_label)
@@ -513,6 +556,7 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> None:
             )
             handler.after_success(object_id=entry.object_id, state=state)
         followers.publish()
+    return True
 
 
 def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
@@ -522,7 +566,9 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
     with transaction.atomic():
         if retry:
             delay = _backoff_seconds(entry.attempts)
-            OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
+            held = _ours(
+                entry
+            ).update(
                 state=OutboxState.PENDING,
                 next_attempt_at=now + timedelta(seconds=delay),
                 enqueued_at=None,  # the sweeper publishes it when due
@@ -538,7 +584,7 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
             }
             record_status = SyncStatus.PENDING
         else:
-            OutboxEntry.objects.filter(pk=entry.pk, claim_token=entry.claim_token).update(
+            held = _ours(entry).update(
                 state=OutboxState.FAILED,
                 lease_until=None,
                 completed_at=now,
@@ -548,6 +594,8 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
                 error_code=exc.code[:64],
             )
             record_error, record_status = message, SyncStatus.FAILED
+        if not held:  # taken over, or cancelled: the record is not ours to write either
+            return _taken_away(entry)
         _record_queryset(entry).update(
             sync_status=record_status,
             sync_error=record_error,
@@ -564,7 +612,7 @@ def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
 def _release_busy(entry: OutboxEntry) -> None:
     """Every provider slot was taken: put the entry back, this attempt does not count."""
     delay = settings.OUTBOX["BUSY_DELAY_SECONDS"]
-    OutboxEntry.objects.filter(pk=entry.pk).update(
+    _ours(entry).update(
         state=OutboxState.PENDING,
         attempts=max(entry.attempts - 1, 0),
         next_attempt_at=timezone.now() + timedelta(seconds=delay),

@@ -351,6 +351,8 @@ OUTBOX = {
     "WAITING_RECHECK_SECONDS": env.float("OUTBOX_WAITING_RECHECK_SECONDS", default=30.0),
     # A delivery waits this long for one of its provider's slots before stepping back.
     "SLOT_WAIT_SECONDS": env.float("OUTBOX_SLOT_WAIT_SECONDS", default=30.0),
+    # All a delivery may take, calls and answers included (at most half the lease).
+    "DELIVERY_DEADLINE_SECONDS": env.float("OUTBOX_DELIVERY_DEADLINE_SECONDS", default=240.0),
 }
 # Calls in flight at once per provider, across every worker process (shared DB semaphore).
 PROVIDER_CONCURRENCY = {
