@@ -7,11 +7,9 @@ upload whose every answer is the document's example ends done with all its leads
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import responses
-from django.conf import settings as django_settings
 from django.utils import translation
 from django.utils.translation import gettext
 from responses import matchers
@@ -29,11 +27,12 @@ from core.errors import ContractDrift
 from core.models import RemoteCall, SyncStatus
 from core.preflight import preflight_run
 from sandbox.models import WolkvoxRecord
+from tests.provider_documents import provider_document
 
 BASE = "https://wv0001.wolkvox.com/api/v2"
 URL = f"{BASE}/campaign.php"
 SANDBOX_BASE = "http://sandbox.test/sandbox/wolkvox/api/v2"
-DOCUMENT = Path(django_settings.BASE_DIR).parent / "shared/api-docs/wolkvox-callcenter-records.txt"
+DOCUMENT = provider_document("wolkvox-callcenter-records")
 
 # The document's request body fields (its "Request" table and its curl example), in its order.
 DOCUMENT_FIELDS = [
@@ -70,7 +69,6 @@ def send(api: responses.RequestsMock, body=None, *, status: int = 200, raw: byte
 
 
 # --- the document itself --------------------------------------------------------------------
-@pytest.mark.skipif(not DOCUMENT.exists(), reason="the provider documents are not checked out")
 def test_the_fixtures_are_the_documents_own_text():
     text = DOCUMENT.read_text()
     for name in DOCUMENT_FIELDS:

@@ -15,13 +15,11 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from io import StringIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 import time_machine
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -51,13 +49,12 @@ from core.sync import sync_handler_for
 from sandbox.models import SandboxObject
 from tests.campaigns.factories import make_campaign, make_media, make_shop
 from tests.campaigns.images import image_upload
+from tests.provider_documents import provider_document
 
 BASE = "https://restapi.volantinopiu.it/api/v2"
 TOKEN = "vp-contract-token"
 ROME = ZoneInfo("Europe/Rome")
-DOCUMENT = (
-    Path(django_settings.BASE_DIR).parent / "shared/api-docs/volantinopiu-campaigns-media-shops.txt"
-)
+DOCUMENT = provider_document("volantinopiu-campaigns-media-shops")
 pytestmark = pytest.mark.django_db
 
 # --- the document's requests, as it prints them (its Guzzle examples) ----------------------
@@ -118,7 +115,6 @@ def document_requests(text: str) -> dict:
     return found
 
 
-@pytest.mark.skipif(not DOCUMENT.exists(), reason="the provider documents are not checked out")
 def test_the_request_fixtures_are_the_documents_own_examples():
     text = DOCUMENT.read_text()
     assert document_requests(text) == DOCUMENT_REQUESTS

@@ -11,11 +11,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import responses
-from django.conf import settings as django_settings
 from django.utils import timezone
 from responses import matchers
 
@@ -26,12 +24,11 @@ from loyalty.services import customer_get_or_create
 from messaging.aisac import AisacClient, OrderLine, parse_date
 from messaging.care import care_request_create, care_request_lookup
 from messaging.models import CareRequest
+from tests.provider_documents import provider_document
 
 pytestmark = pytest.mark.django_db
 
-DOCUMENT = (
-    Path(django_settings.BASE_DIR).parent / "shared/api-docs/aisac-requests-whatsapp-shopify.txt"
-)
+DOCUMENT = provider_document("aisac-requests-whatsapp-shopify")
 BASE = "https://api.aisac.io/v1"  # the document's host and version
 REQUEST = {
     "request_id": "REQ-7",
