@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,19 +14,30 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from callcenter.models import CallCampaign, CallRecord, CallUpload, CallUploadChunk, LeadSource
-from callcenter.previews import IMPORT_DIR
+from callcenter.previews import (
+    IMPORT_DIR,
+    PREVIEW_ERRORS,
+    lead_file_check,
+    lead_file_path,
+    lead_file_remove,
+    lead_file_rows,
+    lead_file_store,
+    lead_preview,
+)
 from callcenter.services import (
+    LeadReport,
     call_chunks_mark_delivered,
     call_chunks_resend,
-    call_file_rows,
     call_records_from_inactive_cards,
     call_records_save,
     call_upload_create,
+    call_upload_prepare_retry,
     call_upload_progress,
 )
 from campaigns.models import Shop
 from core.admin import ReadOnlyAdmin, SyncAdminMixin
-from core.jobs import job_runner_register, job_start
+from core.jobs import JobFailed, JobOutcome, job_checkpoint, job_runner_register, job_start
+from core.models import Job, JobStatus
 from loyalty.consent import exclusion_labels
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -105,51 +114,89 @@ class CallCampaignAdmin(admin.ModelAdmin):
         return get_object_or_404(CallCampaign, pk=campaign_id)
 
     def import_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
-        """Upload a file → a preview (rows that would be added or merged, every bad row with its
-        line and reason) → confirm. Bad rows are never imported, not even in part."""
+        """Upload a file → its preview, made by a worker as a job whose page follows it live
+        (rows that would be added or merged, bad rows with their line and reason) → **Importa**
+        on that page → the import job. Bad rows are never imported, not even in part."""
         campaign = self._campaign(request, campaign_id)
+        token = request.POST.get("token", "")
+        if token:  # the confirmation of a preview: a worker imports, the job page follows it
+            return self._import_confirm(request, campaign, token)
+        form = LeadFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            token = lead_file_store(upload)
+            try:
+                lead_file_check(path=IMPORT_DIR / token)
+            except ValidationError as exc:
+                lead_file_remove(token)
+                form.add_error("file", exc)
+            else:
+                name = Path(upload.name or "").name[:80]
+                job = job_start(
+                    kind="lead_preview",
+                    label=_("Preview of %(file)s for %(campaign)s")
+                    % {"file": name, "campaign": campaign},
+                    params={"campaign": campaign.pk, "token": token, "file": name},
+                    user=request.user,
+                )
+                return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "campaign": campaign,
+            "title": _("Import leads into %(campaign)s") % {"campaign": campaign},
+            "form": form,
         }
-        context["title"] = _("Import leads into %(campaign)s") % {"campaign": campaign}
-        token = request.POST.get("token", "")
-        if token:  # the confirmation of a preview: a worker imports, the job page follows it
-            try:
-                _stored_import(token)
-            except Http404:  # purged after 24 h (callcenter.previews)
-                self.message_user(
-                    request,
-                    _(
-                        "This preview has expired (previews are kept 24 hours): upload the file again."
-                    ),
-                    level=messages.WARNING,
-                )
-                return HttpResponseRedirect(reverse("admin:callcenter_import", args=[campaign.pk]))
-            job = job_start(
-                kind="lead_import",
-                label=_("Import leads into %(campaign)s") % {"campaign": campaign},
-                params={"campaign": campaign.pk, "token": token},
-                user=request.user,
-            )
-            return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
-        form = LeadFileForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            content = upload.read()
-            try:
-                rows = call_file_rows(file=SimpleUploadedFile(upload.name, content))
-            except ValidationError as exc:
-                form.add_error("file", exc)
-            else:
-                context["report"] = call_records_save(
-                    campaign=campaign, rows=rows, source=LeadSource.IMPORT, dry_run=True
-                )
-                context["sample"] = rows[:10]
-                context["token"] = _store_import(upload.name, content)
-        context["form"] = form
         return TemplateResponse(request, "admin/callcenter/import.html", context)
+
+    def _import_confirm(
+        self, request: HttpRequest, campaign: CallCampaign, token: str
+    ) -> HttpResponseRedirect:
+        """**Importa** on a preview's page: the import job of that preview's file, started once
+        (a second click finds the job the first one started)."""
+        started = (
+            Job.objects.filter(
+                kind="lead_import", params__campaign=campaign.pk, params__token=token
+            )
+            .exclude(status=JobStatus.FAILED)
+            .order_by("-id")
+            .first()
+        )
+        if started is not None:
+            return HttpResponseRedirect(reverse("admin:core_job_change", args=[started.pk]))
+        preview = (
+            Job.objects.filter(
+                kind="lead_preview",
+                status=JobStatus.DONE,
+                params__campaign=campaign.pk,
+                params__token=token,
+            )
+            .order_by("-id")
+            .first()
+        )
+        if preview is None or lead_file_path(token) is None:  # purged after 24 h
+            self.message_user(
+                request,
+                _("This preview has expired (previews are kept 24 hours): upload the file again."),
+                level=messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:callcenter_import", args=[campaign.pk]))
+        if not preview.report.get("valid"):
+            self.message_user(
+                request, _("This preview has no valid row to import."), level=messages.WARNING
+            )
+            return HttpResponseRedirect(reverse("admin:core_job_change", args=[preview.pk]))
+        job = job_start(
+            kind="lead_import",
+            label=_("Import leads into %(campaign)s") % {"campaign": campaign},
+            params={
+                "campaign": campaign.pk,
+                "token": token,
+                "rows": preview.report.get("rows", 0),
+            },
+            user=request.user,
+        )
+        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
 
     def inactive_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
         campaign = self._campaign(request, campaign_id)
@@ -176,45 +223,144 @@ class CallCampaignAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/callcenter/inactive.html", context)
 
 
-def lead_import_job(job, progress) -> str:
-    """Import a previewed lead file (the job run by a worker)."""
+# --- the lead file's jobs: its preview and its import ------------------------------------------
+def lead_preview_job(job: Job, progress) -> JobOutcome:
+    """Preview a stored lead file, read as a stream (the job run by a worker): what importing it
+    would do, kept on the job for its page. Resumable: it only reads."""
     campaign = CallCampaign.objects.get(pk=job.params["campaign"])
-    stored = _stored_import(job.params["token"])
-    progress(_("reading the file"), 0, 1)
-    rows = call_file_rows(file=SimpleUploadedFile(stored.name, stored.read_bytes()))
-    progress(_("saving the leads"), 0, len(rows) or 1)
-    report = call_records_save(campaign=campaign, rows=rows, source=LeadSource.IMPORT)
-    stored.unlink(missing_ok=True)
-    progress(_("saving the leads"), len(rows) or 1, len(rows) or 1)
+    path = _lead_file_or_fail(job)
+    step = _("reading the file")
+    size = path.stat().st_size or 1
+    progress(step, 0, 0)
+    with path.open("rb") as stream:
+
+        def on_row(rows: int) -> None:
+            if rows % 500 == 0:  # the total is estimated from how far into the file it got
+                progress(step, rows, max(rows, round(rows * size / max(stream.tell(), 1))))
+
+        try:
+            report = lead_preview(
+                campaign=campaign,
+                rows=lead_file_rows(file=stream, name=path.name),
+                on_row=on_row,
+            )
+        except ValidationError as exc:
+            raise JobFailed(" ".join(exc.messages)) from exc
+    progress(step, report["rows"], report["rows"])
+    text = _(
+        "%(created)s new leads, %(merged)s merged into leads already here, %(bad)s rows with "
+        "errors (left out)."
+    ) % {"created": report["created"], "merged": report["merged"], "bad": report["bad"]}
+    return JobOutcome(text=text, report=report)
+
+
+def lead_import_job(job: Job, progress) -> str:
+    """Import a previewed lead file (the job run by a worker). Resumable: the leads and the
+    report commit together (`job.checkpoint`), and a lead is merged by its phone, never added
+    twice — a run after a stopped worker finds the report, or imports the file again."""
+    saved = job.checkpoint.get("report")
+    if saved is None:
+        campaign = CallCampaign.objects.get(pk=job.params["campaign"])
+        path = _lead_file_or_fail(job)
+        with path.open("rb") as stream:
+            rows = _rows_with_progress(
+                lead_file_rows(file=stream, name=path.name), progress, job.params.get("rows", 0)
+            )
+            try:
+                call_records_save(
+                    campaign=campaign,
+                    rows=rows,
+                    source=LeadSource.IMPORT,
+                    on_saved=lambda report: job_checkpoint(job, {"report": _saved(report)}),
+                )
+            except ValidationError as exc:
+                raise JobFailed(" ".join(exc.messages)) from exc
+        saved = job.checkpoint["report"]
+    lead_file_remove(job.params["token"])
+    progress(_("saving the leads"), 1, 1)
     lines = [
         _("%(created)d leads added, %(merged)d merged, %(bad)d rows left out.")
-        % {"created": report.created, "merged": report.merged, "bad": len(report.errors)}
+        % {"created": saved["created"], "merged": saved["merged"], "bad": saved["bad"]}
     ]
     lines += [
         _("line %(line)d: %(reason)s") % {"line": line, "reason": reason}
-        for line, reason in report.errors
+        for line, reason in saved["errors"]
     ]
+    if saved["bad"] > len(saved["errors"]):
+        lines.append(_more_errors(saved["bad"] - len(saved["errors"])))
     return "\n".join(lines)
 
 
-job_runner_register("lead_import", lead_import_job)
+def _rows_with_progress(rows, progress, total: int):
+    step = _("reading the file")
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if count % 500 == 0:
+            progress(step, count, max(total, count))
+        yield row
+    progress(_("saving the leads"), 0, max(count, 1))
 
 
-def _store_import(name: str, content: bytes) -> str:
-    IMPORT_DIR.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    suffix = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
-    (IMPORT_DIR / f"{token}{suffix}").write_bytes(content)
-    return f"{token}{suffix}"
+def _saved(report: LeadReport) -> dict:
+    return {
+        "created": report.created,
+        "merged": report.merged,
+        "bad": len(report.errors),
+        "errors": [[line, reason[:500]] for line, reason in report.errors[:PREVIEW_ERRORS]],
+    }
 
 
-def _stored_import(token: str) -> Path:
-    if not token.replace(".", "").isalnum():
-        raise Http404
-    stored = IMPORT_DIR / token
-    if not stored.exists():
-        raise Http404
-    return stored
+def _more_errors(count: int) -> str:
+    return ngettext(
+        "… and %(n)d more row with errors.", "… and %(n)d more rows with errors.", count
+    ) % {"n": count}
+
+
+def _lead_file_or_fail(job: Job) -> Path:
+    path = lead_file_path(job.params.get("token", ""))
+    if path is None:
+        raise JobFailed(
+            _("This preview has expired (previews are kept 24 hours): upload the file again.")
+        )
+    return path
+
+
+def _lead_file_gone(job: Job) -> str:
+    """Riprova's check: an import that already saved its leads can finish without its file;
+    otherwise the file must still be there (a failed job removed it)."""
+    if job.checkpoint.get("report") is not None or lead_file_path(job.params.get("token", "")):
+        return ""
+    return _("its file was removed (when it failed, or after 24 hours): upload the file again.")
+
+
+def _lead_file_drop(job: Job) -> None:
+    lead_file_remove(job.params.get("token", ""))
+
+
+def _lead_preview_page(job: Job) -> dict:
+    report = job.report or {}
+    bad, listed = report.get("bad", 0), len(report.get("errors", []))
+    return {
+        "file_available": lead_file_path(job.params.get("token", "")) is not None,
+        "more_errors": _more_errors(bad - listed) if bad > listed else "",
+        "import_url": reverse("admin:callcenter_import", args=[job.params["campaign"]]),
+    }
+
+
+_LEAD_JOB = {
+    "resumable": True,
+    "retry_check": _lead_file_gone,
+    "on_failure": _lead_file_drop,
+    "permission": "callcenter.add_callrecord",
+}
+job_runner_register(
+    "lead_preview",
+    lead_preview_job,
+    template="admin/callcenter/lead_preview.html",
+    context=_lead_preview_page,
+    **_LEAD_JOB,
+)
+job_runner_register("lead_import", lead_import_job, **_LEAD_JOB)
 
 
 @admin.register(CallRecord)
@@ -261,6 +407,11 @@ class CallUploadAdmin(ReadOnlyAdmin):
                 view(self.decide_view),
                 name="callcenter_callupload_decide",
             ),
+            path(
+                "<int:upload_id>/resume/",
+                view(self.resume_view),
+                name="callcenter_callupload_resume",
+            ),
             *super().get_urls(),
         ]
 
@@ -278,8 +429,26 @@ class CallUploadAdmin(ReadOnlyAdmin):
             "chunks": upload.chunks.order_by("index"),
             "progress_url": reverse("admin:callcenter_callupload_progress", args=[upload.pk]),
             "decide_url": reverse("admin:callcenter_callupload_decide", args=[upload.pk]),
+            "resume_url": reverse("admin:callcenter_callupload_resume", args=[upload.pk]),
+            "may_resume": request.user.has_perm("callcenter.change_callupload"),
         }
         return TemplateResponse(request, "admin/callcenter/upload_progress.html", context)
+
+    def resume_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
+        """**Riprova**: prepare the rest of an upload given up after repeated interruptions,
+        from its last committed chunk (the cause fixed, e.g. the workers' memory)."""
+        if request.method != "POST" or not request.user.has_perm("callcenter.change_callupload"):
+            raise PermissionDenied
+        upload = get_object_or_404(CallUpload, pk=upload_id)
+        if call_upload_prepare_retry(upload=upload):
+            self.message_user(
+                request, _("The rest of the upload will be prepared and sent shortly.")
+            )
+        else:
+            self.message_user(
+                request, _("This upload is not waiting to be resumed."), messages.WARNING
+            )
+        return HttpResponseRedirect(reverse("admin:callcenter_callupload_change", args=[upload_id]))
 
     def progress_json(self, request: HttpRequest, upload_id: int) -> JsonResponse:
         upload = get_object_or_404(CallUpload, pk=upload_id)

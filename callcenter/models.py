@@ -125,6 +125,19 @@ class CallUpload(models.Model):
     excluded = models.JSONField(_("left out"), default=dict, blank=True)
     # True while its leads are still being checked and chunked (the first chunks are out).
     preparing = models.BooleanField(_("preparing"), default=False, editable=False)
+    # The leads chosen when the upload was started from a list of them (ids, ascending); None:
+    # every lead of the campaign.
+    selection = models.JSONField(_("leads chosen"), null=True, blank=True, editable=False)
+    # How far preparation got, committed with each chunk: every lead up to this id (in id
+    # order) is in a committed chunk or counted in `excluded`. A preparation resumed after
+    # its process died starts after it.
+    prepared_through = models.PositiveBigIntegerField(default=0, editable=False)
+    # The process preparing it: its claim token and its lease, renewed while it works. A lease
+    # that ran out is a dead preparer: the sweeper has the preparation resumed.
+    preparer = models.CharField(max_length=32, blank=True, editable=False)
+    prepare_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    prepare_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    prepare_error = models.TextField(_("preparation error"), blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
+import logging
+import time
+import uuid
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
+from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet, Sum, TextField, Value
+from django.db import DatabaseError, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Sum, TextField, Value
 from django.db.models.functions import Cast, JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from callcenter.forms import CallRecordForm
 from callcenter.models import (
@@ -42,6 +44,7 @@ from core.outbox import outbox_enqueue, outbox_resend
 from loyalty.consent import consent_gate
 from loyalty.models import Channel, FidelityCard
 
+logger = logging.getLogger("vetrina.callcenter")
 FIELD_NAMES = CallRecordForm.Meta.fields
 MARK_UPLOADED_BATCH = 1_000
 SECONDARY_PHONE_FIELDS = tuple(name for name in RECORD_PHONE_FIELDS if name != "tel1")
@@ -62,33 +65,47 @@ def _form_errors(form: CallRecordForm) -> str:
     return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in form.errors.items())
 
 
+@lru_cache(maxsize=64)
+def _lead_form(columns: tuple[str, ...]) -> type[CallRecordForm]:
+    """The lead form with only a file's columns (tel1 always): a form copies each of its
+    fields when it is made, and a file has a few of the 37, so one form per row costs a third
+    of the full one's time. Columns left out are blank, as in the full form."""
+    return forms.modelform_factory(CallRecord, form=CallRecordForm, fields=columns)
+
+
+def lead_row_clean(row: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """One row of a lead file checked: (its lead's fields, "") or (None, the reason)."""
+    unknown = sorted(set(row) - set(FIELD_NAMES))
+    if unknown:
+        return None, _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)}
+    form = _lead_form(tuple(n for n in FIELD_NAMES if n in row or n == "tel1"))(
+        data={k: ("" if v is None else str(v).strip()) for k, v in row.items()}
+    )
+    if not form.is_valid():
+        return None, _form_errors(form)
+    data = {name: form.cleaned_data.get(name) for name in FIELD_NAMES}
+    return {k: ("" if v is None and k != "recall_date" else v) for k, v in data.items()}, ""
+
+
 def call_records_save(
     *,
     campaign: CallCampaign,
     rows: Iterable[tuple[int, dict[str, Any]]],
     source: str,
     dry_run: bool = False,
+    on_saved: Callable[[LeadReport], None] | None = None,
 ) -> LeadReport:
     """Validate every row; save the valid ones (a lead with a phone already in the campaign is
     merged into it); report each invalid row with its line and reason. A bad row is never
-    partly saved. With dry_run, nothing is saved (the preview)."""
+    partly saved. With dry_run, nothing is saved. `on_saved(report)` runs in the transaction
+    that saves the leads (an import job records its report with them)."""
     report = LeadReport()
     cleaned: dict[str, dict[str, Any]] = {}
     for line, row in rows:
-        unknown = sorted(set(row) - set(FIELD_NAMES))
-        if unknown:
-            report.errors.append(
-                (line, _("Unknown columns: %(names)s.") % {"names": ", ".join(unknown)})
-            )
+        data, error = lead_row_clean(row)
+        if data is None:
+            report.errors.append((line, error))
             continue
-        form = CallRecordForm(
-            data={k: ("" if v is None else str(v).strip()) for k, v in row.items()}
-        )
-        if not form.is_valid():
-            report.errors.append((line, _form_errors(form)))
-            continue
-        data = {name: form.cleaned_data[name] for name in FIELD_NAMES}
-        data = {k: ("" if v is None and k != "recall_date" else v) for k, v in data.items()}
         cleaned[data["tel1"]] = data  # the same phone twice in a file: the last row wins
     existing = {
         r.tel1: r for r in CallRecord.objects.filter(campaign=campaign, tel1__in=list(cleaned))
@@ -111,51 +128,19 @@ def call_records_save(
                 if value not in ("", None):  # merging fills in, never blanks a known field
                     setattr(record, name, value)
         CallRecord.objects.bulk_update(list(existing.values()), list(FIELD_NAMES), batch_size=1000)
+        if on_saved is not None:
+            on_saved(report)
     return report
 
 
 def call_file_rows(*, file) -> list[tuple[int, dict[str, Any]]]:
     """Rows of a CSV or XLSX file as (line, {column: value}); the first row names the columns
     with the document's field names (customer_name, tel1, …). A file that cannot be read at
-    all is a ValidationError."""
-    name = (getattr(file, "name", "") or "").lower()
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
+    all, or is over the limits, is a ValidationError. Read as a stream
+    (`callcenter.previews.lead_file_rows`); this list is for small files and tests."""
+    from callcenter.previews import lead_file_rows
 
-        try:
-            sheet = load_workbook(file, read_only=True, data_only=True).active
-            lines = [
-                ["" if cell is None else str(cell) for cell in row]
-                for row in sheet.iter_rows(values_only=True)
-            ]
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise ValidationError(_("The file is not a readable XLSX workbook.")) from exc
-    else:
-        try:
-            text = file.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError(_("The file is not UTF-8 text (CSV).")) from exc
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-        with suppress(csv.Error):  # one column, or rows too uneven to tell: commas
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        try:
-            lines = list(csv.reader(io.StringIO(text), dialect))
-        except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
-            raise ValidationError(_("The file is not a readable CSV file.")) from exc
-    if not lines:
-        return []
-    header = [column.strip().lower() for column in lines[0]]
-    rows = []
-    for number, cells in enumerate(lines[1:], start=2):
-        if not any(str(c).strip() for c in cells):
-            continue
-        rows.append(
-            (
-                number,
-                {header[i]: cells[i] for i in range(min(len(header), len(cells))) if header[i]},
-            )
-        )
-    return rows
+    return list(lead_file_rows(file=file))
 
 
 def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int) -> LeadReport:
@@ -186,6 +171,22 @@ def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int)
     return call_records_save(campaign=campaign, rows=rows, source=LeadSource.VETRINA)
 
 
+# A preparation interrupted this many times (its process died, or it failed) is given up.
+UPLOAD_PREPARE_MAX_ATTEMPTS = 5
+
+
+class _PreparationTaken(Exception):
+    """The preparation is no longer this process's: its lease ran out and another took over."""
+
+
+def _prepare_lease_seconds() -> float:
+    """How long a preparer may go without a sign of life before it counts as dead:
+    CALL_UPLOAD_LEASE_SECONDS, else the outbox's lease up to two minutes. The lease is renewed
+    with every chunk and every third of it, so it need only outlast one page of leads."""
+    configured = settings.CALL_UPLOAD_LEASE_SECONDS
+    return float(configured or min(120, settings.OUTBOX["LEASE_SECONDS"]))
+
+
 def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> CallUpload:
     """Send leads to Wolkvox through the consent gate (withdrawn call consent, do-not-call
     list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry.
@@ -193,20 +194,63 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     The leads are read and checked a chunk's worth at a time, and each chunk is committed —
     and so goes out — as soon as it is full: the first call to Wolkvox starts while the rest
     of a 250,000-lead upload is still being read and checked. Until the last chunk is made the
-    upload is `preparing`, and does not count as sent whatever its chunks say."""
-    records = CallRecord.objects.filter(campaign=campaign) if records is None else records
-    size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
+    upload is `preparing`, and does not count as sent whatever its chunks say.
+
+    The preparation holds a lease, renewed as it goes, and each chunk commits how far it got:
+    if this process dies (or the preparation fails), the sweeper has it resumed after the last
+    committed chunk (`call_uploads_sweep`), and no lead is placed twice."""
+    selection = None if records is None else sorted(set(records.values_list("id", flat=True)))
+    token = uuid.uuid4().hex
     upload = CallUpload.objects.create(
         campaign=campaign,
         created_by=user if user is not None and user.is_authenticated else None,
         status=UploadStatus.SENDING,
         preparing=True,
+        selection=selection,
+        preparer=token,
+        prepare_lease_until=timezone.now() + timedelta(seconds=_prepare_lease_seconds()),
+        prepare_attempts=1,
     )
-    excluded: Counter = Counter()
-    seen: set[str] = set()  # a number twice in the campaign goes once, with its first lead
+    _upload_prepare(upload.pk, token)
+    upload.refresh_from_db()
+    return upload
+
+
+def _upload_prepare(upload_id: int, token: str) -> None:
+    """Prepare the upload while the claim `token` is ours. A failure is logged and leaves the
+    upload to the sweeper at once (the user is not shown an error for what will be resumed)."""
+    try:
+        _upload_prepare_run(upload_id, token)
+    except _PreparationTaken:
+        logger.warning("Lead upload %s: another process took its preparation over", upload_id)
+    except Exception:
+        logger.exception("Lead upload %s: preparation failed; the sweeper resumes it", upload_id)
+        with suppress(DatabaseError):  # the database itself failed: the lease runs out instead
+            CallUpload.objects.filter(pk=upload_id, preparer=token, preparing=True).update(
+                prepare_lease_until=timezone.now()
+            )
+
+
+def _upload_prepare_run(upload_id: int, token: str) -> None:
+    """Check and chunk the upload's leads from where its last committed chunk left them.
+
+    A page never holds more leads than the chunk being filled has room for, so a chunk is
+    always completed at the end of a page: committed with it, every lead up to the page's last
+    is placed (in a chunk, or counted in `excluded`). Leads checked after the last chunk are
+    simply checked again by a resumed preparation."""
+    upload = CallUpload.objects.get(pk=upload_id)
+    size = min(settings.WOLKVOX_CHUNK_SIZE, 10_000)
+    lease = _prepare_lease_seconds()
+    through = upload.prepared_through
+    excluded: Counter = Counter(upload.excluded or {})
+    index = upload.chunks_total
+    seen = _numbers_examined(upload, through)  # a number twice goes once, with its first lead
     kept: list[int] = []
-    chunks = 0
-    for page in _lead_pages(records, size):
+    renewed = time.monotonic()
+    while True:
+        reached, page = _lead_page(upload, after=through, limit=size - len(kept))
+        if not reached:
+            break
         ids, numbers = [], []
         for lead_id, number in page:
             if number in seen:
@@ -215,29 +259,67 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
             seen.add(number)
             ids.append(lead_id)
             numbers.append(number)
-        gate = consent_gate(channel=Channel.CALLS, numbers=numbers, normalised=True)
-        excluded.update(gate.excluded)
-        allowed = set(gate.allowed)
-        kept.extend(i for i, number in zip(ids, numbers, strict=True) if number in allowed)
-        while len(kept) >= size:
-            _upload_chunk_add(upload, index=chunks, record_ids=kept[:size])
-            kept, chunks = kept[size:], chunks + 1
+        if numbers:
+            gate = consent_gate(channel=Channel.CALLS, numbers=numbers, normalised=True)
+            excluded.update(gate.excluded)
+            allowed = set(gate.allowed)
+            kept.extend(i for i, number in zip(ids, numbers, strict=True) if number in allowed)
+        through = reached
+        if len(kept) >= size:
+            _upload_chunk_add(
+                upload, token, index=index, record_ids=kept, through=through, excluded=excluded
+            )
+            kept, index, renewed = [], index + 1, time.monotonic()
+        elif time.monotonic() - renewed > lease / 3:
+            _prepare_renew(upload.pk, token)
+            renewed = time.monotonic()
     if kept:
-        _upload_chunk_add(upload, index=chunks, record_ids=kept)
+        _upload_chunk_add(
+            upload, token, index=index, record_ids=kept, through=through, excluded=excluded
+        )
     with transaction.atomic():
-        CallUpload.objects.filter(pk=upload.pk).update(preparing=False, excluded=dict(excluded))
+        finished = CallUpload.objects.filter(pk=upload.pk, preparer=token, preparing=True).update(
+            preparing=False,
+            excluded=dict(excluded),
+            prepared_through=through,
+            preparer="",
+            prepare_lease_until=None,
+        )
+        if not finished:
+            raise _PreparationTaken(upload.pk)
         call_upload_settle(upload_id=upload.pk)
-    upload.refresh_from_db()
-    return upload
 
 
-def _lead_pages(records, size: int):
-    """(id, tel1) of the leads in id order, a page at a time (keyset: no cursor stays open
-    while the chunks before are committed)."""
-    last = 0
-    while page := list(records.filter(id__gt=last).order_by("id").values_list("id", "tel1")[:size]):
-        yield page
-        last = page[-1][0]
+def _lead_page(upload: CallUpload, *, after: int, limit: int) -> tuple[int, list[tuple[int, str]]]:
+    """The upload's next `limit` leads after lead `after`, in id order, as (id, tel1), and the
+    lead id the page reaches (0: there are no more). Keyset: no cursor stays open while the
+    chunks before are committed."""
+    if upload.selection is None:
+        rows = list(
+            CallRecord.objects.filter(campaign_id=upload.campaign_id, id__gt=after)
+            .order_by("id")
+            .values_list("id", "tel1")[:limit]
+        )
+        return (rows[-1][0] if rows else 0), rows
+    start = bisect_right(upload.selection, after)
+    ids = upload.selection[start : start + limit]
+    if not ids:
+        return 0, []
+    rows = list(CallRecord.objects.filter(records_of(ids)).order_by("id").values_list("id", "tel1"))
+    return ids[-1], rows  # a lead deleted since is simply not there
+
+
+def _numbers_examined(upload: CallUpload, through: int) -> set[str]:
+    """The numbers of the leads a resumed preparation already went past. A campaign holds each
+    number once, so only a chosen list of leads can repeat one."""
+    if upload.selection is None or not through:
+        return set()
+    ids = upload.selection[: bisect_right(upload.selection, through)]
+    numbers: set[str] = set()
+    for start in range(0, len(ids), MAX_RECORDS_PER_CALL):
+        batch = ids[start : start + MAX_RECORDS_PER_CALL]
+        numbers.update(CallRecord.objects.filter(records_of(batch)).values_list("tel1", flat=True))
+    return numbers
 
 
 def records_of(record_ids: list[int]) -> Q:
@@ -249,16 +331,145 @@ def records_of(record_ids: list[int]) -> Q:
     return Q(id__in=record_ids)
 
 
-def _upload_chunk_add(upload: CallUpload, *, index: int, record_ids: list[int]) -> None:
-    """One chunk and its outbox entry, in a transaction of their own: on commit it goes out."""
+def _prepare_renew(upload_id: int, token: str) -> None:
+    """A sign of life: the preparation's lease, renewed while it is still ours."""
+    lease_until = timezone.now() + timedelta(seconds=_prepare_lease_seconds())
+    if not CallUpload.objects.filter(pk=upload_id, preparer=token, preparing=True).update(
+        prepare_lease_until=lease_until
+    ):
+        raise _PreparationTaken(upload_id)
+
+
+def _upload_chunk_add(
+    upload: CallUpload,
+    token: str,
+    *,
+    index: int,
+    record_ids: list[int],
+    through: int,
+    excluded: Counter,
+) -> None:
+    """One chunk and its outbox entry, in a transaction of their own with how far the
+    preparation got and a renewed lease: on commit it goes out. Only while the preparation is
+    still ours: a preparer whose lease ran out and was taken over adds nothing."""
+    lease_until = timezone.now() + timedelta(seconds=_prepare_lease_seconds())
     with transaction.atomic():
+        ours = CallUpload.objects.filter(pk=upload.pk, preparer=token, preparing=True).update(
+            chunks_total=F("chunks_total") + 1,
+            records_total=F("records_total") + len(record_ids),
+            prepared_through=through,
+            excluded=dict(excluded),
+            prepare_lease_until=lease_until,
+        )
+        if not ours:
+            raise _PreparationTaken(upload.pk)
         chunk = CallUploadChunk.objects.create(
             upload=upload, index=index, record_ids=record_ids, records_count=len(record_ids)
         )
-        CallUpload.objects.filter(pk=upload.pk).update(
-            chunks_total=F("chunks_total") + 1, records_total=F("records_total") + len(record_ids)
-        )
         outbox_enqueue(obj=chunk, operation=Operation.CREATE)
+
+
+# --- nothing stays stuck -------------------------------------------------------------------------
+def call_uploads_sweep(*, now=None) -> dict[str, int]:
+    """Beat: pick up what a dead process left behind.
+
+    An upload still preparing whose lease ran out (its preparer died, or failed) is resumed by
+    a worker after its last committed chunk (`call_upload_resume_task`); one interrupted
+    UPLOAD_PREPARE_MAX_ATTEMPTS times is given up, failed with the reason. An upload still
+    *sending* with no chunk left to deliver (its process died before its status was written)
+    gets its final status. The chunks themselves are outbox entries: the outbox's sweeper
+    takes care of them, and a confirmed chunk is never sent again."""
+    from callcenter.tasks import call_upload_resume_task
+
+    now = now or timezone.now()
+    expired = CallUpload.objects.filter(_lease_ran_out(now), preparing=True)
+    counts = {"resumed": 0, "given_up": 0, "settled": 0}
+    for upload_id, attempts in expired.values_list("id", "prepare_attempts"):
+        if attempts >= UPLOAD_PREPARE_MAX_ATTEMPTS:
+            counts["given_up"] += _upload_prepare_give_up(upload_id, now=now)
+            continue
+        try:
+            call_upload_resume_task.delay(upload_id)
+        except (KombuOperationalError, OSError) as exc:
+            logger.warning("Broker unavailable (%s); lead upload %s waits", exc, upload_id)
+            continue
+        counts["resumed"] += 1
+    pending = CallUploadChunk.objects.filter(upload=OuterRef("pk"), sync_status=SyncStatus.PENDING)
+    unsettled = CallUpload.objects.filter(status=UploadStatus.SENDING, preparing=False).exclude(
+        Exists(pending)
+    )
+    for upload_id in unsettled.values_list("id", flat=True):
+        call_upload_settle(upload_id=upload_id)
+        counts["settled"] += 1
+    return counts
+
+
+def _lease_ran_out(now) -> Q:
+    """A preparation nobody holds: its lease ran out (or it never had one)."""
+    return Q(prepare_lease_until__lt=now) | Q(prepare_lease_until__isnull=True)
+
+
+def call_upload_resume(*, upload_id: int) -> bool:
+    """Take over an upload whose preparer died (its lease ran out) and finish preparing it.
+    Safe to run twice, or at once in two workers: one claims it, the other does nothing."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = CallUpload.objects.filter(
+        _lease_ran_out(now),
+        pk=upload_id,
+        preparing=True,
+        prepare_attempts__lt=UPLOAD_PREPARE_MAX_ATTEMPTS,
+    ).update(
+        preparer=token,
+        prepare_lease_until=now + timedelta(seconds=_prepare_lease_seconds()),
+        prepare_attempts=F("prepare_attempts") + 1,
+    )
+    if not claimed:
+        return False
+    logger.info("Lead upload %s: resuming its preparation", upload_id)
+    _upload_prepare(upload_id, token)
+    return True
+
+
+def _upload_prepare_give_up(upload_id: int, *, now) -> int:
+    """Stop preparing an upload interrupted too often: what was chunked goes on, the rest is
+    not sent, and the upload ends failed with the reason (`call_upload_prepare_retry`)."""
+    with transaction.atomic():
+        upload = CallUpload.objects.filter(pk=upload_id).first()
+        if upload is None:
+            return 0
+        message = _(
+            "Preparing the upload was interrupted %(n)d times (see the workers' log): "
+            "%(queued)d leads were queued, the rest were not sent."
+        ) % {"n": upload.prepare_attempts, "queued": upload.records_total}
+        stopped = CallUpload.objects.filter(
+            _lease_ran_out(now),
+            pk=upload_id,
+            preparing=True,
+            prepare_attempts__gte=UPLOAD_PREPARE_MAX_ATTEMPTS,
+        ).update(preparing=False, preparer="", prepare_lease_until=None, prepare_error=message)
+        if stopped:
+            logger.error("Lead upload %s: preparation given up", upload_id)
+            call_upload_settle(upload_id=upload_id)
+    return stopped
+
+
+def call_upload_prepare_retry(*, upload: CallUpload) -> bool:
+    """A person's decision, once the cause is fixed: prepare the rest of an upload that was
+    given up, after its last committed chunk (the sweeper's next round resumes it)."""
+    with transaction.atomic():
+        revived = (
+            CallUpload.objects.filter(pk=upload.pk, preparing=False)
+            .exclude(prepare_error="")
+            .update(
+                preparing=True,
+                prepare_error="",
+                prepare_attempts=0,
+                prepare_lease_until=timezone.now(),
+                status=UploadStatus.SENDING,
+            )
+        )
+    return bool(revived)
 
 
 def chunk_body(chunk: CallUploadChunk) -> EncodedRecords:
@@ -370,7 +581,10 @@ def call_upload_settle(*, upload_id: int, committed: bool = False) -> None:
 
 def _upload_status(upload_id: int) -> str:
     chunks = CallUploadChunk.objects.filter(upload_id=upload_id)
-    if CallUpload.objects.filter(pk=upload_id, preparing=True).exists():
+    upload = CallUpload.objects.filter(pk=upload_id).values("preparing", "prepare_error").first()
+    preparing = upload is not None and upload["preparing"]
+    prepare_error = upload["prepare_error"] if upload else ""
+    if preparing:
         return UploadStatus.SENDING  # more chunks are coming
     if chunks.filter(sync_status=SyncStatus.PENDING).exists():
         return UploadStatus.SENDING
@@ -381,8 +595,8 @@ def _upload_status(upload_id: int) -> str:
         sync_status=SyncStatus.FAILED,
     ).exists():
         return UploadStatus.ATTENTION
-    if chunks.filter(sync_status=SyncStatus.FAILED).exists():
-        return UploadStatus.FAILED
+    if prepare_error or chunks.filter(sync_status=SyncStatus.FAILED).exists():
+        return UploadStatus.FAILED  # a chunk failed, or the preparation was given up
     return UploadStatus.DONE
 
 
@@ -444,4 +658,5 @@ def call_upload_progress(*, upload: CallUpload) -> dict[str, Any]:
         "records_count_not_reported": not_reported or 0,
         "percent": percent,
         "finished": upload.status != UploadStatus.SENDING,
+        "prepare_error": upload.prepare_error,
     }

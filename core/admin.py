@@ -18,10 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from core.breaker import breaker_close, breaker_status
-from core.jobs import job_progress
+from core.jobs import job_kind, job_progress, job_retry, job_retry_allowed, job_retry_blocker
 from core.models import (
     ApiToken,
     Job,
+    JobStatus,
     OutboxEntry,
     OutboxState,
     ProviderCheck,
@@ -222,6 +223,11 @@ class JobAdmin(ReadOnlyAdmin):
     list_display = ("label", "status", "done", "total", "created_by", "created_at", "finished_at")
     list_filter = ("status", "kind")
     date_hierarchy = "created_at"
+    actions = ["retry"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing is read-only; Riprova needs the change permission (and the kind's own).
+        return request.user.has_perm("core.change_job") and obj is None
 
     def get_urls(self):
         return [
@@ -230,6 +236,11 @@ class JobAdmin(ReadOnlyAdmin):
                 self.admin_site.admin_view(self.progress_json),
                 name="core_job_progress",
             ),
+            path(
+                "<int:job_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="core_job_retry",
+            ),
             *super().get_urls(),
         ]
 
@@ -237,14 +248,23 @@ class JobAdmin(ReadOnlyAdmin):
         job = get_object_or_404(Job, pk=object_id)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
+        progress = job_progress(job)
+        kind = job_kind(job.kind)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": str(job),
             "job": job,
-            "progress": job_progress(job),
+            "progress": progress,
             "progress_url": reverse("admin:core_job_progress", args=[job.pk]),
+            "report": job.report,
+            "kind_template": kind.template if kind is not None and progress["finished"] else "",
         }
+        if context["kind_template"] and kind.context is not None:
+            context.update(kind.context(job))
+        if job.status == JobStatus.FAILED and job_retry_allowed(request.user, job):
+            context["retry_blocker"] = job_retry_blocker(job)
+            context["retry_url"] = reverse("admin:core_job_retry", args=[job.pk])
         return TemplateResponse(request, "admin/core/job.html", context)
 
     def progress_json(self, request: HttpRequest, job_id: int) -> JsonResponse:
@@ -252,6 +272,37 @@ class JobAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         return JsonResponse(job_progress(job))
+
+    def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
+        job = get_object_or_404(Job, pk=job_id)
+        if request.method != "POST" or not job_retry_allowed(request.user, job):
+            raise PermissionDenied
+        self._retry_one(request, job)
+        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
+
+    @admin.action(description=_("Retry"), permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for job in queryset.filter(status=JobStatus.FAILED):
+            if job_retry_allowed(request.user, job):
+                self._retry_one(request, job)
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(job)s: you may not run this job again.") % {"job": job},
+                    level=messages.WARNING,
+                )
+
+    def _retry_one(self, request: HttpRequest, job: Job) -> None:
+        blocker = job_retry_blocker(job)
+        if blocker or not job_retry(job=job):
+            self.message_user(
+                request,
+                gettext("%(job)s cannot be run again: %(reason)s")
+                % {"job": job, "reason": blocker or gettext("Only a failed job can be run again.")},
+                level=messages.WARNING,
+            )
+            return
+        self.message_user(request, gettext("%(job)s queued again.") % {"job": job})
 
 
 def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provider_name: str):

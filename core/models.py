@@ -267,6 +267,25 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Outbox-grade running (core.jobs): a worker claims the job with a token of its own, and
+    # holds it while its progress renews the lease; the sweeper takes back a job whose lease
+    # expired (its worker stopped) and publishes again one the broker never handed out.
+    claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    enqueued_at = models.DateTimeField(_("last enqueued"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("runs started"), default=0)
+    checkpoint = models.JSONField(
+        _("checkpoint"),
+        default=dict,
+        blank=True,
+        help_text=_("What a resumable job kept of its work, for a run after a stopped worker."),
+    )
+    report = models.JSONField(
+        _("report"),
+        default=dict,
+        blank=True,
+        help_text=_("The job's result as data, for its page (a lead file's preview)."),
+    )
 
     class Meta:
         verbose_name = _("job")

@@ -130,4 +130,4 @@ def _pull_job(job, progress) -> str:
 def _register_pull_job() -> None:
     from core.jobs import job_runner_register
 
-    job_runner_register("pull", _pull_job)
+    job_runner_register("pull", _pull_job, resumable=True)

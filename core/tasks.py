@@ -22,6 +22,14 @@ def job_run_task(job_id: int) -> None:
     job_run(job_id=job_id)
 
 
+@shared_task(name="core.tasks.job_sweep_task", ignore_result=True)
+def job_sweep_task() -> dict[str, int]:
+    """Beat: jobs a stopped worker left running, or the broker never handed out (core.jobs)."""
+    from core.jobs import job_sweep
+
+    return job_sweep()
+
+
 @shared_task(name="core.tasks.retention_purge_task", ignore_result=True)
 def retention_purge_task() -> dict[str, int]:
     """Beat, hourly: forget old logs, finished jobs and stale previews (core.retention)."""

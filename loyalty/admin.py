@@ -2,19 +2,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.access import scope_queryset
 from core.admin import LargeListAdminMixin, ReadOnlyAdmin, SyncAdminMixin, pull_start_view
+from core.errors import ProviderError
+from core.models import OutboxEntry
+from core.outbox import outbox_resend
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
@@ -38,6 +41,7 @@ from loyalty.services import (
     movement_reset,
     movement_reward,
 )
+from loyalty.sync import movement_awaiting_decision, movement_mark_delivered
 from loyalty.timeline import customer_timeline
 
 
@@ -397,9 +401,118 @@ class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
             return queryset, False
         return queryset.filter(card__in=FidelityCard.objects.matching(search_term)), False
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
+    def _readonly_fields(self, request: HttpRequest, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return (*fields, *self.fields, "date", "created_by") if obj else fields
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and movement_awaiting_decision(obj) is not None:
+            shown = "decision" if self._may_decide(request, obj) else "decision_info"
+            return [(_("Decision needed"), {"fields": [shown]}), *fieldsets]
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        fields = self._readonly_fields(request, obj)
+        return (*fields, "decision", "decision_info") if obj else fields
+
+    def _may_decide(self, request: HttpRequest, obj: PointMovement) -> bool:
+        return self.has_change_permission(request, obj) and request.user.has_perm(
+            "core.change_outboxentry"
+        )
+
+    @admin.display(description=gettext_lazy("what to do"))
+    def decision_info(self, obj: PointMovement):
+        """What happened and what a person checks at AMM (for whoever may not decide)."""
+        return format_html("<p>{}</p><p>{}</p>", obj.sync_error, self._what_to_check())
+
+    @staticmethod
+    def _what_to_check() -> str:
+        return _(
+            "Look at the card's records in AMM's console. If none of them is this movement, "
+            "send it again. If one is, give its AMM id: the movement takes it, and nothing is "
+            "sent."
+        )
+
+    @admin.display(description=gettext_lazy("what to do"))
+    def decision(self, obj: PointMovement):
+        """A movement whose answer was lost and that the look-up could not tell apart: what a
+        person checks at AMM, and the two decisions (buttons of this page's form, posted to
+        `decide_view`)."""
+        url = reverse("admin:loyalty_pointmovement_decide", args=[obj.pk])
+        return format_html(
+            "<p>{}</p><p>{}</p>"
+            '<p><button type="submit" class="button" formaction="{}" name="decision" '
+            'value="resend">{}</button></p>'
+            '<p><label for="id_amm_record">{}</label> '
+            '<input type="text" id="id_amm_record" name="record_id" size="12" inputmode="numeric"> '
+            '<button type="submit" class="button" formaction="{}" name="decision" '
+            'value="delivered">{}</button></p>',
+            obj.sync_error,
+            self._what_to_check(),
+            url,
+            _("Send again without looking it up (checked: it did not arrive)"),
+            _("AMM id of the record that is this movement:"),
+            url,
+            _("It arrived: it is this record"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:movement_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="loyalty_pointmovement_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request: HttpRequest, movement_id: int) -> HttpResponse:
+        """A person's decision on a movement whose answer was lost: send again, or it is this
+        record at AMM. Anything else changes nothing."""
+        movement = get_object_or_404(
+            scope_queryset(request.user, PointMovement.objects), pk=movement_id
+        )
+        if request.method != "POST" or not self._may_decide(request, movement):
+            raise PermissionDenied
+        back = HttpResponseRedirect(
+            reverse("admin:loyalty_pointmovement_change", args=[movement.pk])
+        )
+        entry = movement_awaiting_decision(movement)
+        if entry is None:
+            self.message_user(
+                request, _("This movement is not waiting for a decision."), messages.ERROR
+            )
+            return back
+        decision = request.POST.get("decision")
+        if decision == "resend":
+            if outbox_resend(entries=OutboxEntry.objects.filter(pk=entry.pk)):
+                self.message_user(
+                    request, _("The movement is sent to AMM again."), messages.SUCCESS
+                )
+            return back
+        if decision != "delivered":
+            self.message_user(request, _("Choose one of the two decisions."), messages.ERROR)
+            return back
+        record_id = request.POST.get("record_id", "").strip()
+        if not record_id.isdigit():
+            self.message_user(
+                request, _("Give the AMM id of the record: digits only."), messages.ERROR
+            )
+            return back
+        try:
+            movement_mark_delivered(movement=movement, record_id=record_id)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        except ProviderError as exc:
+            self.message_user(request, exc.user_message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("The movement is AMM's record %(id)s.") % {"id": record_id},
+                messages.SUCCESS,
+            )
+        return back
 
     def save_model(self, request: HttpRequest, obj: PointMovement, form, change: bool) -> None:
         if change:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
@@ -58,6 +58,14 @@ PAGES_AHEAD = 2
 # The page of cards `checkproviders` reads: enough to see the shape, small enough to be quick.
 PROBE_PAGE_SIZE = 5
 CARD_CODE_MAX = 30  # "Codice della Fidelity Card da 6 a 30 caratteri 0-9A-Za-z_"
+# Assegna Punti/Premi: "note | No | String | Note aggiunte all'operazione". The document lets us
+# write a note with each record and sets no length: we send at most the 255 characters of our
+# own note field (the sandbox keeps as many), our reference first, so that a service cutting
+# notes shorter still keeps it.
+NOTE_MAX = 255
+# Our reference in a record's note: "vtr:" and a movement's own 32 hexadecimal digits.
+REFERENCE_PREFIX = "vtr:"
+_REFERENCE = re.compile(r"(?<![0-9A-Za-z_])vtr:[0-9a-f]{32}(?![0-9A-Za-z_])")
 
 # The codes the sandbox answers with (docs/sandbox.md), each with what the user can do about
 # it: the document lists none (its lists stop at "I possibili"); these follow the errorMsg
@@ -95,6 +103,20 @@ _NOT_FOUND_SUBJECTS = (  # the more specific first: "fidelity card record" is a 
     (re.compile(r"card|carta|tessera"), "CARD_NOT_FOUND"),
     (re.compile(r"fidelity|program"), "FIDELITY_NOT_FOUND"),
 )
+
+
+def note_with_reference(reference: str, text: str = "") -> str:
+    """The note a record is sent with: our reference, then the human-readable note (cut to fit
+    NOTE_MAX)."""
+    if not reference:
+        return text[:NOTE_MAX]
+    text = text.strip()
+    return f"{reference} {text}"[:NOTE_MAX].rstrip() if text else reference
+
+
+def references_in(note: str | None) -> set[str]:
+    """The references of ours a record's note carries (exact tokens, nothing guessed)."""
+    return set(_REFERENCE.findall(note or ""))
 
 
 def format_date(value: datetime) -> str:
@@ -287,12 +309,17 @@ class RemoteRecord:
     reward_id: int | None
     date: datetime | None
     raw: dict[str, Any]
+    # The record's note, when the answer gives it back; None when it has no `note` field at all
+    # (the document's examples do not print one: then a record cannot be told ours by its note).
+    note: str | None = None
 
     # Dettaglio punti / Assegna Punti: `{"id": 438, "points": -5, "amount": 0.0, "rewardId":
     # 60, "action": "REWARD", "date": "2019-11-27T15:38:37+0100"}` (rewardId only on a
     # REWARD). Needed: the id, the points (a movement is its points) and the action (ADD,
     # REWARD or AZZERA, read in capitals); numbers as numbers or text; amount and rewardId
-    # absent or null: none; the date as parse_date reads it.
+    # absent or null: none; the date as parse_date reads it. `note`, which we write with each
+    # record ("note | No | String | Note aggiunte all'operazione"), is read when the answer has
+    # the field (null: a record without a note).
     REQUIRED: ClassVar[dict] = {
         "id": ("number", "text"),
         "points": ("number", "text"),
@@ -302,6 +329,7 @@ class RemoteRecord:
         "amount": ("number", "text"),
         "rewardId": ("number", "text"),
         "date": ("text", "blank text", "number"),
+        "note": ("text", "blank text"),
     }
 
     @classmethod
@@ -320,6 +348,7 @@ class RemoteRecord:
             reward_id=read_int(raw.get("rewardId"), f"{at}rewardId", None),
             date=read_date(raw.get("date"), f"{at}date"),
             raw=raw,
+            note=read_text(raw["note"], f"{at}note") if "note" in raw else None,
         )
 
 
@@ -405,7 +434,7 @@ class AmmClient(ErrorCodeClient):
                 raise self.drift(
                     response,
                     *exc.fields,
-                    message=_g(
+                    message=gettext(
                         "AMM answered in a form Vetrina cannot read (%(fields)s); the request "
                         "may have been applied. The call log shows the answer's shape."
                     )
@@ -451,7 +480,7 @@ class AmmClient(ErrorCodeClient):
                     None,
                 )
             elif not cls.retryable and (said or code):
-                message = _g("AMM refused the request: %(reason)s") % {"reason": said or code}
+                message = gettext("AMM refused the request: %(reason)s") % {"reason": said or code}
         return cls(
             message,
             provider=self.provider,
@@ -585,9 +614,21 @@ class AmmClient(ErrorCodeClient):
             ),
         )
 
-    def iter_records(self, program_id: str, code: str) -> Iterator[RemoteRecord]:
+    def iter_records(
+        self,
+        program_id: str,
+        code: str,
+        *,
+        action: str | None = None,
+        from_date: datetime | None = None,
+    ) -> Iterator[RemoteRecord]:
+        """Every record of a card, page by page; `from_date`: made since then ("fromDate | Data
+        dell'operazione sulla Fidelity Card"), `action`: of that kind only."""
+
         def fetch(offset: int, limit: int) -> Page:
-            return self.list_records(program_id, code, offset=offset, limit=limit)
+            return self.list_records(
+                program_id, code, action=action, offset=offset, limit=limit, from_date=from_date
+            )
 
         for page in self._pages(fetch, PAGE_SIZE):
             yield from page.items
@@ -636,7 +677,9 @@ class AmmClient(ErrorCodeClient):
 
     # --- the read-only check (checkproviders) -------------------------------------------------
     def probes(self) -> list[Probe]:
-        """`fidelity/list`, then one small page of the first program's cards."""
+        """`fidelity/list`, one small page of the first program's cards, then one small page of
+        the records of one of those cards (one with points, when there is one): their shape, and
+        whether AMM gives back the `note` a movement's reference travels in."""
         first: dict[str, str] = {}
 
         def programs() -> list[str]:
@@ -680,9 +723,10 @@ class AmmClient(ErrorCodeClient):
                     differing.append(f"answer: {type_name(body)}, expected object")
                 if not differing:
                     try:
-                        read_page(body, "fidelityCardList", RemoteCard.from_wire, offset=0)
+                        page = read_page(body, "fidelityCardList", RemoteCard.from_wire, offset=0)
                     except Unreadable as exc:
                         return list(exc.fields)
+                    _remember_card(page.items)
                 return differing
 
             return self.request(
@@ -693,7 +737,63 @@ class AmmClient(ErrorCodeClient):
                 read=self._read(read),
             )
 
-        return [Probe("fidelity/list", programs), Probe("card/list", cards)]
+        def _remember_card(cards: list[RemoteCard]) -> None:
+            # A card with points has records to look at: the first such one, else the first.
+            first["cards read"] = "yes"
+            chosen = next((c for c in cards if c.points), cards[0] if cards else None)
+            if chosen is not None:
+                first["code"] = chosen.code
+
+        def records() -> list[str]:
+            if "cards read" not in first:  # the card probe failed: a page of cards first
+                if "id" not in first:
+                    found = self.list_programs()
+                    if not found:
+                        return []
+                    first["id"] = found[0].id
+                _remember_card(self.list_cards(first["id"], limit=PROBE_PAGE_SIZE).items)
+            if "code" not in first:
+                return []  # no card: no records to look at
+
+            def read(body: Any) -> list[str]:
+                if not isinstance(body, dict):
+                    return [f"answer: {type_name(body)}, expected object"]
+                listed = body.get("fidelityCardRecordList")
+                differing = _probe_differing(listed, RemoteRecord, where="fidelityCardRecordList")
+                if body.get("metadata") is not None:
+                    differing += fields_differing(
+                        body["metadata"],
+                        _present(body["metadata"], METADATA_FIELDS),
+                        where="metadata",
+                    )
+                if not differing:
+                    try:
+                        read_page(body, "fidelityCardRecordList", RemoteRecord.from_wire, offset=0)
+                    except Unreadable as exc:
+                        return list(exc.fields)
+                # A lost movement is found by the reference in its note only if the listing
+                # gives notes back (the document's example prints none). No record listed: no
+                # way to tell, and nothing wrong.
+                listed = listed if isinstance(listed, list) else []
+                records = [r for r in listed if isinstance(r, dict)]
+                if records and not any("note" in r for r in records):
+                    why = gettext("a lost movement cannot be found by its reference")
+                    differing.append(f"fidelityCardRecordList[].note: missing ({why})")
+                return differing
+
+            return self.request(
+                "GET",
+                f"fidelity/{_seg(first['id'])}/card/{_seg(first['code'])}/record/list",
+                operation="record.list",
+                params={"offset": 0, "limit": PROBE_PAGE_SIZE},
+                read=self._read(read),
+            )
+
+        return [
+            Probe("fidelity/list", programs),
+            Probe("card/list", cards),
+            Probe("record/list", records),
+        ]
 
     # --- helpers ----------------------------------------------------------------------------
     @staticmethod
@@ -731,7 +831,9 @@ class AmmClient(ErrorCodeClient):
                 first_id = page.items[0].id if page.items else None
                 if offset and first_id is not None and first_id == previous_first:
                     raise errors.ContractDrift(
-                        _g("AMM answered the same page again: it does not seem to read offset."),
+                        gettext(
+                            "AMM answered the same page again: it does not seem to read offset."
+                        ),
                         provider="amm",
                         fields=("offset",),
                     )

@@ -320,6 +320,18 @@ class PointMovement(SyncedModel):
     note = models.CharField(_("note"), max_length=255, blank=True)
     send_sms = models.BooleanField(_("send SMS"), default=False)
     date = models.DateTimeField(_("date"), db_index=True)
+    # Given just before the first attempt goes out (loyalty.sync.MovementSync.create), kept
+    # from then on: the record's note at AMM carries it, so a movement whose answer was lost is
+    # found by it alone. Empty: never sent with one (made before references, or from a pull).
+    reference = models.CharField(
+        _("reference at AMM"),
+        max_length=40,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("Sent in the note of the record at AMM: it tells the record is this one."),
+    )
+    sent_at = models.DateTimeField(_("first sent"), null=True, blank=True, editable=False)
     shop = models.ForeignKey(
         "campaigns.Shop",
         verbose_name=_("shop"),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, connections, models, router, transaction
@@ -18,7 +19,7 @@ from core.models import SyncStatus
 from core.pull import DriftLine, DriftReport, ProgressCallback, pull_register
 from loyalty.amm import PAGE_SIZE, PAGES_AHEAD, RemoteCard, RemoteRecord, Submit, amm_client
 from loyalty.models import FidelityCard, FidelityProgram, MovementAction, PointMovement
-from loyalty.sync import card_fields_from_remote
+from loyalty.sync import CLOCK_SKEW, card_fields_from_remote
 
 CARD_UPDATE_FIELDS = ("code", "active", "activation_date", "remote_points", "remote_data")
 
@@ -31,6 +32,23 @@ def amm_pull(
     movements: bool = False,
     **options,
 ) -> DriftReport:
+    """Programs, then every card of each program, page by page; with `movements`, records.
+
+    AMM has no call listing the records made since a time across cards: the record list that
+    takes a date ("fromDate | Data dell'operazione sulla Fidelity Card") is one card's, and the
+    card list's date is the card's issue date ("Data di emissione della Fidelity Card"). So the
+    balance of every card is read from the card list itself (it carries each card's points, a
+    thousand cards a call, where asking each card for its records would be a call a card), and:
+
+    - without `full` only what changed is written: new cards, and known cards whose balance at
+      AMM (or code, state, activation date) moved since they were last read; with `movements`,
+      the records made since the last pull (less CLOCK_SKEW) of those cards only, plus every
+      record of the new ones;
+    - with `full` every known card is written again, and with `movements` every card's records
+      are read from the start.
+
+    The time the pull started is stored as the time it pulled up to (`cards_pulled_until`): a
+    record made while it ran is read again next time (a known record is never imported twice)."""
     client = amm_client()
     report = DriftReport(provider="AMM", dry_run=dry_run)
     started = timezone.now()
@@ -42,21 +60,22 @@ def amm_pull(
         with transaction.atomic():
             program = _upsert_program(remote_program, report, write=write)
         since = None if full else program.cards_pulled_until
+        moved: list[tuple[str, datetime | None]] = []  # remote ids whose records to read, since
         with lent_threads(PAGES_AHEAD) as submit:
             pages = (
                 (page, cards, _card_insert(program, cards) if write and cards else None)
                 for page, cards in client.iter_cards(
-                    program.remote_id, from_date=since, page_size=PAGE_SIZE, submit=submit
+                    program.remote_id, page_size=PAGE_SIZE, submit=submit
                 )
             )
             with read_ahead(pages) as pages_read_ahead:
                 for page, cards, insert in pages_read_ahead:
-                    _upsert_cards(program, cards, insert, report, write=write)
+                    moved += _upsert_cards(program, cards, insert, report, write=write, since=since)
                     done = page.offset + len(cards)
                     # Without AMM's metadata the total is not known: what came so far.
                     progress(program.name[:24], done, done if page.count is None else page.count)
         if movements and write:
-            _pull_movements(program, report, progress)
+            _pull_movements(program, report, progress, None if since is None else moved)
         if write:
             program.cards_pulled_until = started
             program.pulled_at = started
@@ -183,9 +202,17 @@ def _upsert_cards(
     report: DriftReport,
     *,
     write: bool,
-) -> None:
+    since: datetime | None = None,
+) -> list[tuple[str, datetime | None]]:
     """One page of cards, in one transaction: the new ones inserted (with `insert`, made by
-    `_card_insert` for these cards), the known ones updated."""
+    `_card_insert` for these cards), the known ones updated: all of them on a full pull
+    (`since` None), only those that changed on an incremental one.
+
+    Returns the cards whose records an incremental pull reads, each with the time to read them
+    from: a new card from the start (None), a known card whose balance at AMM moved since the
+    last pull (`since`, less CLOCK_SKEW)."""
+    moved: list[tuple[str, datetime | None]] = []
+    records_since = None if since is None else since - CLOCK_SKEW
     with transaction.atomic():
         # Looked up by remote id alone (unique): with the program in the query SQLite walks the
         # program's index, every card of the program for every page.
@@ -195,7 +222,14 @@ def _upsert_cards(
             else {
                 card.remote_id: card
                 for card in FidelityCard.objects.filter(remote_id__in=[c.id for c in cards]).only(
-                    "id", "program_id", "remote_id", "code", "points", "remote_points", "active"
+                    "id",
+                    "program_id",
+                    "remote_id",
+                    "code",
+                    "points",
+                    "remote_points",
+                    "active",
+                    "activation_date",
                 )
                 if card.program_id == program.pk
             }
@@ -206,12 +240,17 @@ def _upsert_cards(
             card = known.get(remote.id)
             if card is None:
                 new.append(index)
+                moved.append((remote.id, None))
                 report.add("only_remote", DriftLine("card", remote.code, remote_id=remote.id))
                 continue
-            for name, value in card_fields_from_remote(remote).items():
-                setattr(card, name, value)
-            card.remote_data = remote.raw
-            changed.append(card)
+            fields = card_fields_from_remote(remote)
+            if since is not None and remote.points != card.remote_points:
+                moved.append((remote.id, records_since))
+            if since is None or any(getattr(card, name) != value for name, value in fields.items()):
+                for name, value in fields.items():
+                    setattr(card, name, value)
+                card.remote_data = remote.raw
+                changed.append(card)
             if remote.points is not None and card.points != remote.points:
                 report.add(
                     "different",
@@ -232,6 +271,7 @@ def _upsert_cards(
             report.imported["card"] = report.imported.get("card", 0) + len(new)
         if changed and write:
             FidelityCard.objects.bulk_update(changed, CARD_UPDATE_FIELDS, batch_size=500)
+    return moved
 
 
 def _new_card_fields(remote: RemoteCard) -> dict[str, Any]:
@@ -303,15 +343,30 @@ class _Insert:
                 )
 
 
-def _pull_movements(program: FidelityProgram, report: DriftReport, progress) -> None:
-    """Import each card's records made elsewhere (AMM console, other tills)."""
+def _pull_movements(
+    program: FidelityProgram,
+    report: DriftReport,
+    progress,
+    moved: list[tuple[str, datetime | None]] | None = None,
+) -> None:
+    """Import each card's records made elsewhere (AMM console, other tills): every record of
+    every card (`moved` None), or those of the cards `_upsert_cards` named, each from its time."""
     client = amm_client()
-    cards = list(program.cards.exclude(remote_id=None).exclude(code=""))
-    for done, card in enumerate(cards, start=1):
-        records = list(client.iter_records(program.remote_id, card.code))
+    cards = program.cards.exclude(remote_id=None).exclude(code="")
+    if moved is None:
+        chosen = [(card, None) for card in cards]
+    else:
+        since = dict(moved)  # read through, not as an IN list: it may hold many thousands
+        chosen = [
+            (card, since[card.remote_id])
+            for card in (cards.iterator() if since else [])
+            if card.remote_id in since
+        ]
+    for done, (card, from_date) in enumerate(chosen, start=1):
+        records = list(client.iter_records(program.remote_id, card.code, from_date=from_date))
         with transaction.atomic():
             _store_records(card, records, report)
-        progress(_("records"), done, len(cards))
+        progress(_("records"), done, len(chosen))
 
 
 def _store_records(card: FidelityCard, records: list[RemoteRecord], report: DriftReport) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
@@ -388,7 +388,7 @@ class SmsHostingClient(ErrorCodeClient):
                 raise self.drift(
                     response,
                     *exc.fields,
-                    message=_g(
+                    message=gettext(
                         "SMSHosting answered in a form Vetrina cannot read (%(fields)s); the "
                         "request may have been applied. The call log shows the answer's shape."
                     )
@@ -436,7 +436,7 @@ class SmsHostingClient(ErrorCodeClient):
                 and not issubclass(cls, errors.ProviderNotFound)
                 and (said or code)
             ):
-                message = _g("SMSHosting refused the request: %(reason)s") % {
+                message = gettext("SMSHosting refused the request: %(reason)s") % {
                     "reason": said or code
                 }
         return cls(
@@ -522,7 +522,9 @@ class SmsHostingClient(ErrorCodeClient):
             first = page[0].id if page else None
             if offset and first is not None and first == previous_first:
                 raise errors.ContractDrift(
-                    _g("SMSHosting answered the same page again: it does not seem to read offset."),
+                    gettext(
+                        "SMSHosting answered the same page again: it does not seem to read offset."
+                    ),
                     provider=self.provider,
                     fields=("offset",),
                 )

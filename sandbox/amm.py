@@ -2,10 +2,11 @@
 `yyyy-MM-dd'T'HH:mm:ssZ` dates, offset/limit pages with `metadata`, and 400 answers carrying an
 `errorMsg` code (the document cuts its lists of codes off; ours are listed in docs/sandbox.md).
 
-The answer-style knob (`answer_style`): "" the usual answers; "document" each answer built on
-the document's printed example for its endpoint, key for key and type for type (the card
-detail's contact with the four custom fields it prints), with the sandbox's values in place of
-the example's; "variant" the other shapes a real AMM may send and the client reads: ids,
+The answer-style knob (`answer_style`): "" the usual answers (a record with the `note` it was
+made with, which the document lets us write but does not print back); "document" each answer
+built on the document's printed example for its endpoint, key for key and type for type (the
+card detail's contact with the four custom fields it prints; a record without its note), with
+the sandbox's values in place of the example's; "variant" the other shapes a real AMM may send and the client reads: ids,
 numbers and flags as text, ISO dates with "+01:00" or "Z", no `metadata` block on the lists,
 `rewardId: null`, the holder's number as a number, and the not-found errors under codes the
 client does not know, recognised by their words ("Fidelity card not found", "Record non
@@ -244,6 +245,8 @@ def _record_out(record: AmmRecord, style: str = "") -> dict[str, Any]:
     if record.reward_id is not None:
         out = {**out, "rewardId": record.reward_id}
         out = {k: out[k] for k in ("id", "points", "amount", "rewardId", "action", "date")}
+    if style != "document":  # the note we wrote, given back ("" when none); not in the document
+        out["note"] = record.note
     return out
 
 

@@ -258,6 +258,18 @@ REST_KNOX = {
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=90)
 # How long an Idempotency-Key's first answer is kept (core.idempotency).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# Jobs (pulls, lead previews and imports; core/jobs.py). A running job holds a lease that its
+# progress renews; the sweeper takes back a job whose lease ran out (its worker stopped): a
+# resumable one runs again, up to MAX_RUNS runs; another fails, and Riprova runs it again. A
+# queued job no worker took (the broker was down) is published again after REQUEUE_AFTER.
+JOBS = {
+    "LEASE_SECONDS": env.int("JOB_LEASE_SECONDS", default=300),
+    "REQUEUE_AFTER_SECONDS": env.int("JOB_REQUEUE_AFTER_SECONDS", default=60),
+    "MAX_RUNS": env.int("JOB_MAX_RUNS", default=3),
+}
+# A lead file (CSV/XLSX) has at most this many rows besides its header, and at most 50 MB; it
+# is read as a stream by its preview job (callcenter/previews.py lists every bound).
+LEAD_IMPORT_MAX_ROWS = env.int("LEAD_IMPORT_MAX_ROWS", default=250_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vetrina API",
     "DESCRIPTION": "Shops, campaigns, loyalty, messaging and call-center lists, kept in step "
@@ -327,6 +339,16 @@ CELERY_BEAT_SCHEDULE = {
     "retention-purge": {
         "task": "core.tasks.retention_purge_task",
         "schedule": 3600.0,
+    },
+    # Jobs a stopped worker left running, or the broker never handed out (core/jobs.py).
+    "job-sweep": {
+        "task": "core.tasks.job_sweep_task",
+        "schedule": env.float("JOB_SWEEP_SECONDS", default=30.0),
+    },
+    # Lead uploads left preparing or sending by a dead process (callcenter.tasks).
+    "call-uploads-sweep": {
+        "task": "callcenter.tasks.call_uploads_sweep_task",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=15.0),
     },
     "push-status-refresh": {
         "task": "messaging.tasks.push_status_refresh_task",
@@ -451,3 +473,6 @@ LOGGING = {
 WOLKVOX_LICENCES = env.int("WOLKVOX_LICENCES", default=10)
 # Leads per add_record call (the document's limit is 10,000).
 WOLKVOX_CHUNK_SIZE = env.int("WOLKVOX_CHUNK_SIZE", default=10000)
+# How long an upload's preparer may go without a sign of life before the sweeper resumes the
+# upload elsewhere; 0: the outbox lease, at most two minutes.
+CALL_UPLOAD_LEASE_SECONDS = env.int("CALL_UPLOAD_LEASE_SECONDS", default=0)

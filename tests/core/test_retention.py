@@ -106,19 +106,21 @@ def campaign():
     return CallCampaign.objects.create(remote_campaign_id="42", name="Riattivazione")
 
 
-def preview(admin_client, campaign) -> str:
-    """Preview a lead file in the admin; answers its token (the stored file's name)."""
-    page = admin_client.post(
-        reverse("admin:callcenter_import", args=[campaign.pk]),
-        {"file": SimpleUploadedFile("leads.csv", b"customer_name,tel1\nAnna,3471234567\n")},
-    ).content.decode()
+def preview(admin_client, campaign, deliver) -> str:
+    """Preview a lead file in the admin (a job); answers its token (the stored file's name)."""
+    with deliver():
+        response = admin_client.post(
+            reverse("admin:callcenter_import", args=[campaign.pk]),
+            {"file": SimpleUploadedFile("leads.csv", b"customer_name,tel1\nAnna,3471234567\n")},
+        )
+    page = admin_client.get(response["Location"]).content.decode()
     return page.split('name="token" value="')[1].split('"')[0]
 
 
 def test_given_a_lead_file_previewed_and_never_confirmed_when_24_hours_pass_then_it_is_deleted(
-    admin_client, campaign
+    admin_client, campaign, deliver
 ):
-    token = preview(admin_client, campaign)
+    token = preview(admin_client, campaign, deliver)
     stored = IMPORT_DIR / token
     assert stored.exists()
 
@@ -132,12 +134,12 @@ def test_given_a_lead_file_previewed_and_never_confirmed_when_24_hours_pass_then
 
 
 def test_given_an_expired_preview_when_confirming_then_the_page_asks_for_the_file_again(
-    admin_client, campaign
+    admin_client, campaign, deliver
 ):
-    token = preview(admin_client, campaign)
+    token = preview(admin_client, campaign, deliver)
     (IMPORT_DIR / token).unlink()  # what the purge does after 24 hours
     url = reverse("admin:callcenter_import", args=[campaign.pk])
     response = admin_client.post(url, {"token": token}, follow=True)
     assert response.redirect_chain == [(url, 302)]
     assert "Questa anteprima è scaduta" in response.content.decode()
-    assert not Job.objects.exists()
+    assert not Job.objects.filter(kind="lead_import").exists()

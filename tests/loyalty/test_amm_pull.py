@@ -1,5 +1,5 @@
-"""`manage.py pull amm`: programs, a multi-page card list, incremental with fromDate, movements
-on request, drift reported and never overwritten."""
+"""`manage.py pull amm`: programs, a multi-page card list, incremental (only what changed is
+written), movements on request, drift reported and never overwritten."""
 
 import threading
 from contextvars import ContextVar
@@ -74,24 +74,30 @@ def test_a_dry_run_imports_nothing():
     assert not FidelityCard.objects.exists() and not FidelityProgram.objects.exists()
 
 
-def test_the_next_pull_only_asks_for_cards_issued_since(monkeypatch):
+def test_the_next_pull_reads_every_balance_and_writes_only_what_changed(monkeypatch):
+    """AMM lists records by date only card by card, so an incremental pull reads the card list
+    whole (a balance each, a thousand cards a call) and writes only the new and changed cards."""
     amm_cards(20, days_ago=10)
     pull()
     first_pull = FidelityProgram.objects.get(name="Carta Vetrina").cards_pulled_until
     amm_cards(5, start=100, days_ago=-1)  # issued after the first pull
-    asked = []
-    real_list_cards = AmmClient.list_cards
+    AmmCard.objects.filter(code="CARD_000003").update(points=33)
+    written = []
+    real_bulk_update = FidelityCard.objects.bulk_update
 
-    def spy(self, program_id, **kwargs):
-        page = real_list_cards(self, program_id, **kwargs)
-        asked.append((kwargs.get("from_date"), len(page.items)))
-        return page
+    def spy(cards, fields, **kwargs):
+        written.extend(card.code for card in cards)
+        return real_bulk_update(cards, fields, **kwargs)
 
-    monkeypatch.setattr(AmmClient, "list_cards", spy)
-    pull()
+    monkeypatch.setattr(FidelityCard.objects, "bulk_update", spy)
+    output = pull()
 
     assert FidelityCard.objects.count() == 25
-    assert (first_pull, 5) in asked  # fromDate = the first pull's time: only the new cards
+    assert written == ["CARD_000003"]
+    assert FidelityCard.objects.get(code="CARD_000003").remote_points == 33
+    assert "CARD_000003" in output and "saldo diverso" in output
+    program = FidelityProgram.objects.get(name="Carta Vetrina")
+    assert program.cards_pulled_until > first_pull
 
 
 def test_a_balance_changed_at_amm_is_reported_and_kept_apart(django_capture_on_commit_callbacks):

@@ -1,5 +1,6 @@
 """Cards and point movements end to end: services → outbox → AMM sandbox → back."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -114,7 +115,10 @@ def test_add_by_amount_computes_the_points_and_amm_agrees(deliver, card):
     card.refresh_from_db()
     assert (movement.points, movement.sync_status) == (6, SyncStatus.SYNCED)
     record = AmmRecord.objects.get(pk=movement.remote_id)
-    assert (record.points, record.amount, record.note) == (6, Decimal("32.00"), "scontrino 12")
+    # The note keeps ours, after the movement's own reference (loyalty.amm.note_with_reference).
+    assert (record.points, record.amount) == (6, Decimal("32.00"))
+    assert record.note == f"{movement.reference} scontrino 12"
+    assert re.fullmatch(r"vtr:[0-9a-f]{32}", movement.reference)
     assert card.points == card.remote_points == 6
     assert not card.balance_differs
 

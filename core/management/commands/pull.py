@@ -3,7 +3,7 @@
 Examples:
     python manage.py pull volantinopiu             # import remote-only records, report drift
     python manage.py pull volantinopiu --dry-run   # only report; change nothing
-    python manage.py pull amm                      # programs, new cards since the last pull
+    python manage.py pull amm                      # programs; every card's balance, writing what changed
     python manage.py pull amm --full --movements   # every card, and their point records
     python manage.py pull smshosting               # delivery status of every open message
     python manage.py pull aisac                    # care requests: statuses, and new ones
@@ -30,12 +30,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--full",
             action="store_true",
-            help="AMM: read every card, not only those issued since the last pull.",
+            help=(
+                "AMM: write every card again (not only what changed) and, with --movements, "
+                "read every card's records from the start."
+            ),
         )
         parser.add_argument(
             "--movements",
             action="store_true",
-            help="AMM: also import each card's point records (one call per card).",
+            help=(
+                "AMM: also import point records (incremental: only cards whose balance moved, "
+                "since the last pull)."
+            ),
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 

@@ -1,8 +1,10 @@
-// Follows a job (pull, import) live: bar, step, counts, and its final report.
+// Follows a job (pull, preview, import) live: bar, step, counts, and its final report. A page
+// shown while the job ran is loaded again when it ends, for what only the server renders (a
+// preview's tables, the Importa and Riprova buttons).
 (function () {
   "use strict";
   const root = document.querySelector(".vetrina-job");
-  if (!root) return;
+  if (!root || root.dataset.finished === "1") return;
   const fill = document.getElementById("job-bar-fill");
   const bar = document.getElementById("job-bar");
   const status = document.getElementById("job-status");
@@ -17,8 +19,11 @@
         bar.setAttribute("aria-valuenow", job.percent);
         const counts = job.total ? " " + job.done + "/" + job.total : "";
         status.textContent = job.status_label + " " + job.step + counts;
-        result.textContent = job.result;
-        if (job.finished) return;
+        if (result) result.textContent = job.result;
+        if (job.finished) {
+          window.location.reload();
+          return;
+        }
       }
     } catch (error) {
       // Network hiccup: try again on the next tick.
