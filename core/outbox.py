@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.breaker import breaker_admit, breaker_record
 from core.calllog import EntryCalls, calls_for_entry
-from core.errors import ProviderError, ProviderUnavailable
+from core.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from core.http import delivery_deadline
 from core.limits import SlotsBusy, slot_acquire, slot_looks_free, slot_release
 from core.models import (
@@ -208,17 +208,26 @@ def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
     A cancel wins or loses whole: it is one UPDATE conditional on the state, claim and attempt
     count it read. If a worker claimed the entry since, the cancel changes nothing (the worker
     delivers it, as if the cancel had come a moment later); once cancelled, a worker can no
-    longer claim it, and one whose lease ran out can no longer record an outcome over it."""
+    longer claim it, and one whose lease ran out can no longer record an outcome over it.
+
+    It also loses, changing nothing, where "not sent" could not be kept: an entry whose last
+    answer was lost (it may be at the provider already: a person decides, or the lookup
+    does), and an edit behind an earlier open entry of the same record (that entry sends the
+    record's current fields, this edit's included). Entries waiting for a record whose create
+    is cancelled are looked at again at once, and fail: that record will not be sent."""
     now = timezone.now()
     count = 0
     message = _("Cancelled by hand: not sent to the provider.")
-    for entry in entries.filter(state__in=QUEUED_STATES):
+    for entry in entries.filter(state__in=QUEUED_STATES, outcome_unknown=False):
+        if entry.operation != Operation.CREATE and _earlier_open(entry).exists():
+            continue
         with transaction.atomic():
             as_read = OutboxEntry.objects.filter(
                 pk=entry.pk,
                 state=entry.state,
                 claim_token=entry.claim_token,
                 attempts=entry.attempts,
+                outcome_unknown=False,
             )
             if not as_read.update(
                 state=OutboxState.CANCELLED, completed_at=now, next_attempt_at=now, lease_until=None
@@ -229,8 +238,29 @@ def outbox_cancel(*, entries: QuerySet[OutboxEntry]) -> int:
                 sync_handler_for(entry.model_label).after_failure(
                     object_id=entry.object_id, message=message
                 )
+            if entry.operation == Operation.CREATE:
+                _wake_waiting(entry.object_key, now)
         count += 1
     return count
+
+
+def _earlier_open(entry: OutboxEntry) -> QuerySet[OutboxEntry]:
+    return OutboxEntry.objects.filter(
+        object_key=entry.object_key, id__lt=entry.pk, state__in=OPEN_STATES
+    )
+
+
+def _wake_waiting(object_key: str, now: datetime) -> None:
+    """Entries waiting for this record are looked at again now (not in WAITING_RECHECK_SECONDS)."""
+    waiting = list(
+        OutboxEntry.objects.filter(waiting_for=object_key, state=OutboxState.PENDING).values_list(
+            "id", flat=True
+        )
+    )
+    if waiting:
+        OutboxEntry.objects.filter(id__in=waiting).update(next_attempt_at=now, enqueued_at=now)
+        for waiting_id in waiting:
+            transaction.on_commit(partial(outbox_publish, waiting_id))
 
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -425,6 +455,10 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
         return None  # deleted locally meanwhile; its delete entry takes care of the remote side
     for prerequisite in handler.prerequisites(obj):
         if not prerequisite.remote_id:
+            if not OutboxEntry.objects.filter(
+                object_key=prerequisite.outbox_key, state__in=OPEN_STATES
+            ).exists():
+                raise _prerequisite_abandoned(prerequisite)
             raise _Waiting(prerequisite)
     prepared = handler.prepares and not obj.remote_id
     if prepared:
@@ -456,6 +490,20 @@ def _deadline_seconds() -> float:
     read ends before another worker may start."""
     lease = settings.OUTBOX["LEASE_SECONDS"]
     return min(float(settings.OUTBOX["DELIVERY_DEADLINE_SECONDS"]), lease / 2)
+
+
+def _prerequisite_abandoned(prerequisite: SyncedModel) -> ProviderRejected:
+    """A record this one needs has no remote id and nothing is sending it (its create was
+    cancelled, say): waiting would last for ever. Not the provider's doing (no provider named,
+    so the breaker does not count it)."""
+    return ProviderRejected(
+        _(
+            "%(record)s (%(type)s) is not at the provider and is not being sent (its sending was "
+            "cancelled): save it again to send it, then retry this one."
+        )
+        % {"record": prerequisite, "type": prerequisite._meta.verbose_name},
+        code="PREREQUISITE_NOT_SENT",
+    )
 
 
 class _Waiting(Exception):

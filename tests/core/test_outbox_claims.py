@@ -181,3 +181,69 @@ def test_a_release_for_a_busy_slot_by_a_worker_that_lost_its_claim_changes_nothi
     entry.refresh_from_db()
     assert (entry.state, entry.claim_token) == (OutboxState.IN_FLIGHT, taken_over.claim_token)
     assert entry.attempts == taken_over.attempts
+
+
+# --- where "not sent" could not be kept, a cancel loses ------------------------------------
+def test_a_cancel_of_an_entry_whose_answer_was_lost_loses_since_it_may_be_there(
+    queued_shop, knobs, sandbox_records
+):
+    """Its provider may have acted: "cancelled, not sent" would be false. The lookup (or a
+    person) settles it; the cancel changes nothing."""
+    shop, entry = queued_shop
+    knobs("volantinopiu", malformed_json=True)  # acts, then garbles its answer
+    assert outbox_deliver(entry_id=entry.pk) == "retry"
+    knobs("volantinopiu", malformed_json=False)
+
+    assert cancel_all() == 0
+
+    OutboxEntry.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
+    assert outbox_deliver(entry_id=entry.pk) == "done"  # found by the lookup, not sent again
+    assert shop_state(shop) == SyncStatus.SYNCED
+    assert len(sandbox_records("volantinopiu", "shop")) == 1
+
+
+def test_a_cancel_of_an_edit_behind_an_open_entry_of_the_same_record_loses(
+    broker_idle, sandbox_records
+):
+    """The earlier entry sends the record's current fields, this edit's included: cancelling
+    the edit could not keep it from the provider, so it changes nothing."""
+    from campaigns.services import shop_update
+
+    shop = make_shop(code="PV-EDIT")
+    first = OutboxEntry.objects.get()
+    outbox_claim(entry_id=first.pk)  # a worker has it
+    shop_update(shop=shop, data={"description": "B"})
+    edit = OutboxEntry.objects.exclude(pk=first.pk).get()
+
+    assert outbox_cancel(entries=OutboxEntry.objects.filter(pk=edit.pk)) == 0
+    edit.refresh_from_db()
+    assert edit.state == OutboxState.PENDING
+
+
+def test_entries_waiting_for_a_record_whose_create_was_cancelled_fail_at_once_with_the_reason(
+    broker_idle, deliver, sandbox_records
+):
+    from datetime import timedelta as td
+
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_create
+    from tests.campaigns.factories import campaign_fields
+
+    shop = make_shop(code="PV-NEVER")
+    campaign = campaign_create(**campaign_fields(shop))
+    waiting = OutboxEntry.objects.get(model_label="campaigns.campaign")
+    assert outbox_deliver(entry_id=waiting.pk) == "waiting"
+
+    with deliver():
+        assert outbox_cancel(
+            entries=OutboxEntry.objects.filter(model_label="campaigns.shop")
+        ) == 1
+    waiting.refresh_from_db()
+    assert waiting.next_attempt_at <= timezone.now() + td(seconds=1)  # looked at again now
+    assert outbox_deliver(entry_id=waiting.pk) == "failed"
+
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.error_code) == (OutboxState.FAILED, "PREREQUISITE_NOT_SENT")
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert campaign.sync_status == SyncStatus.FAILED and "PV-NEVER" in campaign.sync_error
+    assert sandbox_records("volantinopiu", "campaign") == []
