@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -47,8 +48,10 @@ class LeadFileForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("CSV or XLSX file"),
         help_text=gettext_lazy(
-            "First row: the column names of Wolkvox (customer_name, customer_last_name, tel1, "
-            "email, city, opt1…opt12, recall_date…). tel1 is required."
+            "First row: the column names of Wolkvox (<code>customer_name</code>, "
+            "<code>customer_last_name</code>, <code>tel1</code>, <code>email</code>, "
+            "<code>city</code>, <code>opt1</code>…<code>opt12</code>, <code>recall_date</code>…). "
+            "<code>tel1</code> is required."
         ),
     )
 
@@ -63,10 +66,13 @@ class LeadFileForm(forms.Form):
 
 class InactiveLeadsForm(forms.Form):
     shop = forms.ModelChoiceField(
-        label=gettext_lazy("shop"), queryset=Shop.objects.filter(active=True)
+        label=capfirst(gettext_lazy("shop")), queryset=Shop.objects.filter(active=True)
     )
     days = forms.IntegerField(
-        label=gettext_lazy("no points earned for (days)"), min_value=1, max_value=3650, initial=90
+        label=capfirst(gettext_lazy("no points earned for (days)")),
+        min_value=1,
+        max_value=3650,
+        initial=90,
     )
 
 

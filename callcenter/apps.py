@@ -10,10 +10,25 @@ class CallcenterConfig(AppConfig):
 
     def ready(self) -> None:
         from callcenter import sync  # noqa: F401  (registers the sync handler)
+        from callcenter.customer_data import (
+            call_leads_erase,
+            call_leads_export,
+            call_leads_timeline,
+        )
         from callcenter.previews import lead_import_previews_purge
+        from callcenter.selectors import recent_uploads
         from callcenter.wolkvox import wolkvox_preflight
+        from core.customer_data import customer_part_register
+        from core.dashboard import dashboard_panel_register
         from core.preflight import preflight_register
         from core.retention import retention_register
 
         retention_register("lead_import_previews", lead_import_previews_purge)
         preflight_register(wolkvox_preflight())
+        customer_part_register(
+            "callcenter",
+            export=call_leads_export,
+            erase=call_leads_erase,
+            timeline=call_leads_timeline,
+        )
+        dashboard_panel_register("uploads", recent_uploads)

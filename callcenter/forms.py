@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from callcenter.models import RECORD_PHONE_FIELDS, RECORD_TEXT_FIELDS, CallRecord
+from loyalty.services import msisdn_normalise
 
 RECALL_INPUT_FORMATS = ["%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
@@ -20,8 +21,6 @@ class CallRecordForm(forms.ModelForm):
         fields = (*RECORD_TEXT_FIELDS, *RECORD_PHONE_FIELDS, "email", "recall_date")
 
     def clean(self):
-        from loyalty.services import msisdn_normalise
-
         cleaned = super().clean()
         for name in RECORD_PHONE_FIELDS:
             value = cleaned.get(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.models import SyncedModel
@@ -25,6 +26,26 @@ RECORD_TEXT_FIELDS = (
     *(f"opt{n}" for n in range(1, 13)),
 )
 RECORD_PHONE_FIELDS = (*(f"tel{n}" for n in range(1, 11)), "tel_extra", "recall_telephone")
+# Their labels, from the document's descriptions; each field's help names its Wolkvox column
+# (the one a lead file uses; the admin shows help texts as HTML).
+RECORD_FIELD_LABELS = {
+    "customer_name": _("first name"),
+    "customer_last_name": _("last name"),
+    "id_type": _("ID type"),
+    "customer_id": _("ID number"),
+    "age": _("age"),
+    "gender": _("gender"),
+    "country": _("country of residence"),
+    "state": _("state of residence"),
+    "city": _("city of residence"),
+    "zone": _("area of residence"),
+    "address": _("address of residence"),
+    **{f"opt{n}": format_lazy(_("extra campaign field {}"), n) for n in range(1, 13)},
+    "tel1": _("main phone number"),
+    **{f"tel{n}": format_lazy(_("phone number {}"), n) for n in range(2, 11)},
+    "tel_extra": _("extra phone number"),
+    "recall_telephone": _("phone number for the call back"),
+}
 
 
 class CampaignStatus(models.TextChoices):
@@ -87,16 +108,23 @@ class CallRecord(models.Model):
 
 for _name in RECORD_TEXT_FIELDS:
     CallRecord.add_to_class(
-        _name, models.CharField(_name.replace("_", " "), max_length=200, blank=True)
+        _name,
+        models.CharField(
+            RECORD_FIELD_LABELS[_name],
+            max_length=200,
+            blank=True,
+            help_text=format_lazy(_("Wolkvox column: {}"), f"<code>{_name}</code>"),
+        ),
     )
 for _name in RECORD_PHONE_FIELDS:
     CallRecord.add_to_class(
         _name,
         models.CharField(
-            _name.replace("_", " "),
+            RECORD_FIELD_LABELS[_name],
             max_length=20,
             blank=(_name != "tel1"),
             db_index=_name == "tel1",
+            help_text=format_lazy(_("Wolkvox column: {}"), f"<code>{_name}</code>"),
         ),
     )
 

@@ -36,6 +36,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from callcenter.models import CallRecord
+from callcenter.services import lead_row_clean
+
 IMPORT_DIR = Path(settings.MEDIA_ROOT) / "lead-imports"
 PREVIEW_MAX_AGE = timedelta(hours=24)
 
@@ -180,6 +183,14 @@ def lead_file_rows(
             yield number, {header[i]: cells[i] for i in range(width) if header[i]}
     finally:
         lines.close()
+
+
+def call_file_rows(*, file) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV or XLSX file as (line, {column: value}); the first row names the columns
+    with the document's field names (customer_name, tel1, …). A file that cannot be read at
+    all, or is over the limits, is a ValidationError. Read as a stream (`lead_file_rows`);
+    this list is for small files and tests."""
+    return list(lead_file_rows(file=file))
 
 
 def _csv_lines(stream: IO[bytes]) -> Iterator[list[str]]:
@@ -339,9 +350,6 @@ def lead_preview(
     """What importing these rows would do, row by row: new leads, leads merged into ones the
     campaign has (the same phone twice is one lead), and the bad rows with line and reason.
     Keeps counters, the first PREVIEW_ERRORS bad rows and PREVIEW_SAMPLE good ones."""
-    from callcenter.models import CallRecord
-    from callcenter.services import lead_row_clean
-
     report: dict[str, Any] = {
         "rows": 0,
         "created": 0,

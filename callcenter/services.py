@@ -33,6 +33,7 @@ from callcenter.models import (
     LeadSource,
     UploadStatus,
 )
+from callcenter.tasks import call_upload_resume_task
 from callcenter.wolkvox import (
     MAX_RECORDS_PER_CALL,
     EncodedRecords,
@@ -131,16 +132,6 @@ def call_records_save(
         if on_saved is not None:
             on_saved(report)
     return report
-
-
-def call_file_rows(*, file) -> list[tuple[int, dict[str, Any]]]:
-    """Rows of a CSV or XLSX file as (line, {column: value}); the first row names the columns
-    with the document's field names (customer_name, tel1, …). A file that cannot be read at
-    all, or is over the limits, is a ValidationError. Read as a stream
-    (`callcenter.previews.lead_file_rows`); this list is for small files and tests."""
-    from callcenter.previews import lead_file_rows
-
-    return list(lead_file_rows(file=file))
 
 
 def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int) -> LeadReport:
@@ -379,8 +370,6 @@ def call_uploads_sweep(*, now=None) -> dict[str, int]:
     *sending* with no chunk left to deliver (its process died before its status was written)
     gets its final status. The chunks themselves are outbox entries: the outbox's sweeper
     takes care of them, and a confirmed chunk is never sent again."""
-    from callcenter.tasks import call_upload_resume_task
-
     now = now or timezone.now()
     expired = CallUpload.objects.filter(_lease_ran_out(now), preparing=True)
     counts = {"resumed": 0, "given_up": 0, "settled": 0}

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
+from callcenter.services import call_upload_record_chunk, call_upload_settle, chunk_body
 from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
 from core.errors import NeedsDecision
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
@@ -60,8 +61,6 @@ class UploadChunkSync(SyncHandler):
         taken: a write made while the slot is held waits for the other workers' writes on
         SQLite, and each wait adds to every call's turn (a spent budget defers the chunk
         without taking a slot either)."""
-        from callcenter.services import chunk_body
-
         obj.encoded_records = chunk_body(obj)
         obj.upload.campaign  # noqa: B018 (loaded now, not while the slot is held)
         obj.budget_day = wolkvox_budget_take()
@@ -105,15 +104,11 @@ class UploadChunkSync(SyncHandler):
         return {"total_registers": state.data.get("total_registers")}
 
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
-        from callcenter.services import call_upload_record_chunk
-
         total = state.data.get("total_registers")
         call_upload_record_chunk(
             chunk_id=int(object_id), total_registers=None if total is None else int(total)
         )
 
     def after_failure(self, *, object_id: str, message: str) -> None:
-        from callcenter.services import call_upload_settle
-
         chunk = CallUploadChunk.objects.only("upload_id").get(pk=object_id)
         call_upload_settle(upload_id=chunk.upload_id)

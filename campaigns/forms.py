@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignBatch, CampaignKind, Media, Shop
@@ -13,16 +14,20 @@ class CampaignBatchForm(forms.ModelForm):
     """The same campaign for many shops: campaign fields plus the shops to send it to."""
 
     shops = forms.ModelMultipleChoiceField(
-        label=_("shops"),
+        label=capfirst(_("shops")),
         queryset=Shop.objects.filter(active=True).order_by("code"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Active shops only. All are ticked unless you came from a selection."),
     )
-    media = forms.ModelChoiceField(label=_("image"), queryset=Media.objects.all(), required=False)
-    image_url = forms.URLField(label=_("image URL"), required=False, max_length=500)
-    link = forms.URLField(label=_("link"), required=False, max_length=500)
-    flyer_link = forms.URLField(label=_("flyer link"), required=False, max_length=500)
-    template_name = forms.CharField(label=_("template name"), required=False, max_length=255)
+    media = forms.ModelChoiceField(
+        label=capfirst(_("image")), queryset=Media.objects.all(), required=False
+    )
+    image_url = forms.URLField(label=capfirst(_("image URL")), required=False, max_length=500)
+    link = forms.URLField(label=capfirst(_("link")), required=False, max_length=500)
+    flyer_link = forms.URLField(label=capfirst(_("flyer link")), required=False, max_length=500)
+    template_name = forms.CharField(
+        label=capfirst(_("template name")), required=False, max_length=255
+    )
 
     class Meta:
         model = CampaignBatch

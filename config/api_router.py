@@ -1,9 +1,11 @@
 from django.urls import re_path
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions
+from rest_framework import permissions, routers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.routers import DefaultRouter
+from rest_framework.utils.formatting import markup_description
 
 from callcenter.api.views import CallCampaignViewSet, CallRecordViewSet, CallUploadViewSet
 from campaigns.api.views import CampaignViewSet, MediaViewSet, ShopViewSet
@@ -17,7 +19,24 @@ from messaging.api.care import CareRequestViewSet, OrderViewSet
 from messaging.api.views import PushSendViewSet
 from store.api import FlyerRequestViewSet
 
+
+class APIRootView(routers.APIRootView):
+    """The API's index, in the reader's language (DRF's own says "Api Root" and describes
+    itself in English)."""
+
+    def get_view_name(self) -> str:
+        return gettext("API index")
+
+    def get_view_description(self, html: bool = False) -> str:
+        text = gettext(
+            "Vetrina's API: each link leads to a list of records. The documentation of every "
+            "endpoint is at /api/schema/ui/."
+        )
+        return markup_description(text) if html else text
+
+
 router = DefaultRouter()
+router.APIRootView = APIRootView
 router.register("shops", ShopViewSet, basename="shop")
 router.register("media", MediaViewSet, basename="media")
 router.register("campaigns", CampaignViewSet, basename="campaign")

@@ -6,6 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import display_for_value
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
@@ -13,12 +16,20 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from core.breaker import breaker_close, breaker_status
-from core.jobs import job_kind, job_progress, job_retry, job_retry_allowed, job_retry_blocker
+from core.jobs import (
+    job_kind,
+    job_progress,
+    job_retry,
+    job_retry_allowed,
+    job_retry_blocker,
+    job_start,
+)
 from core.models import (
     ApiToken,
     Job,
@@ -308,8 +319,6 @@ class JobAdmin(ReadOnlyAdmin):
 def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provider_name: str):
     """A pull's page: compare (dry run) or import, each run by a worker as a job whose page
     follows it live."""
-    from core.jobs import job_start
-
     if request.method == "POST":
         dry_run = request.POST.get("mode") != "import"
         label = (
@@ -334,7 +343,7 @@ def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provide
 # --- API tokens ------------------------------------------------------------------------------
 class TokenCreateForm(forms.Form):
     user = forms.ModelChoiceField(
-        label=_("user"),
+        label=capfirst(_("user")),
         queryset=token_holders(),
         help_text=_("API scripts and store managers only."),
     )
@@ -348,15 +357,22 @@ if admin.site.is_registered(AuthToken):  # knox registers one that lists digests
     admin.site.unregister(AuthToken)
 
 
+class CreatedFilter(admin.DateFieldListFilter):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("created")
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are listed by their first characters and date; the token itself is shown once,
     on the page that made it, and never again (only its digest is stored)."""
 
-    list_display = ("prefix", "user", "created", "expiry")
-    list_filter = ("created",)
+    # knox's fields have no names of their own ("user", "created"): these columns name them.
+    list_display = ("prefix", "holder", "made", "expires")
+    list_filter = (("created", CreatedFilter),)
     search_fields = ("user__username", "token_key")
-    fields = ("prefix", "user", "created", "expiry")
+    fields = ("prefix", "holder", "made", "expires")
     readonly_fields = fields
     actions = ["replace"]
     ordering = ("-created",)
@@ -364,6 +380,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description=_("token (first characters)"), ordering="token_key")
     def prefix(self, obj: ApiToken) -> str:
         return token_prefix(obj)
+
+    @admin.display(description=_("user"), ordering="user__username")
+    def holder(self, obj: ApiToken):
+        return obj.user
+
+    @admin.display(description=_("created"), ordering="created")
+    def made(self, obj: ApiToken):
+        return display_for_value(obj.created, self.get_empty_value_display())
+
+    @admin.display(description=_("expires"), ordering="expiry")
+    def expires(self, obj: ApiToken):
+        return display_for_value(obj.expiry, self.get_empty_value_display())
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -461,3 +489,50 @@ class ProviderCheckAdmin(ReadOnlyAdmin):
                 level = messages.SUCCESS if report.passed else messages.ERROR
                 self.message_user(request, f"{report.label}: {report.summary()}", level)
         return HttpResponseRedirect(reverse("admin:core_providercheck_changelist"))
+
+
+# --- users and groups: their permissions named in the user's language ------------------------
+PERMISSION_ACTIONS = {
+    "add": _("Can add %(name)s"),
+    "change": _("Can change %(name)s"),
+    "delete": _("Can delete %(name)s"),
+    "view": _("Can view %(name)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """A permission as Django shows it (app | model | action), in the user's language: the
+    names Django stores ("Can add shop") are written in English once, by `migrate`."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return str(permission)
+    opts = model._meta
+    model_name = gettext(str(opts.verbose_name))  # a third party's plain name: our catalogue
+    action, _sep, model_code = permission.codename.partition("_")
+    if action in PERMISSION_ACTIONS and model_code == opts.model_name:
+        name = PERMISSION_ACTIONS[action] % {"name": model_name}
+    else:
+        name = gettext(permission.name)  # a model's own permission, named through gettext
+    return f"{opts.app_config.verbose_name} | {model_name} | {name}"
+
+
+class PermissionLabelsMixin:
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.remote_field.model is Permission:
+            field.label_from_instance = permission_label
+        return field
+
+
+class VetrinaGroupAdmin(PermissionLabelsMixin, GroupAdmin):
+    pass
+
+
+class VetrinaUserAdmin(PermissionLabelsMixin, UserAdmin):
+    pass
+
+
+for _model, _model_admin in ((Group, VetrinaGroupAdmin), (User, VetrinaUserAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _model_admin)

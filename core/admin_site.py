@@ -1,10 +1,14 @@
-"""Vetrina's admin site: the standard one, with the marketing dashboard on its home page."""
+"""Vetrina's admin site: the standard one, with the marketing dashboard on its home page.
+
+Installed by `core.apps.VetrinaAdminConfig`."""
 
 from __future__ import annotations
 
 from django.contrib.admin import AdminSite
-from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
+
+from core.access import user_is_shop_scoped
+from core.dashboard import dashboard_data
 
 
 class VetrinaAdminSite(AdminSite):
@@ -15,15 +19,7 @@ class VetrinaAdminSite(AdminSite):
     def has_permission(self, request) -> bool:
         """Active staff, but never a store manager: their place is the counter (/store/), and
         the admin's lists and dashboard are chain-wide (core.access)."""
-        from core.access import user_is_shop_scoped
-
         return super().has_permission(request) and not user_is_shop_scoped(request.user)
 
     def index(self, request, extra_context=None):
-        from core.dashboard import dashboard_data
-
         return super().index(request, {"dashboard": dashboard_data(), **(extra_context or {})})
-
-
-class VetrinaAdminConfig(AdminConfig):
-    default_site = "core.admin_site.VetrinaAdminSite"

@@ -8,6 +8,7 @@ throttling, pagination and one shape for every error body:
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -71,14 +72,39 @@ def _error_body(exc: Exception, data: Any) -> dict[str, Any]:
     assert isinstance(exc, exceptions.APIException)
     detail = exc.detail
     code = detail.code if hasattr(detail, "code") else exc.default_code
+    message = str(detail)
+    if isinstance(exc, exceptions.ParseError):
+        message = _parse_error_message(message)
     extra = {"retry_after": exc.wait} if isinstance(exc, exceptions.Throttled) else {}
-    return api_error_body(code=str(code), message=str(detail), **extra)
+    return api_error_body(code=str(code), message=message, **extra)
+
+
+_JSON_WHERE = re.compile(r"line (\d+) column (\d+)")
+
+
+def _parse_error_message(detail: str) -> str:
+    """DRF's parsers write what they could not read in English, outside gettext ("JSON parse
+    error - Expecting value: line 1 column 1 (char 0)"): said here in the user's language."""
+    if detail.startswith("JSON parse error"):
+        if where := _JSON_WHERE.search(detail):
+            return _("The request body is not valid JSON (line %(line)s, column %(column)s).") % {
+                "line": where[1],
+                "column": where[2],
+            }
+        return _("The request body is not valid JSON.")
+    if detail.startswith(("Multipart form parse error", "FileUpload parse error")):
+        return _("The request body is not a valid multipart form.")
+    if detail.startswith("Missing filename."):
+        return _("The file has no name: send it with a Content-Disposition header and a filename.")
+    if detail.startswith("Unsupported charset"):
+        return _("The request's character set is not supported: send UTF-8.")
+    return detail
 
 
 # --- the error body in the OpenAPI schema ----------------------------------------------------
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "Every API error: 4xx, and a plain 500 with no detail.",
+    "description": gettext_lazy("Every API error: 4xx, and a plain 500 with no detail."),
     "properties": {
         "error": {
             "type": "object",
@@ -88,12 +114,16 @@ ERROR_SCHEMA = {
                 "fields": {
                     "type": "object",
                     "additionalProperties": {},
-                    "description": "Invalid input only: field → messages (nested for nested "
-                    "fields; `non_field_errors` for the whole request).",
+                    "description": gettext_lazy(
+                        "Invalid input only: field → messages (nested for nested fields; "
+                        "`non_field_errors` for the whole request)."
+                    ),
                 },
                 "rows": {
                     "type": "array",
-                    "description": "A lead list with invalid leads: each line and its reason.",
+                    "description": gettext_lazy(
+                        "A lead list with invalid leads: each line and its reason."
+                    ),
                     "items": {
                         "type": "object",
                         "properties": {"line": {"type": "integer"}, "reason": {"type": "string"}},
@@ -103,7 +133,7 @@ ERROR_SCHEMA = {
                 "retry_after": {
                     "type": "integer",
                     "nullable": True,
-                    "description": "Throttled only: seconds to wait.",
+                    "description": gettext_lazy("Throttled only: seconds to wait."),
                 },
             },
             "required": ["code", "message"],
@@ -112,12 +142,12 @@ ERROR_SCHEMA = {
     "required": ["error"],
 }
 _ERRORS = {
-    "400": "Invalid input (see `fields`).",
-    "401": "No or unknown credentials.",
-    "403": "Not allowed to do this.",
-    "404": "No such record (or not one of the user's shops), or no such page.",
-    "429": "Too many requests: see `retry_after`.",
-    "default": "Any other error (405, 406, 409, 415, 422, 500…), in the same shape.",
+    "400": gettext_lazy("Invalid input (see `fields`)."),
+    "401": gettext_lazy("No or unknown credentials."),
+    "403": gettext_lazy("Not allowed to do this."),
+    "404": gettext_lazy("No such record (or not one of the user's shops), or no such page."),
+    "429": gettext_lazy("Too many requests: see `retry_after`."),
+    "default": gettext_lazy("Any other error (405, 406, 409, 415, 422, 500…), in the same shape."),
 }
 
 

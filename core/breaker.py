@@ -29,7 +29,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import ProviderError, ProviderRateLimited, ProviderUnavailable
 from core.models import BreakerState, OutboxEntry, OutboxState, ProviderBreaker
-from core.preflight import provider_label
+from core.providers import provider_label
+from core.publish import outbox_publish
 from core.sync import Deferred
 
 # The outbox's error code on entries waiting for a breaker: the close sends exactly these.
@@ -192,8 +193,6 @@ def _answered(admission: Admission) -> None:
 def _release_backlog(provider: str, now) -> None:
     """The breaker closed: the entries it held back go now, in order, rather than at the end of
     the wait each was given."""
-    from core.outbox import outbox_publish  # the outbox calls this module
-
     waiting = OutboxEntry.objects.filter(
         provider=provider, state=OutboxState.PENDING, error_code=CIRCUIT_OPEN
     )

@@ -1,14 +1,22 @@
-"""What the admin home shows a marketing manager at a glance (read-only selectors)."""
+"""What the admin home shows a marketing manager at a glance.
+
+The core shows the health of the sync with each provider; every other panel is an app's own
+read, registered from its `AppConfig.ready()` (a registry: the core imports no product app):
+
+    dashboard_panel_register("pushes", pushes_per_day)   # messaging/apps.py
+
+`dashboard_data()` answers `{"providers": [...], "<panel>": <its rows>, ..., "at": <when>}`;
+the template (templates/admin/dashboard.html) shows each panel by its name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from core.models import BreakerState, OutboxEntry, OutboxState, ProviderBreaker, RemoteCall
@@ -21,6 +29,20 @@ PROVIDERS = (
     ("aisac", "Aisac", "AISAC_BASE_URL"),
 )
 CACHE_SECONDS = 30
+RESERVED = ("providers", "at")
+_panels: dict[str, Callable[[], Any]] = {}
+
+
+def dashboard_panel_register(name: str, rows: Callable[[], Any]) -> None:
+    """`rows()` reads what the panel `name` shows (a list the template iterates); called when
+    the dashboard is computed, at most once every CACHE_SECONDS."""
+    if name in RESERVED:
+        raise ValueError(f"{name!r} is the core's own part of the dashboard")
+    _panels[name] = rows
+
+
+def dashboard_panels() -> list[str]:
+    return list(_panels)
 
 
 def dashboard_data() -> dict[str, Any]:
@@ -29,10 +51,7 @@ def dashboard_data() -> dict[str, Any]:
     if data is None:
         data = {
             "providers": sync_health(),
-            "pushes": pushes_per_day(),
-            "points": points_per_shop_week(),
-            "cards": cards_per_shop(),
-            "uploads": recent_uploads(),
+            **{name: rows() for name, rows in _panels.items()},
             "at": timezone.now(),
         }
         cache.set("vetrina-dashboard", data, CACHE_SECONDS)
@@ -96,68 +115,3 @@ def sync_health() -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def pushes_per_day(days: int = 14) -> list[dict[str, Any]]:
-    from messaging.models import PushMessage
-
-    since = timezone.now() - timedelta(days=days)
-    rows = (
-        PushMessage.objects.filter(send__confirmed_at__gte=since)
-        .annotate(day=TruncDate("send__confirmed_at"))
-        .values("day")
-        .annotate(total=Count("id"), delivered=Count("id", filter=Q(status="DELIVERED")))
-        .order_by("day")
-    )
-    peak = max((r["total"] for r in rows), default=0) or 1
-    return [
-        {
-            **row,
-            "rate": round(100 * row["delivered"] / row["total"]) if row["total"] else 0,
-            "width": round(100 * row["total"] / peak),
-        }
-        for row in rows
-    ]
-
-
-def points_per_shop_week(weeks: int = 8) -> list[dict[str, Any]]:
-    from loyalty.models import PointMovement
-
-    since = timezone.now() - timedelta(weeks=weeks)
-    rows = list(
-        PointMovement.objects.filter(date__gte=since, shop__isnull=False)
-        .annotate(week=TruncWeek("date"))
-        .values("week", "shop__code")
-        .annotate(
-            issued=Sum("points", filter=Q(points__gt=0), default=0),
-            redeemed=Sum("points", filter=Q(points__lt=0), default=0),
-        )
-        .order_by("-week", "shop__code")
-    )
-    peak = max((max(r["issued"], -r["redeemed"]) for r in rows), default=0) or 1
-    for row in rows:
-        row["redeemed"] = -row["redeemed"]
-        row["issued_width"] = round(100 * row["issued"] / peak)
-        row["redeemed_width"] = round(100 * row["redeemed"] / peak)
-    return rows
-
-
-def cards_per_shop() -> list[dict[str, Any]]:
-    from loyalty.models import FidelityCard
-
-    rows = list(
-        FidelityCard.objects.filter(shop__isnull=False)
-        .values("shop__code", "shop__city")
-        .annotate(cards=Count("id"))
-        .order_by("-cards")[:20]
-    )
-    peak = max((r["cards"] for r in rows), default=0) or 1
-    for row in rows:
-        row["width"] = round(100 * row["cards"] / peak)
-    return rows
-
-
-def recent_uploads(limit: int = 8) -> list[Any]:
-    from callcenter.models import CallUpload
-
-    return list(CallUpload.objects.select_related("campaign").order_by("-created_at")[:limit])

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.models import Job, JobStatus
+from core.tasks import job_run_task
 
 logger = logging.getLogger("vetrina.jobs")
 Progress = Callable[[str, int, int], None]
@@ -108,8 +109,6 @@ def job_start(*, kind: str, label: str, params: dict[str, Any] | None = None, us
 
 def job_publish(job_id: int) -> None:
     """Hand a job to the workers; if the broker is down the sweeper will do it later."""
-    from core.tasks import job_run_task
-
     try:
         job_run_task.delay(job_id)
     except (KombuOperationalError, OSError) as exc:

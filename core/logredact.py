@@ -56,7 +56,11 @@ except ImportError:  # pragma: no cover (gunicorn is a dependency; the worker do
 
 class RedactingGunicornLogger(_GunicornLogger):  # type: ignore[valid-type,misc]
     """gunicorn's logger, whose access-log fields (request line, query, referer, headers if a
-    format names them) carry no secret."""
+    format names them) carry no secret, and whose own lines ("Booting worker", "Connection in
+    use") look like Django's in the same stream: settings.LOGGING's "plain" format."""
+
+    error_fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    datefmt = None  # logging's default, as Django's lines: 2026-12-04 18:37:17,200
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.breaker import breaker_admit, breaker_record
 from core.calllog import EntryCalls, calls_for_entry
@@ -30,6 +29,7 @@ from core.models import (
     SyncedModel,
     SyncStatus,
 )
+from core.publish import outbox_publish
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
 
 logger = logging.getLogger("vetrina.outbox")
@@ -165,18 +165,6 @@ def _revive(entry: OutboxEntry) -> bool:
         setattr(entry, name, value)
     transaction.on_commit(partial(outbox_publish, entry.pk))
     return True
-
-
-def outbox_publish(entry_id: int) -> None:
-    """Hand an entry to the workers; if the broker is down the sweeper will do it later."""
-    from core.tasks import outbox_deliver_task
-
-    try:
-        outbox_deliver_task.delay(entry_id)
-    except (KombuOperationalError, OSError) as exc:
-        logger.warning(
-            "Broker unavailable (%s); outbox entry %s waits for the sweeper", exc, entry_id
-        )
 
 
 # --- retry and sweep ---------------------------------------------------------------------

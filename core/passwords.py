@@ -7,6 +7,7 @@ import secrets
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 
 def command_password_set(user, password: str | None) -> str | None:
@@ -16,6 +17,8 @@ def command_password_set(user, password: str | None) -> str | None:
     try:
         validate_password(chosen, user)
     except ValidationError as exc:
-        raise CommandError("Password refused: " + " ".join(exc.messages)) from exc
+        raise CommandError(
+            _("Password refused: %(reasons)s") % {"reasons": " ".join(exc.messages)}
+        ) from exc
     user.set_password(chosen)
     return None if password else chosen

@@ -9,7 +9,6 @@ provider."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,45 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import errors
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One read-only call. `call` makes it and returns the fields of the answer that differ from
-    what the client expects (empty when the answer reads as expected); a failure is raised as a
-    `core.errors.ProviderError` (a ContractDrift names its fields)."""
-
-    name: str
-    call: Callable[[], list[str]]
-
-
-@dataclass(frozen=True)
-class ProviderPreflight:
-    provider: str
-    label: str
-    # The settings the client needs (base URL and credentials): all set, or it is not ready.
-    settings: tuple[str, ...]
-    # Built when the check runs, so the client is made from the settings of that moment.
-    probes: Callable[[], list[Probe]]
-    # Said when the provider has no read-only call and only its settings can be checked.
-    no_read_call: str = ""
-
-
-_registry: dict[str, ProviderPreflight] = {}
-
-
-def preflight_register(preflight: ProviderPreflight) -> None:
-    _registry[preflight.provider] = preflight
-
-
-def preflight_providers() -> list[ProviderPreflight]:
-    return list(_registry.values())
-
-
-def provider_label(provider: str) -> str:
-    """The provider's name as people know it ("VolantinoPiù" for "volantinopiu")."""
-    registered = _registry.get(provider)
-    return registered.label if registered else provider
+from core.breaker import breaker_status
+from core.models import ProviderCheck
+from core.providers import (  # noqa: F401  (the apps register their probes through here)
+    Probe,
+    ProviderPreflight,
+    preflight_providers,
+    preflight_register,
+    provider_label,
+)
 
 
 @dataclass
@@ -105,8 +74,6 @@ class ProviderReport:
 
 def preflight_run(provider: str | None = None) -> list[ProviderReport]:
     """Check one provider, or every registered one; never writes to a provider."""
-    from core.breaker import breaker_status  # the breaker reads the outbox's models
-
     chosen = [p for p in preflight_providers() if provider in (None, p.provider)]
     if provider and not chosen:
         raise LookupError(provider)
@@ -176,8 +143,6 @@ def preflight_check_and_keep(
     provider: str | None = None, *, user=None
 ) -> list[tuple[ProviderReport, Any]]:
     """Run the check and keep each provider's result with its date (the admin lists them)."""
-    from core.models import ProviderCheck
-
     kept = []
     for report in preflight_run(provider):
         row = ProviderCheck.objects.create(

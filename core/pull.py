@@ -9,7 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.jobs import job_runner_register
 
 
 @dataclass
@@ -62,7 +66,7 @@ class DriftReport:
             }
         ]
         for kind, count in sorted(self.in_step.items()):
-            lines.append(_("  %(kind)s in step: %(n)d") % {"kind": kind, "n": count})
+            lines.append("  " + _kind_count(kind, "in_step", count))
         sections = (
             (_("Only here (not at the provider)"), self.only_local),
             (_("Only at the provider"), self.only_remote),
@@ -73,7 +77,7 @@ class DriftReport:
         ):
             lines.append(f"{title}: {len(items) + self.not_listed.get(section, 0)}")
             for item in items:
-                ref = f"{item.kind} {item.label}"
+                ref = f"{_kind_name(item.kind)} {item.label}"
                 if item.remote_id:
                     ref += f" (id {item.remote_id})"
                 lines.append(f"  - {ref}{' — ' + item.note if item.note else ''}")
@@ -87,10 +91,64 @@ class DriftReport:
                 lines.append(
                     "  " + _("… and %(n)d more not listed") % {"n": self.not_listed[section]}
                 )
-        verb = _("would be imported") if self.dry_run else _("imported")
+        state = "to_import" if self.dry_run else "imported"
         for kind, count in sorted(self.imported.items()):
-            lines.append(f"{kind}: {count} {verb}")
+            lines.append(_kind_count(kind, state, count))
         return "\n".join(lines)
+
+
+# The kinds of record a pull compares (DriftLine.kind), as the report names them: one record,
+# and the count lines, whole sentences so that each reads right in Italian (gender included).
+KIND_NAMES = {
+    "shop": {
+        "one": gettext_lazy("shop"),
+        "in_step": gettext_lazy("Shops in step: %(n)d"),
+        "imported": gettext_lazy("Shops imported: %(n)d"),
+        "to_import": gettext_lazy("Shops to import: %(n)d"),
+    },
+    "media": {
+        "one": gettext_lazy("image"),
+        "in_step": gettext_lazy("Images in step: %(n)d"),
+        "imported": gettext_lazy("Images imported: %(n)d"),
+        "to_import": gettext_lazy("Images to import: %(n)d"),
+    },
+    "campaign": {
+        "one": gettext_lazy("campaign"),
+        "in_step": gettext_lazy("Campaigns in step: %(n)d"),
+        "imported": gettext_lazy("Campaigns imported: %(n)d"),
+        "to_import": gettext_lazy("Campaigns to import: %(n)d"),
+    },
+    "program": {
+        "one": gettext_lazy("fidelity program"),
+        "in_step": gettext_lazy("Fidelity programs in step: %(n)d"),
+        "imported": gettext_lazy("Fidelity programs imported: %(n)d"),
+        "to_import": gettext_lazy("Fidelity programs to import: %(n)d"),
+    },
+    "card": {
+        "one": gettext_lazy("fidelity card"),
+        "in_step": gettext_lazy("Fidelity cards in step: %(n)d"),
+        "imported": gettext_lazy("Fidelity cards imported: %(n)d"),
+        "to_import": gettext_lazy("Fidelity cards to import: %(n)d"),
+    },
+    "request": {
+        "one": gettext_lazy("care request"),
+        "in_step": gettext_lazy("Care requests in step: %(n)d"),
+        "imported": gettext_lazy("Care requests imported: %(n)d"),
+        "to_import": gettext_lazy("Care requests to import: %(n)d"),
+    },
+}
+
+
+def _kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind, {}).get("one", kind))
+
+
+def _kind_count(kind: str, state: str, n: int) -> str:
+    """A count line of the report; a kind not listed above is a label already (e.g. "messaggi
+    aggiornati"), shown with its count."""
+    if kind in KIND_NAMES:
+        return KIND_NAMES[kind][state] % {"n": n}
+    return f"{capfirst(kind)}: {n}"
 
 
 PullFunction = Callable[..., DriftReport]
@@ -127,7 +185,5 @@ def _pull_job(job, progress) -> str:
     return report.as_text()
 
 
-def _register_pull_job() -> None:
-    from core.jobs import job_runner_register
-
+def register_pull_job() -> None:
     job_runner_register("pull", _pull_job, resumable=True)

@@ -1,17 +1,25 @@
-"""Thin Celery tasks: take an id, call the outbox. Both are safe to run twice."""
+"""Thin Celery tasks: take an id, call the outbox. Both are safe to run twice.
+
+The tasks import what they run in their bodies: the outbox (core.publish) and core.jobs hand
+their work to these tasks, so they import this module."""
 
 from celery import shared_task
 
-from core.outbox import outbox_deliver, outbox_sweep
+from core.idempotency import idempotency_keys_purge
+from core.retention import retention_purge
 
 
 @shared_task(name="core.tasks.outbox_deliver_task", ignore_result=True)
 def outbox_deliver_task(entry_id: int) -> str:
+    from core.outbox import outbox_deliver
+
     return outbox_deliver(entry_id=entry_id)
 
 
 @shared_task(name="core.tasks.outbox_sweep_task", ignore_result=True)
 def outbox_sweep_task() -> int:
+    from core.outbox import outbox_sweep
+
     return outbox_sweep()
 
 
@@ -33,13 +41,9 @@ def job_sweep_task() -> dict[str, int]:
 @shared_task(name="core.tasks.retention_purge_task", ignore_result=True)
 def retention_purge_task() -> dict[str, int]:
     """Beat, hourly: forget old logs, finished jobs and stale previews (core.retention)."""
-    from core.retention import retention_purge
-
     return retention_purge()
 
 
 @shared_task(name="core.tasks.idempotency_keys_purge_task", ignore_result=True)
 def idempotency_keys_purge_task() -> int:
-    from core.idempotency import idempotency_keys_purge
-
     return idempotency_keys_purge()

@@ -10,11 +10,13 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.access import scope_queryset
 from core.admin import LargeListAdminMixin, ReadOnlyAdmin, SyncAdminMixin, pull_start_view
+from core.customer_data import customer_admin_sections
 from core.errors import ProviderError
 from core.models import OutboxEntry
 from core.outbox import outbox_resend
@@ -30,6 +32,7 @@ from loyalty.models import (
     FidelityProgram,
     MovementAction,
     PointMovement,
+    Reward,
 )
 from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
@@ -92,13 +95,17 @@ class CustomerForm(forms.ModelForm):
     """Consent is changed through `consent_set`, so that every change lands in the history."""
 
     push_sms = forms.ChoiceField(
-        label=gettext_lazy("consent to push and SMS"), choices=CONSENT_CHOICES, required=False
+        label=capfirst(gettext_lazy("consent to push and SMS")),
+        choices=CONSENT_CHOICES,
+        required=False,
     )
     whatsapp = forms.ChoiceField(
-        label=gettext_lazy("consent to WhatsApp"), choices=CONSENT_CHOICES, required=False
+        label=capfirst(gettext_lazy("consent to WhatsApp")), choices=CONSENT_CHOICES, required=False
     )
     calls = forms.ChoiceField(
-        label=gettext_lazy("consent to phone calls"), choices=CONSENT_CHOICES, required=False
+        label=capfirst(gettext_lazy("consent to phone calls")),
+        choices=CONSENT_CHOICES,
+        required=False,
     )
 
     class Meta:
@@ -137,22 +144,20 @@ class CustomerAdmin(admin.ModelAdmin):
         main = ["msisdn", "name", "surname", "email", "push_sms", "whatsapp", "calls"]
         if obj is None:
             return [(None, {"fields": main})]
+        # Then the other apps' sections of the page (core.customer_data), collapsed.
         return [
             (None, {"fields": main}),
             (_("Timeline"), {"fields": ["timeline"]}),
-            (_("WhatsApp (Aisac)"), {"fields": ["aisac_activity"], "classes": ["collapse"]}),
+            *(
+                (section.label, {"fields": [section.render], "classes": ["collapse"]})
+                for section in customer_admin_sections()
+            ),
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("msisdn", "timeline", "aisac_activity") if obj else ()
-
-    @admin.display(description=gettext_lazy("flows and charges"))
-    def aisac_activity(self, obj: Customer):
-        from messaging.care import customer_aisac_activity
-
-        return render_to_string(
-            "admin/loyalty/customer/aisac.html", {"activity": customer_aisac_activity(customer=obj)}
-        )
+        if obj is None:
+            return ()
+        return ("msisdn", "timeline", *(section.render for section in customer_admin_sections()))
 
     def get_object(self, request: HttpRequest, object_id: str, from_field=None):
         customer = super().get_object(request, object_id, from_field)
@@ -286,6 +291,19 @@ class FidelityProgramAdmin(ReadOnlyAdmin):
         if not request.user.has_perms(["loyalty.change_fidelitycard"]):
             raise PermissionDenied
         return pull_start_view(self, request, provider="amm", provider_name="AMM")
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    """The rewards the counter offers by name. AMM's API does not list them: each is entered
+    here with the id AMM's console shows for it."""
+
+    list_display = ("name", "program", "points", "remote_id", "active")
+    list_filter = ("program", "active")
+    list_editable = ("active",)
+    list_select_related = ("program",)
+    search_fields = ("name",)
+    fields = ("program", "name", "points", "remote_id", "active")
 
 
 @admin.register(FidelityCard)

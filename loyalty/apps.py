@@ -9,12 +9,17 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty (AMM)")
 
     def ready(self) -> None:
+        from core.customer_data import customer_part_register
+        from core.dashboard import dashboard_panel_register
         from core.preflight import ProviderPreflight, preflight_register
         from loyalty import (  # noqa: F401  (registers the sync handlers and the pull)
             pull,
             sync,
         )
         from loyalty.amm import amm_probes
+        from loyalty.privacy import loyalty_erase, loyalty_export
+        from loyalty.selectors import cards_per_shop, points_per_shop_week
+        from loyalty.timeline import loyalty_timeline
 
         preflight_register(
             ProviderPreflight(
@@ -24,3 +29,9 @@ class LoyaltyConfig(AppConfig):
                 probes=amm_probes,
             )
         )
+        # First of the customer's parts (the apps that depend on loyalty come after it).
+        customer_part_register(
+            "loyalty", export=loyalty_export, erase=loyalty_erase, timeline=loyalty_timeline
+        )
+        dashboard_panel_register("points", points_per_shop_week)
+        dashboard_panel_register("cards", cards_per_shop)

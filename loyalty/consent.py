@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import Channel, ConsentEvent, ConsentSource, ConsentState, Customer, DoNotCall
+from loyalty.msisdn import msisdn_normalise
 
 CONSENT_FIELD = {
     Channel.PUSH_SMS: "consent_push_sms",
@@ -93,8 +94,6 @@ def consent_gate(
     up again: a send to 50,000 card holders spent 20 s parsing their numbers and then read the
     same 50,000 customers a second time. An erased customer's placeholder is no real number,
     but every consent of theirs is withdrawn, so it never passes."""
-    from loyalty.services import msisdn_normalise
-
     result = GateResult()
     candidates: list[str] = []
     for raw in numbers:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty.models import DoNotCall
+from loyalty.msisdn import msisdn_normalise
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 MAX_BYTES = 20 * 1024 * 1024
@@ -38,8 +39,6 @@ class ImportResult:
 
 def do_not_call_import(*, file) -> ImportResult:
     """Add (or refresh) every valid number; list each refused row with its line and reason."""
-    from loyalty.services import msisdn_normalise
-
     result = ImportResult()
     if file.size > MAX_BYTES:
         result.errors.append((0, _("The file is larger than 20 MB.")))

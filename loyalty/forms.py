@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.models import PointMovement
@@ -12,7 +13,7 @@ from loyalty.services import movement_check
 
 class PointMovementForm(forms.ModelForm):
     # The points asked for (ADD); the record's own points are worked out by the service.
-    points = forms.IntegerField(label=_("points"), required=False, min_value=1)
+    points = forms.IntegerField(label=capfirst(_("points")), required=False, min_value=1)
 
     class Meta:
         model = PointMovement

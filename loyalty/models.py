@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from core.models import SyncedModel
+from loyalty.msisdn import msisdn_normalise
 
 CARD_CODE_VALIDATOR = RegexValidator(
     r"^[0-9A-Za-z_]{6,30}$",
@@ -167,6 +168,46 @@ class FidelityProgram(models.Model):
         return self.name
 
 
+class Reward(models.Model):
+    """A reward of a fidelity program, as the counter offers it by name: the catalogue marketing
+    keeps here. AMM's API takes a reward by its `rewardId` but has no call that lists rewards
+    (they are made in AMM's console), so marketing enters each one with the id AMM shows."""
+
+    program = models.ForeignKey(
+        FidelityProgram, verbose_name=_("program"), on_delete=models.CASCADE, related_name="rewards"
+    )
+    name = models.CharField(_("name"), max_length=200, help_text=_("As the clerk sees it."))
+    points = models.PositiveIntegerField(
+        _("points"),
+        help_text=_(
+            "The points AMM deducts for it, as set in AMM's console (AMM decides: the card's "
+            "balance follows its answer)."
+        ),
+    )
+    remote_id = models.PositiveIntegerField(
+        _("AMM reward id"), help_text=_("The reward's id in AMM's console (its rewardId).")
+    )
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active rewards are offered at the counter.")
+    )
+
+    class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        ordering = ["program__name", "points", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "remote_id"], name="reward_remote_id_unique_per_program"
+            ),
+            models.UniqueConstraint(
+                fields=["program", "name"], name="reward_name_unique_per_program"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(name)s (%(points)d points)") % {"name": self.name, "points": self.points}
+
+
 class FidelityCardQuerySet(models.QuerySet):
     def matching(self, text: str) -> FidelityCardQuerySet:
         """The cards a search box asks for, each word looked up through an index, never by
@@ -174,8 +215,6 @@ class FidelityCardQuerySet(models.QuerySet):
         number (with or without +39; spaces allowed), or, for a word without digits, the start
         of the holder's surname (this reads the customers, not the cards). Several words find
         the cards matching any of them (e.g. codes pasted from a list)."""
-        from loyalty.services import msisdn_normalise  # the services import this module
-
         words = text.replace(",", " ").split()
         codes = {variant for word in words for variant in (word, word.upper())}
         numbers = set()

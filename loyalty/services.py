@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from contextlib import suppress
 from decimal import Decimal
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from phonenumber_field.phonenumber import PhoneNumber
 
 from campaigns.models import Shop
 from core.models import Operation
@@ -25,38 +21,10 @@ from loyalty.models import (
     MovementAction,
     PointMovement,
 )
+from loyalty.msisdn import msisdn_normalise
+
 
 # --- customers -----------------------------------------------------------------------------
-MSISDN_CHARACTERS = re.compile(r"\+?[0-9 ()./-]+")
-
-
-def msisdn_normalise(raw: str) -> PhoneNumber:
-    """A valid mobile number in E.164, Italian by default, or a ValidationError saying why.
-
-    Only digits and the usual separators are read: the parser would turn letters into digits
-    (347 123 ABCD → 347 123 2223, somebody else's number) and skip anything else."""
-    text, number = str(raw).strip(), None
-    if MSISDN_CHARACTERS.fullmatch(text):
-        with suppress(phonenumbers.NumberParseException):
-            number = PhoneNumber.from_string(text, region="IT")
-    if number is None or not number.is_valid():
-        raise ValidationError(
-            {"msisdn": _("“%(number)s” is not a valid phone number.") % {"number": raw}}
-        )
-    kind = phonenumbers.number_type(number)
-    if kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
-        raise ValidationError(
-            {
-                "msisdn": _("“%(number)s” is not a mobile number: cards need a mobile.")
-                % {"number": raw}
-            }
-        )
-    return number
-
-
 def customer_get_or_create(
     *, msisdn: str, name: str = "", surname: str = "", email: str = ""
 ) -> Customer:

@@ -27,6 +27,7 @@ from loyalty.amm import (
     references_in,
 )
 from loyalty.models import FidelityCard, MovementAction, PointMovement
+from loyalty.services import card_recompute_points, customer_get_or_create
 
 # How far AMM's clock may be from ours. A record that a lost attempt made is looked for from the
 # first attempt's start less this, up to the look-up's own time plus this: a record of the same
@@ -82,8 +83,6 @@ class CardSync(SyncHandler):
         contact = RemoteCard.from_wire(state.data).contact
         card = FidelityCard.objects.only("customer_id").filter(pk=object_id).first()
         if card is not None and contact.msisdn and card.customer_id is None:
-            from loyalty.services import customer_get_or_create
-
             with suppress(ValidationError):  # a number AMM holds but we cannot read stays unlinked
                 customer = customer_get_or_create(
                     msisdn="+" + contact.msisdn,
@@ -358,8 +357,6 @@ class MovementSync(SyncHandler):
         return fields
 
     def after_success(self, *, object_id: str, state: RemoteState) -> None:
-        from loyalty.services import card_recompute_points
-
         movement = PointMovement.objects.only("card_id").filter(pk=object_id).first()
         if movement is None:  # deleted here meanwhile; its delete entry follows
             return

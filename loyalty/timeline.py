@@ -1,30 +1,23 @@
-"""A customer's story across providers, newest first, each item with its provider status."""
+"""A customer's story across providers, newest first, each item with its provider status.
+
+Every app adds its items (core.customer_data): this module holds loyalty's own (cards, points,
+consent changes)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.utils.translation import gettext as _
 
 from core.access import scope_queryset
+from core.customer_data import TIMELINE_MAX_ITEMS, TimelineItem, customer_data_timeline
 from loyalty.models import ConsentEvent, Customer, FidelityCard, PointMovement
-
-MAX_ITEMS = 100
-
-
-@dataclass(frozen=True)
-class TimelineItem:
-    when: datetime
-    kind: str
-    text: str
-    status: str
 
 
 def customer_timeline(*, customer: Customer, user) -> list[TimelineItem]:
     """What `user` may reach of the customer's story (core.access), newest first."""
-    from messaging.models import PushMessage
+    return customer_data_timeline(customer=customer, user=user)
 
+
+def loyalty_timeline(customer: Customer, user) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     for card in scope_queryset(user, FidelityCard.objects.filter(customer=customer)).select_related(
         "shop"
@@ -39,7 +32,7 @@ def customer_timeline(*, customer: Customer, user) -> list[TimelineItem]:
         )
     for movement in scope_queryset(
         user, PointMovement.objects.filter(card__customer=customer)
-    ).select_related("card")[:MAX_ITEMS]:
+    ).select_related("card")[:TIMELINE_MAX_ITEMS]:
         items.append(
             TimelineItem(
                 movement.date,
@@ -48,46 +41,9 @@ def customer_timeline(*, customer: Customer, user) -> list[TimelineItem]:
                 movement.get_sync_status_display(),
             )
         )
-    number = str(customer.msisdn).lstrip("+")
-    for message in scope_queryset(user, PushMessage.objects.filter(msisdn=number)).select_related(
-        "send"
-    )[:MAX_ITEMS]:
-        items.append(
-            TimelineItem(
-                message.delivery_date
-                or message.sent_date
-                or message.send.confirmed_at
-                or message.send.created_at,
-                _("push"),
-                message.send.name,
-                f"{message.status} {message.status_detail}".strip(),
-            )
-        )
-    from callcenter.models import CallRecord
-    from messaging.models import CareRequest
-
-    for lead in scope_queryset(user, CallRecord.objects.filter(tel1=number)).select_related(
-        "campaign"
-    )[:MAX_ITEMS]:
-        items.append(
-            TimelineItem(
-                lead.uploaded_at or lead.created_at,
-                _("call center"),
-                _("Lead of %(campaign)s") % {"campaign": lead.campaign},
-                _("uploaded to Wolkvox") if lead.uploaded_at else _("not uploaded yet"),
-            )
-        )
-
-    for care in scope_queryset(user, CareRequest.objects.filter(customer=customer))[:MAX_ITEMS]:
-        items.append(
-            TimelineItem(
-                care.created_at,
-                _("care request"),
-                f"{care.get_type_display()}: {care.subject}",
-                " · ".join(filter(None, [care.status, care.get_sync_status_display()])),
-            )
-        )
-    for event in scope_queryset(user, ConsentEvent.objects.filter(customer=customer))[:MAX_ITEMS]:
+    for event in scope_queryset(user, ConsentEvent.objects.filter(customer=customer))[
+        :TIMELINE_MAX_ITEMS
+    ]:
         items.append(
             TimelineItem(
                 event.at,
@@ -96,5 +52,4 @@ def customer_timeline(*, customer: Customer, user) -> list[TimelineItem]:
                 "",
             )
         )
-    items.sort(key=lambda item: item.when, reverse=True)
-    return items[:MAX_ITEMS]
+    return items

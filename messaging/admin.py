@@ -24,6 +24,8 @@ from messaging.models import (
     PushMessage,
     PushSend,
     SendStatus,
+    message_detail_label,
+    message_status_label,
 )
 from messaging.services import (
     SEND_FIELDS,
@@ -91,9 +93,11 @@ class PushSendAdmin(admin.ModelAdmin):
         send = self.get_object(request, object_id)
         extra = {}
         if send is not None:
+            counts = push_send_counts(send)
             extra = {
                 "send": send,
-                "counts": push_send_counts(send),
+                "counts": counts,
+                "statuses": _status_counts(counts),
                 "excluded_labels": exclusion_labels(send.excluded or {}),
                 "step_urls": {
                     name: reverse(f"admin:messaging_pushsend_{name}", args=[send.pk])
@@ -153,6 +157,7 @@ class PushSendAdmin(admin.ModelAdmin):
                 **counts,
                 "status": send.status,
                 "status_label": send.get_status_display(),
+                "statuses": _status_counts(counts),
                 "finished": send.status in (SendStatus.SENT, SendStatus.FAILED)
                 and not open_messages,
             }
@@ -229,22 +234,78 @@ class PushBatchAdmin(SyncAdminMixin, ReadOnlyAdmin):
         return request.user.has_perm("messaging.change_pushbatch") and obj is None
 
 
+def _status_counts(counts: dict) -> list[tuple[str, int]]:
+    """A send's messages by status, each status as the user reads it (not SMSHosting's code)."""
+    return [(message_status_label(status), n) for status, n in counts["by_status"].items()]
+
+
+class _MessageValueFilter(admin.SimpleListFilter):
+    """The values a column holds, each shown by its label."""
+
+    label = staticmethod(str)
+
+    def lookups(self, request, model_admin):
+        values = model_admin.get_queryset(request).order_by(self.parameter_name)
+        values = values.values_list(self.parameter_name, flat=True).distinct()
+        return [(value, self.label(value)) for value in values if value]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.parameter_name: self.value()})
+        return queryset
+
+
+class MessageStatusFilter(_MessageValueFilter):
+    title = gettext_lazy("status")
+    parameter_name = "status"
+    label = staticmethod(message_status_label)
+
+
+class MessageDetailFilter(_MessageValueFilter):
+    title = gettext_lazy("detail")
+    parameter_name = "status_detail"
+    label = staticmethod(message_detail_label)
+
+
 @admin.register(PushMessage)
 class PushMessageAdmin(ReadOnlyAdmin):
     list_display = (
         "msisdn",
         "send",
-        "status",
-        "status_detail",
+        "status_shown",
+        "detail_shown",
         "type",
         "sent_date",
         "delivery_date",
         "image",
     )
-    list_filter = ("status", "type", "status_detail")
+    list_filter = (MessageStatusFilter, "type", MessageDetailFilter)
+    fields = (
+        "send",
+        "batch",
+        "remote_id",
+        "msisdn",
+        "status_shown",
+        "detail_shown",
+        "type",
+        "insert_date",
+        "sent_date",
+        "delivery_date",
+        "price",
+        "multimedia_id",
+    )
+    readonly_fields = ("status_shown", "detail_shown")
     search_fields = ("msisdn", "remote_id")
     list_select_related = ("send",)
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_shown(self, obj: PushMessage) -> str:
+        return message_status_label(obj.status)
+
+    @admin.display(description=gettext_lazy("detail"), ordering="status_detail")
+    def detail_shown(self, obj: PushMessage) -> str:
+        return message_detail_label(obj.status_detail)
 
     @admin.display(description=gettext_lazy("image"))
     def image(self, obj: PushMessage):

@@ -9,19 +9,27 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging (SMSHosting, Aisac)")
 
     def ready(self) -> None:
+        from core.customer_data import CustomerAdminSection, customer_part_register
+        from core.dashboard import dashboard_panel_register
+        from core.preflight import ProviderPreflight, preflight_register
         from core.retention import retention_register
         from messaging import (  # noqa: F401  (registers the sync handlers and the pulls)
             care,
             pull,
             sync,
         )
+        from messaging.aisac import aisac_probes
+        from messaging.customer_data import (
+            aisac_activity,
+            messaging_erase,
+            messaging_export,
+            messaging_timeline,
+        )
         from messaging.inbound import inbound_calls_purge
+        from messaging.selectors import pushes_per_day
+        from messaging.smshosting import smshosting_probes
 
         retention_register("inbound_calls", inbound_calls_purge)
-
-        from core.preflight import ProviderPreflight, preflight_register
-        from messaging.aisac import aisac_probes
-
         preflight_register(
             ProviderPreflight(
                 provider="aisac",
@@ -30,9 +38,6 @@ class MessagingConfig(AppConfig):
                 probes=aisac_probes,
             )
         )
-
-        from messaging.smshosting import smshosting_probes
-
         preflight_register(
             ProviderPreflight(
                 provider="smshosting",
@@ -41,3 +46,11 @@ class MessagingConfig(AppConfig):
                 probes=smshosting_probes,
             )
         )
+        customer_part_register(
+            "messaging",
+            export=messaging_export,
+            erase=messaging_erase,
+            timeline=messaging_timeline,
+            admin_section=CustomerAdminSection(_("WhatsApp (Aisac)"), aisac_activity),
+        )
+        dashboard_panel_register("pushes", pushes_per_day)

@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import PushSend
@@ -31,10 +32,13 @@ class ListField(forms.CharField):
 
 class PushSendForm(forms.ModelForm):
     recipients = ListField(
-        label=_("numbers"), help_text=_("One mobile number per line (Italian if without prefix).")
+        label=capfirst(_("numbers")),
+        help_text=_("One mobile number per line (Italian if without prefix)."),
     )
     groups = ListField(
-        label=_("address-book groups"), digits=True, help_text=_("SMSHosting group ids, e.g. 1, 2.")
+        label=capfirst(_("address-book groups")),
+        digits=True,
+        help_text=_("SMSHosting group ids, e.g. 1, 2."),
     )
 
     class Meta:

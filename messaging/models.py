@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import SyncedModel
 
@@ -147,6 +148,32 @@ class PushBatch(SyncedModel):
         return f"{self.send} #{self.index + 1}"
 
 
+# A message's status and detail as SMSHosting writes them (push/send, then push/search), and as
+# the user reads them; a value the document does not list is shown as it came.
+MESSAGE_STATUS_LABELS = {
+    "INSERTED": pgettext_lazy("push message", "accepted"),
+    "NOT_INSERTED": pgettext_lazy("push message", "not accepted"),
+    "PENDING": pgettext_lazy("push message", "queued"),
+    "SENT": pgettext_lazy("push message", "sent to the operator"),
+    "NOSENT": pgettext_lazy("push message", "not sent to the operator"),
+    "DELIVERED": pgettext_lazy("push message", "delivered"),
+    "NOTDELIVERED": pgettext_lazy("push message", "not delivered"),
+}
+MESSAGE_DETAIL_LABELS = {
+    "BADNUMBERFORMAT": pgettext_lazy("push message", "wrong number"),
+    "DUPLICATESMS": pgettext_lazy("push message", "same SMS already sent in the last 24 hours"),
+    "EXCLUDED": pgettext_lazy("push message", "no push app (push only)"),
+}
+
+
+def message_status_label(status: str) -> str:
+    return str(MESSAGE_STATUS_LABELS.get(status, status))
+
+
+def message_detail_label(detail: str) -> str:
+    return str(MESSAGE_DETAIL_LABELS.get(detail, detail))
+
+
 class PushMessage(models.Model):
     """One recipient of a send and what became of the message."""
 
@@ -184,7 +211,7 @@ class PushMessage(models.Model):
         indexes = [models.Index(fields=["send", "status"], name="push_message_send_status")]
 
     def __str__(self) -> str:
-        return f"{self.msisdn}: {self.status}"
+        return f"{self.msisdn}: {message_status_label(self.status)}"
 
 
 class PushInvitation(models.Model):

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
+from django.utils.translation import gettext_lazy as _
 
 from sandbox.models import SandboxKnob, SandboxObject
 
@@ -23,7 +25,16 @@ class SandboxKnobAdmin(admin.ModelAdmin):
 
 @admin.register(SandboxObject)
 class SandboxObjectAdmin(admin.ModelAdmin):
-    list_display = ("id", "provider", "kind", "updated_at")
+    list_display = ("id", "provider", "kind", "updated")
     list_filter = ("provider", "kind")
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created", "updated")
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, obj: SandboxObject):
+        return display_for_value(obj.created_at, self.get_empty_value_display())
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated(self, obj: SandboxObject):
+        return display_for_value(obj.updated_at, self.get_empty_value_display())
+
     show_full_result_count = False

@@ -16,9 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from sandbox.models import SandboxKnob, SandboxObject
+from sandbox.models import Provider, SandboxKnob, SandboxObject
 
-PROVIDERS = ("volantinopiu", "amm", "smshosting", "wolkvox", "aisac")
+PROVIDERS = tuple(Provider.values)  # ("volantinopiu", "amm", "smshosting", "wolkvox", "aisac")
 KNOB_FIELDS = (
     "latency_ms",
     "latency_after_ms",
@@ -34,10 +34,17 @@ KNOB_FIELDS = (
 
 def knob_set(*, provider: str, **values) -> SandboxKnob:
     """Set some knobs of a provider; the others keep their values."""
+    if provider not in PROVIDERS:  # checked before the row is made: a typo makes nothing
+        raise ValidationError(
+            {
+                "provider": _("Unknown provider %(name)r: choose one of %(known)s.")
+                % {"name": provider, "known": ", ".join(PROVIDERS)}
+            }
+        )
     unknown = set(values) - set(KNOB_FIELDS)
     if unknown:
         raise ValueError(f"Unknown knobs: {', '.join(sorted(unknown))}")
-    knob, _ = SandboxKnob.objects.get_or_create(provider=provider)
+    knob, _created = SandboxKnob.objects.get_or_create(provider=provider)
     for name, value in values.items():
         setattr(knob, name, value)
     knob.full_clean()

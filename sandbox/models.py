@@ -30,10 +30,21 @@ class SandboxObject(models.Model):
         return f"{self.provider}/{self.kind}/{self.pk}"
 
 
+class Provider(models.TextChoices):
+    """The five simulated providers (their names are not translated)."""
+
+    VOLANTINOPIU = "volantinopiu", "VolantinoPiù"
+    AMM = "amm", "AMM"
+    SMSHOSTING = "smshosting", "SMSHosting"
+    WOLKVOX = "wolkvox", "Wolkvox"
+    AISAC = "aisac", "Aisac"
+
+
 class SandboxKnob(models.Model):
     """Fault knobs of one simulated provider, adjustable while it runs."""
 
-    provider = models.CharField(_("provider"), max_length=32, unique=True)
+    # One of the five: a name typed wrong would be saved and change no provider's behaviour.
+    provider = models.CharField(_("provider"), max_length=32, unique=True, choices=Provider)
     latency_ms = models.PositiveIntegerField(
         _("latency before acting (ms)"),
         default=0,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import CARD_CODE_VALIDATOR, FidelityProgram
+from loyalty.models import CARD_CODE_VALIDATOR, FidelityProgram, Reward
 
 
 class LookupForm(forms.Form):
@@ -63,8 +63,21 @@ class LoadPointsForm(forms.Form):
 
 
 class RewardForm(forms.Form):
-    reward_id = forms.IntegerField(label=_("Reward id"), min_value=1)
+    """A reward of the card's program, picked by name from the catalogue marketing keeps
+    (loyalty.Reward); AMM is sent its rewardId."""
+
+    reward = forms.ModelChoiceField(
+        label=_("Reward"), queryset=Reward.objects.none(), empty_label=_("Choose a reward")
+    )
     note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+    def __init__(self, *args, program: FidelityProgram, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reward"].queryset = Reward.objects.filter(program=program, active=True)
+
+    @property
+    def has_rewards(self) -> bool:
+        return self.fields["reward"].queryset.exists()
 
 
 class ResetForm(forms.Form):

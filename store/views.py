@@ -39,6 +39,8 @@ from store.services import flyer_request_create
 
 class StoreLoginView(auth_views.LoginView):
     template_name = "store/login.html"
+    # Without ?next= the counter's home, not Django's /accounts/profile/ (which does not exist).
+    next_page = "store:home"
     redirect_authenticated_user = True
 
 
@@ -144,7 +146,7 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
         "shop": _current_shop(request),
         "movements": card.movements.select_related("shop").order_by("-date", "-id")[:10],
         "load_form": LoadPointsForm(),
-        "reward_form": RewardForm(),
+        "reward_form": RewardForm(program=card.program),
         "reset_form": ResetForm(),
     }
     return render(request, "store/card.html", context)
@@ -158,7 +160,11 @@ def card_action(request: HttpRequest, card_id: int, action: str) -> HttpResponse
     forms = {"load": LoadPointsForm, "reward": RewardForm, "reset": ResetForm}
     if action not in forms:
         return redirect("store:card", card_id=card.pk)
-    form = forms[action](request.POST)
+    form = (
+        RewardForm(request.POST, program=card.program)
+        if action == "reward"
+        else forms[action](request.POST)
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -174,7 +180,7 @@ def card_action(request: HttpRequest, card_id: int, action: str) -> HttpResponse
             elif action == "reward":
                 movement_reward(
                     card=card,
-                    reward_id=data["reward_id"],
+                    reward_id=data["reward"].remote_id,
                     note=data["note"],
                     shop=shop,
                     user=request.user,
@@ -193,7 +199,7 @@ def card_action(request: HttpRequest, card_id: int, action: str) -> HttpResponse
         "shop": shop,
         "movements": card.movements.select_related("shop").order_by("-date", "-id")[:10],
         "load_form": form if action == "load" else LoadPointsForm(),
-        "reward_form": form if action == "reward" else RewardForm(),
+        "reward_form": form if action == "reward" else RewardForm(program=card.program),
         "reset_form": form if action == "reset" else ResetForm(),
     }
     return render(request, "store/card.html", context, status=400)

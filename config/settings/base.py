@@ -17,15 +17,15 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "core.admin_site.VetrinaAdminConfig",
+    "core.apps.VetrinaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",
-    "axes",
+    "core.third_party_apps.KnoxConfig",  # knox and axes, with Italian names
+    "core.third_party_apps.AxesConfig",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "messaging",
     "callcenter",
     "store",
+    # Demo data and Aisac's bot played by hand: not in production (settings/production.py).
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -271,9 +273,12 @@ JOBS = {
 # is read as a stream by its preview job (callcenter/previews.py lists every bound).
 LEAD_IMPORT_MAX_ROWS = env.int("LEAD_IMPORT_MAX_ROWS", default=250_000)
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Vetrina API",
-    "DESCRIPTION": "Shops, campaigns, loyalty, messaging and call-center lists, kept in step "
-    "with the providers.",
+    # In the reader's language (the schema is made per request; lazy texts are resolved then).
+    "TITLE": _("Vetrina API"),
+    "DESCRIPTION": _(
+        "Shops, campaigns, loyalty, messaging and call-center lists, kept in step with the "
+        "providers. Every error has the same body: see the Error schema."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI served from our own static files: no external network needed.
@@ -290,7 +295,10 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a broker with no server, for the embedded default; ours
-    # writes each message atomically (core/broker.py).
+    # writes each message atomically (core/broker.py). Its folders are the transport options
+    # below, never the URL; written with the host kombu assumes anyway ("filesystem://" alone
+    # makes kombu warn "No hostname was supplied" on every connection).
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT = "core.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -460,6 +468,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own handlers off (its DEBUG-only console, unfiltered, and mail_admins, with
+        # no ADMINS): its records reach the root handler above, each once. Without this a 404
+        # or a 500 was written twice on a DEBUG server, once by each.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         # runserver's request lines (with their query strings) through the same filter.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # urllib3 logs full URLs (with query-string keys such as Aisac's api_key) at DEBUG.

@@ -58,9 +58,10 @@ if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCach
         "rate limits and lockouts counted per process do not hold."
     )
 
-# No simulated provider in production: not mounted (config/urls.py), not installed, no tables.
+# No simulated provider in production: not mounted (config/urls.py), not installed, no tables;
+# nor the demo app (demo data, Aisac's bot played by hand).
 SANDBOX_ENABLED = False
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in ("sandbox", "demo")]
 DATABASE_ROUTERS = [router for router in DATABASE_ROUTERS if not router.startswith("sandbox.")]
 DATABASES.pop("sandbox", None)
 

@@ -182,5 +182,5 @@ def test_a_flyer_asked_at_the_counter_is_approved_in_the_admin(browser, live_ser
 
 def test_the_api_documentation_page_loads_under_the_security_policy(admin_page):
     admin_page.goto("/api/schema/ui/")
-    admin_page.wait_for_selector("text=Vetrina API")
+    admin_page.wait_for_selector("text=API di Vetrina")
     assert admin_page.locator(".opblock").count() > 10

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from callcenter import admin as callcenter_admin
-from callcenter import previews, services
+from callcenter import previews
 from callcenter.models import CallCampaign, CallRecord
 from callcenter.previews import IMPORT_DIR, lead_file_rows
 from core.jobs import job_sweep
@@ -168,7 +168,7 @@ def test_a_50000_row_csv_is_previewed_by_a_job_that_reads_it_one_row_at_a_time(
             reading["read"] += 1
             yield row
 
-    real_clean = services.lead_row_clean
+    real_clean = previews.lead_row_clean
 
     def counted_clean(row):
         reading["checked"] += 1
@@ -176,7 +176,7 @@ def test_a_50000_row_csv_is_previewed_by_a_job_that_reads_it_one_row_at_a_time(
         return real_clean(row)
 
     monkeypatch.setattr(callcenter_admin, "lead_file_rows", counted_rows)
-    monkeypatch.setattr(services, "lead_row_clean", counted_clean)
+    monkeypatch.setattr(previews, "lead_row_clean", counted_clean)
     job = upload("leads.csv", csv_of(50_000, bad_every=1_000, twice_every=100))
     job.refresh_from_db()
     assert job.status == JobStatus.DONE, job.result
@@ -191,7 +191,7 @@ def test_a_50000_row_csv_is_previewed_by_a_job_that_reads_it_one_row_at_a_time(
 def test_a_preview_keeps_counters_not_rows(campaign, monkeypatch):
     """The memory a 50,000-row preview takes, reading included, stays far below the rows'
     (about 20 MB as dicts). The rows' checks are stubbed: this measures what is kept."""
-    monkeypatch.setattr(services, "lead_row_clean", lambda row: (row, ""))
+    monkeypatch.setattr(previews, "lead_row_clean", lambda row: (row, ""))
     content = csv_of(50_000)
     tracemalloc.start()
     try:

@@ -11,10 +11,10 @@ from django.utils import timezone
 from responses import matchers
 
 from callcenter.models import CallCampaign, CallRecord, UploadStatus, WolkvoxDailyUsage
+from callcenter.previews import call_file_rows
 from callcenter.services import (
     call_chunks_mark_delivered,
     call_chunks_resend,
-    call_file_rows,
     call_records_save,
     call_upload_create,
 )

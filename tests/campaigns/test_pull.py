@@ -100,18 +100,18 @@ def test_campaigns_in_step_are_counted(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         make_campaign(shop)
     output = pull("--dry-run")
-    assert "campaign allineati: 1" in output
-    assert "shop allineati: 1" in output
+    assert "Campagne allineate: 1" in output
+    assert "Negozi allineati: 1" in output
 
 
 def test_an_unknown_provider_is_a_clear_error():
-    with pytest.raises(CommandError, match="Unknown provider"):
+    with pytest.raises(CommandError, match="Fornitore sconosciuto"):
         call_command("pull", "nessuno")
 
 
 def test_a_provider_failure_is_a_clear_error(knobs):
     knobs("volantinopiu", forced_status=401)
-    with pytest.raises(CommandError, match="could not be read"):
+    with pytest.raises(CommandError, match="Impossibile leggere"):
         pull()
 
 

@@ -138,5 +138,5 @@ def test_createuser_api_prints_a_working_token_once(client):
 
     out = StringIO()
     call_command("createuser", "bot", "--role", "api", stdout=out)
-    key = out.getvalue().split("API token: ")[1].split()[0]
+    key = out.getvalue().split("Token API: ")[1].split()[0]
     assert client.get("/api/v1/shops/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200

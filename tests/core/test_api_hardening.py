@@ -190,7 +190,7 @@ def test_createuser_gives_a_role(role, staff, group):
     call_command("createuser", f"u-{role}", "--role", role, stdout=out)
     user = get_user_model().objects.get(username=f"u-{role}")
     assert user.is_staff is staff and list(user.groups.values_list("name", flat=True)) == [group]
-    assert ("API token:" in out.getvalue()) is (role == "api")
+    assert ("Token API:" in out.getvalue()) is (role == "api")
 
 
 def test_an_auditor_reads_the_admin_but_cannot_change_providers(deliver):

@@ -30,7 +30,7 @@ def failing(error):
 def providers(monkeypatch, settings):
     """Replace the registry with two test providers: "good" answers as expected; "bad" is
     set per test."""
-    from core import preflight
+    from core import providers as preflight
 
     settings.GOOD_URL, settings.BAD_URL, settings.BAD_KEY = "https://good", "https://bad", "k"
     registry = {}
@@ -123,7 +123,7 @@ def test_an_unconfigured_provider_is_skipped_unless_asked_for(providers, setting
 
 
 def test_a_provider_with_no_read_call_passes_on_its_settings(providers, monkeypatch):
-    from core import preflight
+    from core import providers as preflight
 
     preflight._registry["novoice"] = ProviderPreflight(
         provider="novoice",

@@ -235,9 +235,7 @@ def test_entries_waiting_for_a_record_whose_create_was_cancelled_fail_at_once_wi
     assert outbox_deliver(entry_id=waiting.pk) == "waiting"
 
     with deliver():
-        assert outbox_cancel(
-            entries=OutboxEntry.objects.filter(model_label="campaigns.shop")
-        ) == 1
+        assert outbox_cancel(entries=OutboxEntry.objects.filter(model_label="campaigns.shop")) == 1
     waiting.refresh_from_db()
     assert waiting.next_attempt_at <= timezone.now() + td(seconds=1)  # looked at again now
     assert outbox_deliver(entry_id=waiting.pk) == "failed"

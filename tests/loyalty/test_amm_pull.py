@@ -64,7 +64,7 @@ def test_a_multi_page_card_list_is_imported_in_full(settings):
         49,
         SyncStatus.SYNCED,
     )
-    assert "card: 2500 importati" in output
+    assert "Carte fedeltà importate: 2500" in output
 
 
 def test_a_dry_run_imports_nothing():
@@ -201,7 +201,7 @@ class TestReadAhead:
         output = pull()
         assert FidelityCard.objects.count() == 30
         assert RemoteCall.objects.filter(operation="card.list").count() == 5 + 1
-        assert "card: 30 importati" in output
+        assert "Carte fedeltà importate: 30" in output
         # The first page is read by the thread that prepares the pages, the next ones ahead.
         assert {name.split("_")[0] for name in threads} == {"read-ahead", "amm-read"}
         program = FidelityProgram.objects.get(name="Carta Vetrina")
@@ -218,7 +218,7 @@ class TestReadAhead:
 
         monkeypatch.setattr(AmmClient, "list_cards", third_page_fails)
         amm_cards(35)
-        with pytest.raises(CommandError, match="amm could not be read"):
+        with pytest.raises(CommandError, match="Impossibile leggere amm"):
             pull()
         assert FidelityCard.objects.count() == 20
         # Not marked as pulled: the next pull asks for the same cards again.

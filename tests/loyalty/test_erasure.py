@@ -4,9 +4,9 @@ and says what Wolkvox keeps."""
 import pytest
 from django.utils import timezone
 
+from callcenter import customer_data as callcenter_part
 from callcenter.models import CallCampaign, CallRecord
 from callcenter.services import call_upload_create
-from loyalty import privacy
 from loyalty.models import Customer
 from loyalty.privacy import customer_erase
 from loyalty.services import customer_get_or_create
@@ -111,13 +111,13 @@ def test_given_erasure_fails_after_the_leads_when_erasing_then_nothing_is_change
     anna, campaign, monkeypatch
 ):
     lead(campaign, NUMBER, customer_name="Anna")
-    anonymise = privacy._anonymise_call_leads
+    anonymise = callcenter_part._anonymise_call_leads
 
     def anonymise_then_fail(*args, **kwargs):
         anonymise(*args, **kwargs)
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(privacy, "_anonymise_call_leads", anonymise_then_fail)
+    monkeypatch.setattr(callcenter_part, "_anonymise_call_leads", anonymise_then_fail)
     with pytest.raises(RuntimeError):
         customer_erase(customer=anna)
     assert CallRecord.objects.get().customer_name == "Anna"

@@ -20,8 +20,8 @@ from django.test import RequestFactory
 from responses import matchers
 
 from core.clientaddr import client_address
+from demo.inbound_client import AisacInboundClient
 from loyalty.services import customer_get_or_create
-from messaging.inbound_client import AisacInboundClient
 from messaging.models import InboundCall
 
 pytestmark = pytest.mark.django_db

@@ -230,7 +230,7 @@ def test_pull_smshosting_and_the_beat_task_refresh_statuses(deliver, settings):
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
         out = StringIO()
         call_command("pull", "smshosting", "--no-progress", stdout=out)
-    assert "messaggi aggiornati" in out.getvalue()
+    assert "Messaggi aggiornati: " in out.getvalue()
     assert PushMessage.objects.get().status == "DELIVERED"
 
 

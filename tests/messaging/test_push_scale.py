@@ -57,7 +57,7 @@ def queries_of(function, *args, **kwargs):
 
 # --- consent gate ----------------------------------------------------------------------------
 def test_stored_numbers_are_not_parsed_nor_looked_up_again():
-    with mock.patch("loyalty.services.msisdn_normalise") as parse:
+    with mock.patch("loyalty.consent.msisdn_normalise") as parse:
         result, queries = queries_of(
             consent_gate,
             channel=Channel.PUSH_SMS,
@@ -113,7 +113,7 @@ def test_the_audience_is_the_holders_of_an_active_card_of_the_program(program):
 def test_resolving_does_not_parse_the_holders_numbers_and_does_not_grow_in_queries(program):
     holders(program, 30)
     send = push_send_create(name="Promo", text="Sconti", programs=[program])
-    with mock.patch("loyalty.services.msisdn_normalise") as parse:
+    with mock.patch("loyalty.consent.msisdn_normalise") as parse:
         (numbers, _), few = queries_of(push_send_resolve, send)
     parse.assert_not_called()
     holders(program, 2000, first=1000)

@@ -119,6 +119,9 @@ def world():
     shop = make_shop(code="PV-MINE")
     closed = make_shop(code="PV-CLOSED", active=False)
     card = make_card(shop=shop, msisdn="+39 347 111 2233", code="CARTA000001")
+    from loyalty.models import Reward
+
+    Reward.objects.create(program=card.program, name="Buono 5 euro", points=5, remote_id=1)
     return {
         "shop": shop.pk,
         "closed": closed.pk,
@@ -548,8 +551,8 @@ COUNTER_CORPUS = [
     ("receipt amount zero", "/store/cards/{card}/load/", {"amount": "0"}),
     ("receipt amount huge", "/store/cards/{card}/load/", {"amount": "1e30"}),
     ("10,000-character note", "/store/cards/{card}/load/", {"amount": "10", "note": LONG}),
-    ("reward id as a word", "/store/cards/{card}/reward/", {"reward_id": "premio"}),
-    ("reward id negative", "/store/cards/{card}/reward/", {"reward_id": "-1"}),
+    ("reward as a word", "/store/cards/{card}/reward/", {"reward": "premio"}),
+    ("reward negative", "/store/cards/{card}/reward/", {"reward": "-1"}),
     ("reset not confirmed", "/store/cards/{card}/reset/", {"note": "via"}),
 ]
 

@@ -144,7 +144,7 @@ def test_scripts_approve_through_the_api_and_auditors_cannot(counter, deliver):
 
     out = StringIO()
     call_command("createuser", "gestionale", "--role", "api", stdout=out)
-    token = out.getvalue().split("API token: ")[1].split()[0]
+    token = out.getvalue().split("Token API: ")[1].split()[0]
     script = Client(HTTP_AUTHORIZATION=f"Token {token}")
     with deliver():
         response = script.post(

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from loyalty.models import FidelityCard, PointMovement
+from loyalty.models import FidelityCard, PointMovement, Reward
 from sandbox.models import AmmReward
 from tests.campaigns.factories import make_shop
 from tests.loyalty.factories import make_card, pulled_program
@@ -81,9 +81,13 @@ def test_points_are_loaded_from_a_receipt_amount(manager, shops, deliver):
 def test_a_reward_and_a_confirmed_reset(manager, shops, deliver):
     with deliver():
         card = make_card(shop=shops[0], starting_points=20)
-    reward = AmmReward.objects.get(name="Borsa spesa")
+    # The catalogue marketing keeps: the reward AMM's console calls "Borsa spesa".
+    amm_reward = AmmReward.objects.get(name="Borsa spesa")
+    reward = Reward.objects.create(
+        program=card.program, name="Borsa spesa", points=10, remote_id=amm_reward.pk
+    )
     with deliver():
-        manager.post(f"/store/cards/{card.pk}/reward/", {"reward_id": reward.pk})
+        manager.post(f"/store/cards/{card.pk}/reward/", {"reward": reward.pk})
     card.refresh_from_db()
     assert card.points == 10
 
@@ -134,14 +138,14 @@ def test_createstoremanager_generates_a_password_once_and_refuses_unknown_shops(
     call_command(
         "createstoremanager", "lucia", "--shop", "PV-MINE", "--shop", "PV-OTHER", stdout=out
     )
-    password = out.getvalue().split("Password (shown once): ")[1].strip()
+    password = out.getvalue().split("Password (mostrata solo ora): ")[1].strip()
     login = Client().post("/store/login/", {"username": "lucia", "password": password})
     assert login.status_code == 302
     user = get_user_model().objects.get(username="lucia")
     assert not user.is_staff and user.groups.filter(name="Store managers").exists()
     assert sorted(s.code for s in user.store_manager.shops.all()) == ["PV-MINE", "PV-OTHER"]
 
-    with pytest.raises(CommandError, match="Unknown shop code"):
+    with pytest.raises(CommandError, match="Codici negozio sconosciuti"):
         call_command("createstoremanager", "x", "--shop", "PV-NONE", stdout=StringIO())
 
 
@@ -166,3 +170,26 @@ def test_consent_ticked_at_the_counter_is_recorded_with_its_source(manager, deli
     )
     assert set(ConsentEvent.objects.values_list("source", flat=True)) == {"store"}
     assert ConsentEvent.objects.first().by.username == "mario"
+
+
+def test_logging_in_at_the_counter_without_next_lands_on_the_counter(client, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.campaigns.factories import make_shop
+
+    make_shop(code="PV-LOGIN")
+    call_command(
+        "createstoremanager",
+        "anna",
+        "--shop",
+        "PV-LOGIN",
+        "--password",
+        "Banco-Login-2026!",
+        stdout=StringIO(),
+    )
+
+    answer = client.post("/store/login/", {"username": "anna", "password": "Banco-Login-2026!"})
+
+    assert answer.status_code == 302 and answer["Location"] == "/store/"

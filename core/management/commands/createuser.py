@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.passwords import command_password_set
 from core.roles import ROLES
@@ -36,13 +37,13 @@ class Command(BaseCommand):
     def handle(self, *args, username, role, shops, password, email, **options):
         if role == "store":
             if not shops:
-                raise CommandError("A store manager needs at least one --shop CODE.")
+                raise CommandError(_("A store manager needs at least one --shop CODE."))
             extra = ["--password", password] if password else []
             shop_args = [arg for code in shops for arg in ("--shop", code)]
             call_command("createstoremanager", username, *shop_args, *extra, email=email)
             return
         if shops:
-            raise CommandError("--shop is for store managers (--role store) only.")
+            raise CommandError(_("--shop is for store managers (--role store) only."))
         self._create(username=username, role=role, password=password, email=email)
 
     @transaction.atomic
@@ -52,20 +53,31 @@ class Command(BaseCommand):
             username=username, defaults={"email": email}
         )
         if user.is_superuser:
-            raise CommandError(f"{username} is a superuser: give roles to ordinary users only.")
+            raise CommandError(
+                _("%(username)s is a superuser: give roles to ordinary users only.")
+                % {"username": username}
+            )
         if hasattr(user, "store_manager"):
-            raise CommandError(f"{username} is a store manager: use another username.")
+            raise CommandError(
+                _("%(username)s is a store manager: use another username.") % {"username": username}
+            )
         generated = command_password_set(user, password)
         user.is_staff = spec.staff
         user.save()
         user.groups.set([Group.objects.get(name=spec.group)])
-        verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} {username}: {spec.label}.")
+        done = (
+            _("User %(username)s created: %(role)s.")
+            if created
+            else _("User %(username)s updated: %(role)s.")
+        )
+        self.stdout.write(done % {"username": username, "role": spec.label})
         if generated:
-            self.stdout.write(f"Password (shown once): {generated}")
+            self.stdout.write(
+                _("Password (shown only now): %(password)s") % {"password": generated}
+            )
         if role == "api":
             # Only a digest is kept: this is the one time the token can be read. Earlier tokens
             # of the user keep working until revoked in the admin (API tokens).
             _token, secret = api_token_create(user=user)
-            self.stdout.write(f"API token: {secret}")
-            self.stdout.write("Shown this once: only its digest is stored.")
+            self.stdout.write(_("API token: %(token)s") % {"token": secret})
+            self.stdout.write(_("Shown only now: only its digest is stored."))

@@ -14,23 +14,26 @@ from __future__ import annotations
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from core.errors import ProviderError
 from core.pull import pull_providers, pull_run
 
 
 class Command(BaseCommand):
-    help = "Import remote records from a provider and report what differs."
+    help = _("Import remote records from a provider and report what differs.")
 
     def add_arguments(self, parser):
-        parser.add_argument("provider", help="one of: " + ", ".join(pull_providers()))
         parser.add_argument(
-            "--dry-run", action="store_true", help="Report only; change nothing locally."
+            "provider", help=_("one of: %(known)s") % {"known": ", ".join(pull_providers())}
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help=_("Report only; change nothing locally.")
         )
         parser.add_argument(
             "--full",
             action="store_true",
-            help=(
+            help=_(
                 "AMM: write every card again (not only what changed) and, with --movements, "
                 "read every card's records from the start."
             ),
@@ -38,17 +41,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--movements",
             action="store_true",
-            help=(
+            help=_(
                 "AMM: also import point records (incremental: only cards whose balance moved, "
                 "since the last pull)."
             ),
         )
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument("--no-progress", action="store_true", help=_("No progress bar."))
 
     def handle(self, *args, provider: str, dry_run: bool, **options) -> None:
         if provider not in pull_providers():
             raise CommandError(
-                f"Unknown provider {provider!r}: choose one of {', '.join(pull_providers())}."
+                _("Unknown provider %(name)r: choose one of %(known)s.")
+                % {"name": provider, "known": ", ".join(pull_providers())}
             )
         show = not options["no_progress"] and sys.stderr.isatty()
         try:
@@ -60,7 +64,10 @@ class Command(BaseCommand):
                 movements=options["movements"],
             )
         except ProviderError as exc:
-            raise CommandError(f"{provider} could not be read: {exc}") from exc
+            raise CommandError(
+                _("%(provider)s could not be read: %(error)s")
+                % {"provider": provider, "error": exc}
+            ) from exc
         if show:
             self.stderr.write("")
         self.stdout.write(report.as_text())

@@ -19,7 +19,7 @@
           .replace("__done__", c.batches_done).replace("__batches__", c.batches)
           .replace("__delivered__", c.delivered).replace("__total__", c.total)
           .replace("__rate__", c.delivery_rate);
-        statuses.textContent = Object.entries(c.by_status).map(([s, n]) => s + ": " + n).join(" · ");
+        statuses.textContent = c.statuses.map(([label, n]) => label + ": " + n).join(" · ");
         if (c.finished) return;
       }
     } catch (error) {

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from campaigns.models import Shop
 from core.passwords import command_password_set
@@ -36,26 +37,30 @@ class Command(BaseCommand):
         found = {s.code: s for s in Shop.objects.filter(code__in=shops)}
         missing = sorted(set(shops) - set(found))
         if missing:
-            raise CommandError(f"Unknown shop code(s): {', '.join(missing)}.")
+            raise CommandError(_("Unknown shop codes: %(codes)s.") % {"codes": ", ".join(missing)})
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=username, defaults={"email": email}
         )
         if user.is_staff or user.is_superuser:
             raise CommandError(
-                f"{username} is an admin user: store managers must not reach the admin."
+                _("%(username)s is an admin user: store managers must not reach the admin.")
+                % {"username": username}
             )
         generated = command_password_set(user, password)
         user.save()
-        group, _ = Group.objects.get_or_create(name=STORE_MANAGERS_GROUP)
+        group, _new = Group.objects.get_or_create(name=STORE_MANAGERS_GROUP)
         user.groups.add(group)
-        manager, _ = StoreManager.objects.get_or_create(user=user)
+        manager, _new = StoreManager.objects.get_or_create(user=user)
         manager.shops.add(*found.values())
         shop_list = ", ".join(sorted(found))
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Store manager {username} {'created' if created else 'updated'} for {shop_list}."
-            )
+        done = (
+            _("Store manager %(username)s created for %(shops)s.")
+            if created
+            else _("Store manager %(username)s updated for %(shops)s.")
         )
+        self.stdout.write(self.style.SUCCESS(done % {"username": username, "shops": shop_list}))
         if generated:
-            self.stdout.write(f"Password (shown once): {generated}")
+            self.stdout.write(
+                _("Password (shown only now): %(password)s") % {"password": generated}
+            )

@@ -1,4 +1,5 @@
-"""Calls Vetrina's own inbound Aisac endpoints the way Aisac does: for demos and tests."""
+"""Calls Vetrina's own inbound Aisac endpoints the way Aisac does: for demos and tests
+(`act_as_aisac`); the product never uses it."""
 
 from __future__ import annotations
 

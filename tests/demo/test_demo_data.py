@@ -52,3 +52,40 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
         (3, 3, SyncStatus.SYNCED),
         (11, 11, SyncStatus.SYNCED),
     }
+
+
+def test_the_demo_logins_are_the_same_on_every_start_until_someone_changes_one(
+    django_capture_on_commit_callbacks, settings, tmp_path
+):
+    """A newcomer who wrote the printed logins down can still use them after a restart; a
+    password changed meanwhile is not shown (it no longer opens the account): a new one is."""
+    import re
+
+    from django.contrib.auth import get_user_model
+
+    from loyalty.models import Reward
+
+    settings.VAR_DIR = tmp_path
+
+    def start() -> dict[str, str]:
+        out = StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("demo_data", stdout=out)
+        return dict(re.findall(r"user: (\S+)\s+password: (\S+)", out.getvalue())) | {
+            "token": re.search(r"API script token \(user gestionale\): (\S+)", out.getvalue())[1]
+        }
+
+    first, second = start(), start()
+
+    assert first == second and len(first) == 5
+    assert oct((tmp_path / "demo-logins.json").stat().st_mode)[-3:] == "600"
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.check_password(first["admin"])
+    admin.set_password("changed-by-hand-2026!")
+    admin.save()
+    third = start()
+    assert third["admin"] != first["admin"] and third["marketing"] == first["marketing"]
+    assert get_user_model().objects.get(username="admin").check_password(third["admin"])
+    # The demo rewards, for the counter's picker: the sandbox AMM's, with their rewardId.
+    assert Reward.objects.count() >= 1
+    assert all(r.remote_id for r in Reward.objects.all())

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ProviderError
-from messaging.inbound_client import AisacInboundClient
+from demo.inbound_client import AisacInboundClient
 
 
 def _value(text: str):

@@ -8,7 +8,6 @@ Examples:
 from __future__ import annotations
 
 import io
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -31,13 +30,21 @@ from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
 from core.roles import ROLES, STORE_MANAGER
-from core.tokens import api_token_create, api_tokens_revoke
+from demo.logins import demo_api_token, demo_password
 from loyalty.consent import consent_set
-from loyalty.models import ConsentSource, Customer, DoNotCall, FidelityCard, FidelityProgram
+from loyalty.models import (
+    ConsentSource,
+    Customer,
+    DoNotCall,
+    FidelityCard,
+    FidelityProgram,
+    Reward,
+)
 from loyalty.services import card_enrol, customer_get_or_create, movement_add
 from messaging.care import care_request_create, order_create
 from messaging.models import CareRequest, PushSend
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
+from sandbox.models import AmmReward
 from store.models import FlyerRequest, StoreManager
 from store.services import flyer_request_create
 
@@ -124,6 +131,9 @@ class Command(BaseCommand):
         )
         if not FidelityProgram.objects.exists():
             pull_run(provider="amm", dry_run=False)  # AMM's programs, as a real pull would
+        if not Reward.objects.exists():
+            self._rewards()
+        self.stdout.write(f"Demo rewards: {Reward.objects.count()}.")
         if not FidelityCard.objects.exists():
             self._cards()
         self.stdout.write(f"Demo fidelity cards: {FidelityCard.objects.count()}.")
@@ -141,6 +151,20 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo flyer requests: {FlyerRequest.objects.count()}.")
         if not no_password:
             self._login()
+
+    @transaction.atomic
+    def _rewards(self) -> None:
+        """The catalogue marketing keeps in the admin (AMM's API does not list its rewards):
+        the sandbox AMM's own, each with its rewardId."""
+        programs = {p.remote_id: p for p in FidelityProgram.objects.all()}
+        for reward in AmmReward.objects.order_by("pk"):
+            program = programs.get(str(reward.program_id))
+            if program is not None:
+                Reward.objects.get_or_create(
+                    program=program,
+                    remote_id=reward.pk,
+                    defaults={"name": reward.name, "points": reward.points},
+                )
 
     @transaction.atomic
     def _shops(self) -> int:
@@ -290,11 +314,7 @@ class Command(BaseCommand):
         return user
 
     def _store_manager(self) -> str:
-        user = self._store_manager_user()
-        password = secrets.token_urlsafe(9)
-        user.set_password(password)
-        user.save()
-        return password
+        return demo_password(self._store_manager_user(), length=9)
 
     @transaction.atomic
     def _flyer_requests(self) -> None:
@@ -315,10 +335,8 @@ class Command(BaseCommand):
         """A user with one of the roles (core.roles) and a fresh password."""
         spec = ROLES[role]
         user, _ = get_user_model().objects.get_or_create(username=username)
-        password = secrets.token_urlsafe(12)
-        user.set_password(password)
         user.is_staff, user.is_superuser = spec.staff, False
-        user.save()
+        password = demo_password(user)
         user.groups.set([Group.objects.get(name=spec.group)])
         return password
 
@@ -327,10 +345,8 @@ class Command(BaseCommand):
         user, _ = user_model.objects.get_or_create(
             username="admin", defaults={"email": "admin@example.com"}
         )
-        password = secrets.token_urlsafe(12)
-        user.set_password(password)
         user.is_staff = user.is_superuser = True
-        user.save()
+        password = demo_password(user)
         self.stdout.write(self.style.SUCCESS(f"Admin login — user: admin  password: {password}"))
         counter = self._store_manager()
         self.stdout.write(
@@ -341,11 +357,8 @@ class Command(BaseCommand):
         marketing = self._role_user("marketing", "marketing")
         auditor = self._role_user("revisore", "auditor")
         self._role_user("gestionale", "api")
-        # A fresh token on every start (only digests are stored, so the last one cannot be
-        # shown again); the earlier demo tokens are revoked with it.
-        scripts = get_user_model().objects.get(username="gestionale")
-        api_tokens_revoke(user=scripts)
-        _token, secret = api_token_create(user=scripts)
+        # The same logins on every start (demo/logins.py keeps them under var/).
+        secret = demo_api_token(get_user_model().objects.get(username="gestionale"))
         self.stdout.write(f"Marketing login (admin) — user: marketing  password: {marketing}")
         self.stdout.write(f"Auditor login (admin, read-only) — user: revisore  password: {auditor}")
         self.stdout.write(f"API script token (user gestionale): {secret}")
