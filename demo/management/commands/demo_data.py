@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image, ImageDraw
 
 from callcenter.models import CallCampaign, CallRecord
@@ -123,32 +124,44 @@ class Command(BaseCommand):
                 "Demo data goes to the provider sandboxes only: set SANDBOX_ENABLED=true."
             )
         created = self._shops()
-        self.stdout.write(f"Demo shops: {created} created, {Shop.objects.count()} in all.")
+        self.stdout.write(
+            gettext("Demo shops: %(new)d created, %(all)d in all.")
+            % {"new": created, "all": Shop.objects.count()}
+        )
         if not Campaign.objects.exists():
             self._campaigns()
         self.stdout.write(
-            f"Demo campaigns: {Campaign.objects.count()}, images: {Media.objects.count()}."
+            gettext("Demo campaigns: %(campaigns)d, images: %(images)d.")
+            % {"campaigns": Campaign.objects.count(), "images": Media.objects.count()}
         )
         if not FidelityProgram.objects.exists():
             pull_run(provider="amm", dry_run=False)  # AMM's programs, as a real pull would
         if not Reward.objects.exists():
             self._rewards()
-        self.stdout.write(f"Demo rewards: {Reward.objects.count()}.")
+        self.stdout.write(gettext("Demo rewards: %(n)d.") % {"n": Reward.objects.count()})
         if not FidelityCard.objects.exists():
             self._cards()
-        self.stdout.write(f"Demo fidelity cards: {FidelityCard.objects.count()}.")
+        self.stdout.write(
+            gettext("Demo fidelity cards: %(n)d.") % {"n": FidelityCard.objects.count()}
+        )
         if not PushSend.objects.exists():
             self._pushes()
-        self.stdout.write(f"Demo push sends: {PushSend.objects.count()}.")
+        self.stdout.write(gettext("Demo push sends: %(n)d.") % {"n": PushSend.objects.count()})
         if not CareRequest.objects.exists():
             self._care()
-        self.stdout.write(f"Demo care requests: {CareRequest.objects.count()}.")
+        self.stdout.write(
+            gettext("Demo care requests: %(n)d.") % {"n": CareRequest.objects.count()}
+        )
         if not CallCampaign.objects.exists():
             self._callcenter()
-        self.stdout.write(f"Demo call-center leads: {CallRecord.objects.count()}.")
+        self.stdout.write(
+            gettext("Demo call-center leads: %(n)d.") % {"n": CallRecord.objects.count()}
+        )
         if not FlyerRequest.objects.exists():
             self._flyer_requests()
-        self.stdout.write(f"Demo flyer requests: {FlyerRequest.objects.count()}.")
+        self.stdout.write(
+            gettext("Demo flyer requests: %(n)d.") % {"n": FlyerRequest.objects.count()}
+        )
         if not no_password:
             self._login()
 
@@ -347,11 +360,17 @@ class Command(BaseCommand):
         )
         user.is_staff = user.is_superuser = True
         password = demo_password(user)
-        self.stdout.write(self.style.SUCCESS(f"Admin login — user: admin  password: {password}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                gettext("Admin login — user: %(user)s  password: %(password)s")
+                % {"user": "admin", "password": password}
+            )
+        )
         counter = self._store_manager()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Counter login (/store/, Milano) — user: {DEMO_STORE_MANAGER}  password: {counter}"
+                gettext("Counter login (/store/, Milano) — user: %(user)s  password: %(password)s")
+                % {"user": DEMO_STORE_MANAGER, "password": counter}
             )
         )
         marketing = self._role_user("marketing", "marketing")
@@ -359,9 +378,18 @@ class Command(BaseCommand):
         self._role_user("gestionale", "api")
         # The same logins on every start (demo/logins.py keeps them under var/).
         secret = demo_api_token(get_user_model().objects.get(username="gestionale"))
-        self.stdout.write(f"Marketing login (admin) — user: marketing  password: {marketing}")
-        self.stdout.write(f"Auditor login (admin, read-only) — user: revisore  password: {auditor}")
-        self.stdout.write(f"API script token (user gestionale): {secret}")
+        self.stdout.write(
+            gettext("Marketing login (admin) — user: %(user)s  password: %(password)s")
+            % {"user": "marketing", "password": marketing}
+        )
+        self.stdout.write(
+            gettext("Auditor login (admin, read-only) — user: %(user)s  password: %(password)s")
+            % {"user": "revisore", "password": auditor}
+        )
+        self.stdout.write(
+            gettext("API script token (user %(user)s): %(token)s")
+            % {"user": "gestionale", "token": secret}
+        )
 
 
 def _flyer_image() -> SimpleUploadedFile:
