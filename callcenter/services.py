@@ -577,11 +577,14 @@ def _upload_status(upload_id: int) -> str:
         return UploadStatus.SENDING  # more chunks are coming
     if chunks.filter(sync_status=SyncStatus.PENDING).exists():
         return UploadStatus.SENDING
-    # A lost answer, or one Vetrina could not read (the leads may be in): a person decides.
-    if chunks.filter(
-        Q(sync_error__startswith="[OUTCOME_UNKNOWN]")
-        | Q(sync_error__startswith="[CONTRACT_DRIFT]"),
-        sync_status=SyncStatus.FAILED,
+    # A chunk whose last answer was lost, or could not be read (the leads may be in): its
+    # outbox entry failed with the outcome unknown, and a person decides.
+    failed = chunks.filter(sync_status=SyncStatus.FAILED).values_list("pk", flat=True)
+    if OutboxEntry.objects.filter(
+        model_label=CallUploadChunk._meta.label_lower,
+        object_id__in=[str(pk) for pk in failed],
+        state=OutboxState.FAILED,
+        outcome_unknown=True,
     ).exists():
         return UploadStatus.ATTENTION
     if prepare_error or chunks.filter(sync_status=SyncStatus.FAILED).exists():
