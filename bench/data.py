@@ -166,6 +166,7 @@ def movements(*, card_ids: Sequence[int], count: int) -> None:
             "sync_error",
             "sync_attempts",
             "remote_id",
+            "reference",
         ),
         lambda i: (
             card_ids[i % len(card_ids)],
@@ -178,6 +179,7 @@ def movements(*, card_ids: Sequence[int], count: int) -> None:
             "",
             1,
             f"mv-{i}",
+            "",  # as a pull brings them: never sent with a reference of ours
         ),
         count,
     )
