@@ -24,7 +24,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ProviderClient, Response, Session, cached_client_factory
+from core.http import ProviderClient, Response, Session, provider_client
 from core.preflight import ProviderPreflight
 
 MAX_RECORDS_PER_CALL = 10_000
@@ -252,24 +252,13 @@ def _text(value: Any) -> str:
     return value.strip()[:500] if isinstance(value, str) else ""
 
 
-@cached_client_factory
-def _client(base_url: str, token: str, server: str, connect: float) -> WolkvoxClient:
-    return WolkvoxClient(
-        base_url=base_url,
-        token=token,
-        server=server,
-        connect_timeout=connect,
-        read_timeout=CALL_TIMEOUT_SECONDS,
-    )
-
-
 def wolkvox_client() -> WolkvoxClient:
-    return _client(
-        settings.WOLKVOX_BASE_URL,
-        settings.WOLKVOX_TOKEN,
-        # Not in config/settings yet: derived from the base URL's host when unset.
-        settings.WOLKVOX_SERVER,
-        settings.PROVIDER_CONNECT_TIMEOUT,
+    return provider_client(
+        WolkvoxClient,
+        read_timeout=CALL_TIMEOUT_SECONDS,  # "Límite de tiempo de consumo del API: 60 segundos"
+        base_url=settings.WOLKVOX_BASE_URL,
+        token=settings.WOLKVOX_TOKEN,
+        server=settings.WOLKVOX_SERVER,  # empty: derived from the base URL's host
     )
 
 

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core import errors
-from core.http import ProviderClient, Response, Session, cached_client_factory
+from core.http import ProviderClient, Response, Session, provider_client
 from core.preflight import Probe, ProviderPreflight
 from core.shapes import MAX_ITEMS_LOOKED_AT, Expected, fields_differing, items_differing
 
@@ -764,20 +764,12 @@ def _wire_id(remote_id: str) -> int | str:
     return int(remote_id) if str(remote_id).isdigit() else remote_id
 
 
-@cached_client_factory
-def _client(base_url: str, token: str, connect: float, read: float) -> VolantinoPiuClient:
-    return VolantinoPiuClient(
-        base_url=base_url, token=token, connect_timeout=connect, read_timeout=read
-    )
-
-
 def volantinopiu_client() -> VolantinoPiuClient:
     """The process's client, built from settings (one pooled session per configuration)."""
-    return _client(
-        settings.VOLANTINOPIU_BASE_URL,
-        settings.VOLANTINOPIU_TOKEN,
-        settings.PROVIDER_CONNECT_TIMEOUT,
-        settings.PROVIDER_READ_TIMEOUT,
+    return provider_client(
+        VolantinoPiuClient,
+        base_url=settings.VOLANTINOPIU_BASE_URL,
+        token=settings.VOLANTINOPIU_TOKEN,
     )
 
 

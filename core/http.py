@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 import requests
+from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
@@ -81,6 +82,30 @@ def cached_client_factory(factory):
     cached = lru_cache(maxsize=4)(factory)
     _client_factories.append(cached)
     return cached
+
+
+def provider_client[C: "ProviderClient"](
+    client_class: type[C], /, read_timeout: float | None = None, **arguments: Any
+) -> C:
+    """The process's client of a provider, made from `arguments` (its settings' values) and the
+    shared timeouts: one pooled session per configuration, made again when a setting changes
+    (`clients_reset`). `read_timeout` overrides PROVIDER_READ_TIMEOUT for a provider whose
+    calls are documented as longer (Wolkvox)."""
+    return _provider_client(
+        client_class,
+        tuple(sorted(arguments.items())),
+        settings.PROVIDER_CONNECT_TIMEOUT,
+        read_timeout if read_timeout is not None else settings.PROVIDER_READ_TIMEOUT,
+    )
+
+
+def _make_client(client_class, arguments, connect: float, read: float):
+    return client_class(**dict(arguments), connect_timeout=connect, read_timeout=read)
+
+
+# One cache for every provider: a few configurations each (a test's settings, say).
+_provider_client = lru_cache(maxsize=32)(_make_client)
+_client_factories.append(_provider_client)
 
 
 def clients_reset() -> None:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ErrorCodeClient, Response, cached_client_factory
+from core.http import ErrorCodeClient, Response, provider_client
 from core.preflight import Probe
 from core.shapes import fields_differing, items_differing, type_name
 from core.wire import (
@@ -899,24 +899,12 @@ def _form(**values: str | None) -> dict[str, str]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-@cached_client_factory
-def _client(base_url: str, key: str, secret: str, connect: float, read: float) -> AmmClient:
-    return AmmClient(
-        base_url=base_url,
-        auth_key=key,
-        auth_secret=secret,
-        connect_timeout=connect,
-        read_timeout=read,
-    )
-
-
 def amm_client() -> AmmClient:
-    return _client(
-        settings.AMM_BASE_URL,
-        settings.AMM_AUTH_KEY,
-        settings.AMM_AUTH_SECRET,
-        settings.PROVIDER_CONNECT_TIMEOUT,
-        settings.PROVIDER_READ_TIMEOUT,
+    return provider_client(
+        AmmClient,
+        base_url=settings.AMM_BASE_URL,
+        auth_key=settings.AMM_AUTH_KEY,
+        auth_secret=settings.AMM_AUTH_SECRET,
     )
 
 

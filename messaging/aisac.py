@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import errors
-from core.http import ProviderClient, Response, Session, cached_client_factory
+from core.http import ProviderClient, Response, Session, provider_client
 from core.preflight import Probe
 from core.shapes import Expected, items_differing
 
@@ -522,19 +522,9 @@ class AisacClient(ProviderClient):
         return self._get("getRequests", read, page=1)
 
 
-@cached_client_factory
-def _client(base_url: str, api_key: str, connect: float, read: float) -> AisacClient:
-    return AisacClient(
-        base_url=base_url, api_key=api_key, connect_timeout=connect, read_timeout=read
-    )
-
-
 def aisac_client() -> AisacClient:
-    return _client(
-        settings.AISAC_BASE_URL,
-        settings.AISAC_API_KEY,
-        settings.PROVIDER_CONNECT_TIMEOUT,
-        settings.PROVIDER_READ_TIMEOUT,
+    return provider_client(
+        AisacClient, base_url=settings.AISAC_BASE_URL, api_key=settings.AISAC_API_KEY
     )
 
 

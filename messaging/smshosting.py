@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ErrorCodeClient, Response, cached_client_factory
+from core.http import ErrorCodeClient, Response, provider_client
 from core.preflight import Probe
 from core.shapes import fields_differing, items_differing, type_name
 from core.wire import (
@@ -619,24 +619,12 @@ class SmsHostingClient(ErrorCodeClient):
         return [Probe("push/search", search)]
 
 
-@cached_client_factory
-def _client(base_url: str, key: str, secret: str, connect: float, read: float) -> SmsHostingClient:
-    return SmsHostingClient(
-        base_url=base_url,
-        auth_key=key,
-        auth_secret=secret,
-        connect_timeout=connect,
-        read_timeout=read,
-    )
-
-
 def smshosting_client() -> SmsHostingClient:
-    return _client(
-        settings.SMSHOSTING_BASE_URL,
-        settings.SMSHOSTING_AUTH_KEY,
-        settings.SMSHOSTING_AUTH_SECRET,
-        settings.PROVIDER_CONNECT_TIMEOUT,
-        settings.PROVIDER_READ_TIMEOUT,
+    return provider_client(
+        SmsHostingClient,
+        base_url=settings.SMSHOSTING_BASE_URL,
+        auth_key=settings.SMSHOSTING_AUTH_KEY,
+        auth_secret=settings.SMSHOSTING_AUTH_SECRET,
     )
 
 
