@@ -10,6 +10,7 @@ to look at, and never adopts a guess."""
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
 from contextlib import suppress
 from typing import Any, ClassVar
 
@@ -58,8 +59,9 @@ class ListingLookup(SyncHandler):
     provider = "volantinopiu"
     listing: ClassVar[str]
 
+    @abstractmethod
     def matches(self, obj: SyncedModel) -> list[RemoteState]:
-        raise NotImplementedError
+        """The listed records that are exactly `obj` (each handler knows its own fields)."""
 
     def find_existing(self, obj: SyncedModel) -> RemoteState | None:
         return self.at_most_one(self.matches(obj))

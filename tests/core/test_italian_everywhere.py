@@ -184,3 +184,16 @@ def test_the_error_pages_are_italian(client):
     assert page.status_code == 404
     assert "Pagina non trovata" in page.content.decode()
     assert "Not Found" not in page.content.decode()
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 500])
+def test_each_error_page_says_what_happened_in_italian(code):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("it"):
+        page = render_to_string(f"{code}.html")
+
+    assert f"({code}) · Vetrina" in page and "Torna" in page
+    heading = page[page.index("<h1>") + 4 : page.index("</h1>")]
+    assert heading.strip() and heading in page[page.index("<title>") : page.index("</title>")]
