@@ -12,6 +12,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from loyalty.services import CUSTOMER_FIELDS
+from messaging.services import SEND_FIELDS
+
 BATCH = 20_000
 
 
@@ -84,16 +87,7 @@ def customers(*, count: int, first: int = 0) -> None:
     now = timezone.now()
     insert_rows(
         "loyalty_customer",
-        (
-            "msisdn",
-            "name",
-            "surname",
-            "email",
-            "consent_push_sms",
-            "consent_whatsapp",
-            "consent_calls",
-            "created_at",
-        ),
+        CUSTOMER_FIELDS,  # msisdn, name, surname, email, the consents, created_at
         lambda i: (
             "+" + msisdn(first + i),
             f"Nome{i}",
@@ -191,16 +185,7 @@ def push_sends(*, count: int) -> None:
     insert_rows(
         "messaging_pushsend",
         (
-            "name",
-            "recipients",
-            "groups",
-            "text",
-            "image",
-            "only_push",
-            "sms_text",
-            "sms_from",
-            "sms_encoding",
-            "sandbox",
+            *SEND_FIELDS,  # name … sms_encoding, send_at, sandbox
             "transaction_id",
             "status",
             "error",
@@ -218,6 +203,7 @@ def push_sends(*, count: int) -> None:
             "",
             "",
             "7BIT",
+            None,
             False,
             f"bench-{i:08d}",
             "sent",

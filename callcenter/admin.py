@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from callcenter.services import (
     call_upload_progress,
 )
 from campaigns.models import Shop
-from core.admin import ReadOnlyAdmin, SyncAdminMixin
+from core.admin import LiveProgressPageMixin, ReadOnlyAdmin, SyncAdminMixin, admin_page, job_page
 from core.jobs import JobFailed, JobOutcome, job_checkpoint, job_runner_register, job_start
 from core.models import Job, JobStatus
 from loyalty.consent import exclusion_labels
@@ -145,15 +145,15 @@ class CallCampaignAdmin(admin.ModelAdmin):
                     params={"campaign": campaign.pk, "token": token, "file": name},
                     user=request.user,
                 )
-                return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "campaign": campaign,
-            "title": _("Import leads into %(campaign)s") % {"campaign": campaign},
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/callcenter/import.html", context)
+                return job_page(job)
+        return admin_page(
+            self,
+            request,
+            "admin/callcenter/import.html",
+            campaign=campaign,
+            title=_("Import leads into %(campaign)s") % {"campaign": campaign},
+            form=form,
+        )
 
     def _import_confirm(
         self, request: HttpRequest, campaign: CallCampaign, token: str
@@ -169,7 +169,7 @@ class CallCampaignAdmin(admin.ModelAdmin):
             .first()
         )
         if started is not None:
-            return HttpResponseRedirect(reverse("admin:core_job_change", args=[started.pk]))
+            return job_page(started)
         preview = (
             Job.objects.filter(
                 kind="lead_preview",
@@ -191,7 +191,7 @@ class CallCampaignAdmin(admin.ModelAdmin):
             self.message_user(
                 request, _("This preview has no valid row to import."), level=messages.WARNING
             )
-            return HttpResponseRedirect(reverse("admin:core_job_change", args=[preview.pk]))
+            return job_page(preview)
         job = job_start(
             kind="lead_import",
             label=_("Import leads into %(campaign)s") % {"campaign": campaign},
@@ -202,7 +202,7 @@ class CallCampaignAdmin(admin.ModelAdmin):
             },
             user=request.user,
         )
-        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
+        return job_page(job)
 
     def inactive_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
         campaign = self._campaign(request, campaign_id)
@@ -219,14 +219,14 @@ class CallCampaignAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(
                 reverse("admin:callcenter_callcampaign_change", args=[campaign.pk])
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "campaign": campaign,
-            "title": _("Leads from card holders who stopped buying"),
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/callcenter/inactive.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/callcenter/inactive.html",
+            campaign=campaign,
+            title=_("Leads from card holders who stopped buying"),
+            form=form,
+        )
 
 
 # --- the lead file's jobs: its preview and its import ------------------------------------------
@@ -388,7 +388,7 @@ class CallRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallUpload)
-class CallUploadAdmin(ReadOnlyAdmin):
+class CallUploadAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
     list_display = (
         "__str__",
         "status",
@@ -399,15 +399,12 @@ class CallUploadAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "campaign")
     date_hierarchy = "created_at"
+    progress_template = "admin/callcenter/upload_progress.html"
+    context_object_name = "upload"
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path(
-                "<int:upload_id>/progress.json",
-                view(self.progress_json),
-                name="callcenter_callupload_progress",
-            ),
             path(
                 "<int:upload_id>/decide/",
                 view(self.decide_view),
@@ -421,24 +418,20 @@ class CallUploadAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
-        upload = get_object_or_404(CallUpload.objects.select_related("campaign"), pk=object_id)
-        if not self.has_view_permission(request, upload):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": str(upload),
-            "upload": upload,
-            "progress": call_upload_progress(upload=upload),
-            "excluded": exclusion_labels(upload.excluded or {}),
-            "chunks": upload.chunks.order_by("index"),
-            "progress_url": reverse("admin:callcenter_callupload_progress", args=[upload.pk]),
-            "decide_url": reverse("admin:callcenter_callupload_decide", args=[upload.pk]),
-            "resume_url": reverse("admin:callcenter_callupload_resume", args=[upload.pk]),
+    def get_progress_queryset(self) -> QuerySet[CallUpload]:
+        return CallUpload.objects.select_related("campaign")
+
+    def progress(self, obj: CallUpload) -> dict[str, Any]:
+        return call_upload_progress(upload=obj)
+
+    def progress_context(self, request: HttpRequest, obj: CallUpload, progress) -> dict:
+        return {
+            "excluded": exclusion_labels(obj.excluded or {}),
+            "chunks": obj.chunks.order_by("index"),
+            "decide_url": reverse("admin:callcenter_callupload_decide", args=[obj.pk]),
+            "resume_url": reverse("admin:callcenter_callupload_resume", args=[obj.pk]),
             "may_resume": request.user.has_perm("callcenter.change_callupload"),
         }
-        return TemplateResponse(request, "admin/callcenter/upload_progress.html", context)
 
     def resume_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
         """**Riprova**: prepare the rest of an upload given up after repeated interruptions,
@@ -455,12 +448,6 @@ class CallUploadAdmin(ReadOnlyAdmin):
                 request, _("This upload is not waiting to be resumed."), messages.WARNING
             )
         return HttpResponseRedirect(reverse("admin:callcenter_callupload_change", args=[upload_id]))
-
-    def progress_json(self, request: HttpRequest, upload_id: int) -> JsonResponse:
-        upload = get_object_or_404(CallUpload, pk=upload_id)
-        if not self.has_view_permission(request, upload):
-            raise PermissionDenied
-        return JsonResponse(call_upload_progress(upload=upload))
 
     def decide_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
         """A person's decision on chunks whose answer was lost: resend, or count as delivered."""

@@ -18,13 +18,8 @@ from core.customer_data import (
 from loyalty.models import Customer
 
 
-def _number(customer: Customer) -> str:
-    """The number as leads hold it: international digits, no "+"."""
-    return str(customer.msisdn).lstrip("+")
-
-
 def call_leads_export(customer: Customer, user) -> dict[str, Any]:
-    leads = scope_queryset(user, CallRecord.objects.filter(tel1=_number(customer)))
+    leads = scope_queryset(user, CallRecord.objects.filter(tel1=customer.msisdn_digits))
     return {
         "call_center_leads": [
             {
@@ -86,7 +81,7 @@ def _anonymise_call_leads(number: str, placeholder: str) -> list[str]:
 
 
 def call_leads_timeline(customer: Customer, user) -> list[TimelineItem]:
-    leads = scope_queryset(user, CallRecord.objects.filter(tel1=_number(customer)))
+    leads = scope_queryset(user, CallRecord.objects.filter(tel1=customer.msisdn_digits))
     return [
         TimelineItem(
             lead.uploaded_at or lead.created_at,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.models import SyncedModel
+from core.models import SyncedModel, by_user_field
 
 # Every field of add_record, in the document's order (tel1 is the lead's key in a campaign).
 RECORD_TEXT_FIELDS = (
@@ -166,14 +165,7 @@ class CallUpload(models.Model):
     prepare_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     prepare_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     prepare_error = models.TextField(_("preparation error"), blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = by_user_field(_("created by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:

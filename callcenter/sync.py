@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
 from callcenter.services import call_upload_record_chunk, call_upload_settle, chunk_body
 from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
 from core.errors import NeedsDecision
+from core.provider_settings import provider_setting
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_register
 
 
@@ -26,7 +26,7 @@ def wolkvox_budget_take() -> date:
     """Count one call against today's budget and return the day, or raise Deferred until
     tomorrow."""
     today = timezone.localtime(timezone.now(), WOLKVOX_TZ).date()
-    budget = settings.WOLKVOX_LICENCES * 1000
+    budget = provider_setting("wolkvox", "LICENCES") * 1000
     today_with_room = WolkvoxDailyUsage.objects.filter(day=today, calls__lt=budget)
     # One write once today's row exists: it is taken while a Wolkvox slot is held.
     taken = today_with_room.update(calls=F("calls") + 1)

@@ -14,20 +14,33 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
+from django.db.models import F, QuerySet, TextField, Value
+from django.db.models.functions import Cast, JSONObject
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
 from core.http import ProviderClient, Response, Session, provider_client
-from core.preflight import ProviderPreflight
+from core.preflight import ProviderPreflight, provider_preflight
+from core.provider_settings import provider_setting, provider_settings
 
+# What the client is made from: WOLKVOX_BASE_URL, WOLKVOX_TOKEN (and WOLKVOX_SERVER if set).
+SETTINGS = ("BASE_URL", "TOKEN")
 MAX_RECORDS_PER_CALL = 10_000
+# add_record's record, in the document's order: a lead (callcenter.models.CallRecord) has a
+# field of each name, so a record is a lead's fields as they are, but for the recall date.
+RECORD_FIELDS = (
+    *("customer_name", "customer_last_name", "id_type", "customer_id", "age", "gender"),
+    *("country", "state", "city", "zone", "address", *(f"opt{n}" for n in range(1, 13))),
+    *(f"tel{n}" for n in range(1, 11)),
+    *("tel_extra", "email", "recall_date", "recall_telephone"),
+)
 CALL_TIMEOUT_SECONDS = 60.0
 RECALL_FORMAT = "%Y%m%d%H%M%S"
 WOLKVOX_TZ = ZoneInfo("Europe/Rome")  # the operation's local time
@@ -64,11 +77,49 @@ class EncodedRecords:
 
 
 def encode_records(records: list[dict[str, str]]) -> EncodedRecords:
-    if len(records) > MAX_RECORDS_PER_CALL:
-        raise ValueError(f"At most {MAX_RECORDS_PER_CALL} records a call, got {len(records)}")
+    _check_count(len(records))
     # Compact separators: a tenth less to encode, send and parse for 10,000 records.
     body = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
     return EncodedRecords(len(records), body)
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_RECORDS_PER_CALL:
+        raise ValueError(f"At most {MAX_RECORDS_PER_CALL} records a call, got {count}")
+
+
+def lead_records(
+    leads: QuerySet, *, withheld: Collection[str] = (), withheld_from: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The leads as add_record's records, built here: the recall date in RECALL_FORMAT (in
+    Wolkvox's time), and blank any of the `withheld_from` fields that holds a `withheld`
+    number."""
+    # Plain rows, not model instances: a chunk is 10,000 leads.
+    rows = leads.values_list(*RECORD_FIELDS)
+    records = [dict(zip(RECORD_FIELDS, row, strict=True)) for row in rows]  # faster than .values()
+    # Each row is already the record to send: it is completed in place.
+    for record in records:
+        record["recall_date"] = format_recall(record["recall_date"])
+        if withheld:
+            for name in withheld_from:
+                if record[name] in withheld:
+                    record[name] = ""
+    return records
+
+
+def encode_stored_leads(leads: QuerySet) -> EncodedRecords | None:
+    """The leads as add_record's JSON array written by the database, when every lead goes as
+    stored; None when one has a recall date to format (`lead_records` builds those). The
+    database writes each record's JSON (in C): five times faster than fetching 370,000 values,
+    building dicts and encoding them here."""
+    if leads.filter(recall_date__isnull=False).exists():
+        return None
+    wire = JSONObject(
+        **{name: Value("") if name == "recall_date" else F(name) for name in RECORD_FIELDS}
+    )
+    texts = list(leads.annotate(wire=Cast(wire, TextField())).values_list("wire", flat=True))
+    _check_count(len(texts))
+    return EncodedRecords(len(texts), f"[{','.join(texts)}]".encode())
 
 
 class WolkvoxClient(ProviderClient):
@@ -256,18 +307,18 @@ def wolkvox_client() -> WolkvoxClient:
     return provider_client(
         WolkvoxClient,
         read_timeout=CALL_TIMEOUT_SECONDS,  # "Límite de tiempo de consumo del API: 60 segundos"
-        base_url=settings.WOLKVOX_BASE_URL,
-        token=settings.WOLKVOX_TOKEN,
-        server=settings.WOLKVOX_SERVER,  # empty: derived from the base URL's host
+        **provider_settings(WolkvoxClient.provider, *SETTINGS),
+        # empty: derived from the base URL's host
+        server=provider_setting(WolkvoxClient.provider, "SERVER", default=""),
     )
 
 
 def wolkvox_preflight() -> ProviderPreflight:
     """What `checkproviders` checks for Wolkvox: its settings only, there is no read call."""
-    return ProviderPreflight(
-        provider="wolkvox",
-        label="Wolkvox",
-        settings=("WOLKVOX_BASE_URL", "WOLKVOX_TOKEN"),
+    return provider_preflight(
+        WolkvoxClient.provider,
+        "Wolkvox",
+        needs=SETTINGS,
         probes=lambda: [],
         no_read_call=_("Wolkvox has no read-only call: only the URL and token are checked."),
     )

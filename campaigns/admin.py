@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -31,7 +33,14 @@ from campaigns.services import (
     shop_delete,
     shop_update,
 )
-from core.admin import SyncAdminMixin, pull_start_view
+from core.admin import (
+    STATUS_COLOURS,
+    LiveProgressPageMixin,
+    PullAdminMixin,
+    SyncAdminMixin,
+    admin_page,
+    status_badge,
+)
 
 
 def _thumbnail(url: str, size: int = 60):
@@ -50,12 +59,14 @@ def _message_validation_error(modeladmin, request, exc: ValidationError) -> None
 
 
 @admin.register(Shop)
-class ShopAdmin(SyncAdminMixin, admin.ModelAdmin):
+class ShopAdmin(PullAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     list_display = ("code", "city", "province", "address", "active")
     list_filter = ("active", "province")
     search_fields = ("code", "city", "address", "description")
     fields = SHOP_EDITABLE_FIELDS
     actions = [*SyncAdminMixin.actions, "create_campaign_for_shops"]
+    pull_provider, pull_provider_name = "volantinopiu", "VolantinoPiù"
+    pull_permission = "campaigns.change_shop"
 
     def save_model(self, request: HttpRequest, obj: Shop, form, change: bool) -> None:
         data = {name: form.cleaned_data[name] for name in SHOP_EDITABLE_FIELDS}
@@ -93,18 +104,6 @@ class ShopAdmin(SyncAdminMixin, admin.ModelAdmin):
 
     def has_add_campaign_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("campaigns.add_campaign")
-
-    def get_urls(self):
-        return [
-            path("pull/", self.admin_site.admin_view(self.pull_view), name="campaigns_pull"),
-            *super().get_urls(),
-        ]
-
-    def pull_view(self, request: HttpRequest) -> HttpResponse:
-        """Compare with VolantinoPiù or import from it, as a job followed live."""
-        if not request.user.has_perms(["campaigns.change_shop"]):
-            raise PermissionDenied
-        return pull_start_view(self, request, provider="volantinopiu", provider_name="VolantinoPiù")
 
 
 @admin.register(Media)
@@ -266,18 +265,20 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
                 % {"campaign": campaign},
             )
             return HttpResponseRedirect(reverse("admin:campaigns_campaign_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Withdraw campaign"),
-            "object": campaign,
-        }
-        return TemplateResponse(request, "admin/campaigns/campaign/withdraw.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/campaigns/campaign/withdraw.html",
+            title=_("Withdraw campaign"),
+            object=campaign,
+        )
 
 
 @admin.register(CampaignBatch)
-class CampaignBatchAdmin(admin.ModelAdmin):
+class CampaignBatchAdmin(LiveProgressPageMixin, admin.ModelAdmin):
     form = CampaignBatchForm
+    progress_template = "admin/campaigns/campaignbatch/progress.html"
+    context_object_name = "batch"
     list_display = ("promo_name", "kind", "date_send", "created_at", "created_by", "outcome")
     list_filter = ("kind",)
     date_hierarchy = "created_at"
@@ -349,32 +350,12 @@ class CampaignBatchAdmin(admin.ModelAdmin):
     def response_add(self, request: HttpRequest, obj: CampaignBatch, post_url_continue=None):
         return HttpResponseRedirect(reverse("admin:campaigns_campaignbatch_change", args=[obj.pk]))
 
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/progress.json",
-                self.admin_site.admin_view(self.progress_json),
-                name="campaigns_campaignbatch_progress",
-            ),
-            *super().get_urls(),
-        ]
+    def progress(self, obj: CampaignBatch) -> dict[str, Any]:
+        return campaign_batch_progress(batch=obj)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
-        batch = get_object_or_404(CampaignBatch, pk=object_id)
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": str(batch),
-            "batch": batch,
-            "progress": campaign_batch_progress(batch=batch),
-            "progress_url": reverse("admin:campaigns_campaignbatch_progress", args=[batch.pk]),
+    def progress_context(self, request: HttpRequest, obj: CampaignBatch, progress) -> dict:
+        badges = [status_badge(r["sync_status"], r["sync_status_label"]) for r in progress["rows"]]
+        return {
+            "rows": list(zip(progress["rows"], badges, strict=True)),
+            "status_colours": json.dumps(STATUS_COLOURS),
         }
-        return TemplateResponse(request, "admin/campaigns/campaignbatch/progress.html", context)
-
-    def progress_json(self, request: HttpRequest, object_id: str) -> JsonResponse:
-        batch = get_object_or_404(CampaignBatch, pk=object_id)
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        return JsonResponse(campaign_batch_progress(batch=batch))

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -6,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.images import validate_campaign_image
-from core.models import SyncedModel
+from core.models import SyncedModel, by_user_field
 
 
 class Shop(SyncedModel):
@@ -127,13 +126,8 @@ class CampaignBatch(models.Model):
     promo_name = models.CharField(_("promo name"), max_length=255)
     date_send = models.DateTimeField(_("send date"))
     skipped = models.JSONField(_("shops skipped"), default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-    )
+    # Unlike the other user links it has Django's default reverse accessor, as first migrated.
+    created_by = by_user_field(_("created by"), related_name=None)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

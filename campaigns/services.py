@@ -9,13 +9,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignBatch, CampaignKind, Media, Shop
 from campaigns.volantinopiu import SHOP_DATA_FIELDS
-from core.models import Operation, OutboxEntry, OutboxState, SyncStatus
-from core.outbox import outbox_enqueue
+from core.models import Operation, SyncStatus
+from core.outbox import outbox_enqueue, outbox_record_save
+from core.selectors import outbox_create_may_have_arrived
 
 SHOP_EDITABLE_FIELDS = (*SHOP_DATA_FIELDS, "active")
 # The fields VolantinoPiù holds; `active` is ours only.
@@ -62,11 +62,7 @@ def shop_create(
         description=description,
         active=active,
     )
-    shop.full_clean()
-    with transaction.atomic():
-        shop.save()
-        outbox_enqueue(obj=shop, operation=Operation.CREATE)
-    return shop
+    return outbox_record_save(obj=shop, operation=Operation.CREATE)
 
 
 def shop_update(*, shop: Shop, data: dict[str, Any]) -> Shop:
@@ -107,11 +103,7 @@ def media_create(*, file: UploadedFile, name: str = "") -> Media:
     """Store an image and queue its upload to VolantinoPiù. Raises ValidationError if the file
     is not a JPEG/PNG/WebP image within the size limit."""
     media = Media(file=file, name=(name or file.name or "")[:200], size_bytes=file.size)
-    media.full_clean()
-    with transaction.atomic():
-        media.save()
-        outbox_enqueue(obj=media, operation=Operation.CREATE)
-    return media
+    return outbox_record_save(obj=media, operation=Operation.CREATE)
 
 
 def media_delete(*, media: Media) -> None:
@@ -131,13 +123,7 @@ def campaign_is_registered(campaign: Campaign) -> bool:
     if campaign.remote_id:
         return True
     # A create that was attempted may have reached it, even if no answer came back.
-    return OutboxEntry.objects.filter(
-        Q(state__in=(OutboxState.IN_FLIGHT, OutboxState.DONE))
-        | Q(attempts__gt=0)
-        | Q(outcome_unknown=True),
-        object_key=campaign.outbox_key,
-        operation=Operation.CREATE,
-    ).exists()
+    return outbox_create_may_have_arrived(obj=campaign)
 
 
 def campaign_create(
@@ -167,11 +153,7 @@ def campaign_create(
         promo_name=promo_name,
         batch=batch,
     )
-    campaign.full_clean()
-    with transaction.atomic():
-        campaign.save()
-        outbox_enqueue(obj=campaign, operation=Operation.CREATE)
-    return campaign
+    return outbox_record_save(obj=campaign, operation=Operation.CREATE)
 
 
 def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
@@ -189,11 +171,7 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
     for name, value in data.items():
         setattr(campaign, name, value)
-    campaign.full_clean()
-    with transaction.atomic():
-        campaign.save()
-        outbox_enqueue(obj=campaign, operation=Operation.UPDATE)
-    return campaign
+    return outbox_record_save(obj=campaign, operation=Operation.UPDATE)
 
 
 def campaign_withdraw(*, campaign: Campaign) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
@@ -21,14 +22,15 @@ from campaigns.models import Campaign, Media, Shop
 from campaigns.volantinopiu import (
     SHOP_DATA_FIELDS,
     CampaignData,
-    RemoteCampaign,
     RemoteMedia,
     ShopData,
-    format_date_send,
+    campaign_matches,
+    media_url,
     volantinopiu_client,
 )
 from core.errors import ContractDrift, ProviderNotFound
-from core.models import Operation, OutboxEntry, SyncedModel
+from core.models import SyncedModel
+from core.selectors import outbox_remote_ids_deleted
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 
 
@@ -49,6 +51,17 @@ def campaign_data(campaign: Campaign) -> CampaignData:
         template_name=campaign.template_name,
         flyer_link=campaign.flyer_link,
     )
+
+
+@contextmanager
+def _gone_there(message: str) -> Iterator[None]:
+    """A record VolantinoPiù no longer has: its ProviderNotFound says `message`, which tells
+    the user what happened there."""
+    try:
+        yield
+    except ProviderNotFound as exc:
+        exc.user_message = message
+        raise
 
 
 class ListingLookup(SyncHandler):
@@ -116,12 +129,7 @@ class ListingLookup(SyncHandler):
             .filter(remote_id__in=remote_ids)
             .values_list("remote_id", flat=True)
         )
-        deletes = OutboxEntry.objects.filter(
-            model_label=self.model._meta.label_lower,
-            operation=Operation.DELETE,
-            payload__remote_id__in=remote_ids,
-        ).values_list("payload", flat=True)
-        held.update(str(payload.get("remote_id")) for payload in deletes)
+        held |= outbox_remote_ids_deleted(model=self.model, remote_ids=remote_ids)
         return {remote_id for remote_id in remote_ids if remote_id not in held}
 
 
@@ -137,14 +145,12 @@ class ShopSync(ListingLookup):
         return RemoteState(remote.id, remote.raw)
 
     def update(self, obj: Shop) -> RemoteState:
-        try:
+        gone = _(
+            "VolantinoPiù no longer has this shop (id %(id)s): it was deleted there. "
+            "Run a pull to see the differences."
+        )
+        with _gone_there(gone % {"id": obj.remote_id}):
             remote = volantinopiu_client().update_shop(obj.remote_id, shop_data(obj))
-        except ProviderNotFound as exc:
-            exc.user_message = _(
-                "VolantinoPiù no longer has this shop (id %(id)s): it was deleted there. "
-                "Run a pull to see the differences."
-            ) % {"id": obj.remote_id}
-            raise
         return RemoteState(remote.id, remote.raw)
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
@@ -212,8 +218,7 @@ class MediaSync(ListingLookup):
         """Never called: `remote_delete` is False, the outbox queues no delete for media."""
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
-        url = state.data.get("url") or state.data.get("path") or ""
-        return {"remote_url": url if isinstance(url, str) else ""}
+        return {"remote_url": media_url(state.data)}
 
     def matches(self, obj: Media) -> list[RemoteState]:
         """The listed files with our file's name, no other image here holds, that are our
@@ -246,9 +251,8 @@ def _newest(media: list[RemoteMedia]) -> list[RemoteMedia]:
         return []
     if all(m.id.isdigit() for m in media):
         return [max(media, key=lambda m: int(m.id))]
-    stamps = [m.raw.get("created_at") for m in media]
-    if all(isinstance(stamp, str) and stamp for stamp in stamps):
-        return [max(media, key=lambda m: m.raw["created_at"])]
+    if all(m.created_at for m in media):
+        return [max(media, key=lambda m: m.created_at)]
     return [media[-1]]
 
 
@@ -272,13 +276,9 @@ class CampaignSync(ListingLookup):
 
     def update(self, obj: Campaign) -> RemoteState:
         # Registered campaigns never change in place: a "sync" only checks it is still there.
-        try:
+        gone = _("VolantinoPiù no longer has this campaign (id %(id)s): it was withdrawn there.")
+        with _gone_there(gone % {"id": obj.remote_id}):
             remote = volantinopiu_client().get_campaign(obj.remote_id)
-        except ProviderNotFound as exc:
-            exc.user_message = _(
-                "VolantinoPiù no longer has this campaign (id %(id)s): it was withdrawn there."
-            ) % {"id": obj.remote_id}
-            raise
         return RemoteState(remote.id, remote.raw)
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
@@ -286,37 +286,16 @@ class CampaignSync(ListingLookup):
             volantinopiu_client().delete_campaign(remote_id)
 
     def matches(self, obj: Campaign) -> list[RemoteState]:
-        return self._matching(campaign_data(obj).wire() | {"type": obj.kind}, exclude_pk=obj.pk)
+        return self._matching(campaign_data(obj).sent(), exclude_pk=obj.pk)
 
     def delete_payload(self, obj: Campaign) -> dict[str, Any]:
-        return campaign_data(obj).wire() | {"type": obj.kind}
+        return campaign_data(obj).sent()
 
     def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
         return self.at_most_one(self._matching(payload))
 
-    def _matching(self, wire: dict[str, Any], *, exclude_pk: Any = None) -> list[RemoteState]:
+    def _matching(self, sent: dict[str, Any], *, exclude_pk: Any = None) -> list[RemoteState]:
         # No campaign key exists on both sides: shop, promo, send time and image together do.
-        listed = [c for c in volantinopiu_client().list_campaigns() if _same_campaign(c, wire)]
+        listed = [c for c in volantinopiu_client().list_campaigns() if campaign_matches(c, sent)]
         free = self.not_held([c.id for c in listed], exclude_pk=exclude_pk)
         return [RemoteState(c.id, c.raw) for c in listed if c.id in free]
-
-
-def _same_campaign(remote: RemoteCampaign, wire: dict[str, Any]) -> bool:
-    """Exactly what we sent: pv_id, promo_name, date_send (to the second, Italian time) and
-    image; and, when the listing states them, the kind (`type`) and the links and template
-    name we sent (a campaign registered again with another link is another campaign)."""
-    data = remote.data
-    stated = remote.raw.get("type")
-    return (
-        data.pv_id == str(wire.get("pv_id"))
-        and data.promo_name == wire.get("promo_name")
-        and data.image == wire.get("image")
-        and data.date_send is not None
-        and format_date_send(data.date_send) == wire.get("date_send")
-        and (not isinstance(stated, str) or stated.strip().lower() == wire.get("type"))
-        and all(
-            remote.raw.get(name) in (None, "") or getattr(data, name) == wire[name]
-            for name in ("link", "flyer_link", "template_name")
-            if name in wire
-        )
-    )

@@ -33,13 +33,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core import errors
 from core.http import ProviderClient, Response, Session, provider_client
-from core.preflight import Probe, ProviderPreflight
+from core.preflight import Probe, ProviderPreflight, provider_preflight
+from core.provider_settings import provider_settings
 from core.shapes import MAX_ITEMS_LOOKED_AT, Expected, fields_differing, items_differing
+from core.wire import id_text
+
+# What the client is made from: VOLANTINOPIU_BASE_URL, VOLANTINOPIU_TOKEN.
+SETTINGS = ("BASE_URL", "TOKEN")
 
 
 class Unreadable(ValueError):
@@ -57,15 +61,10 @@ class Unreadable(ValueError):
 # (coordinates, sizes) as numeric text, and ids as either.
 def read_id(value: Any, field: str) -> str:
     """An id as text: a whole number (17, 17.0) or non-blank text ("17", "shop-abc")."""
-    if isinstance(value, bool):
+    text = id_text(value)
+    if text is None:
         raise Unreadable(field)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise Unreadable(field)
+    return text
 
 
 def _text(raw: Mapping[str, Any], name: str, where: str) -> str:
@@ -217,6 +216,20 @@ class RemoteMedia:
             raise Unreadable(f"{where}.id")
         return cls(id=read_id(raw["id"], f"{where}.id"), **media_fields_from(raw, where))
 
+    @property
+    def created_at(self) -> str:
+        """When the listing says the file was uploaded (Laravel's `created_at`, as text); ""
+        when it does not say."""
+        stamp = self.raw.get("created_at")
+        return stamp if isinstance(stamp, str) else ""
+
+
+def media_url(raw: Mapping[str, Any]) -> str:
+    """The file's address in a media answer or listing, as kept with the record: `url`, else
+    `path`; "" when neither is text."""
+    url = raw.get("url") or raw.get("path") or ""
+    return url if isinstance(url, str) else ""
+
 
 def media_fields_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     url_field = "url" if raw.get("url") is not None or "path" not in raw else "path"
@@ -260,6 +273,11 @@ class CampaignData:
             body["template_name"] = self.template_name
         body["promo_name"] = self.promo_name
         return body
+
+    def sent(self) -> dict[str, Any]:
+        """The registration as sent, with its kind (`type`, as the sandbox lists it): what a
+        listed campaign is matched against (`campaign_matches`)."""
+        return self.wire() | {"type": self.kind}
 
 
 CAMPAIGN_KINDS = ("template", "flyer")
@@ -307,6 +325,28 @@ def campaign_data_from(raw: Mapping[str, Any], where: str) -> CampaignData:
         link=_text(raw, "link", where),
         template_name=_text(raw, "template_name", where),
         flyer_link=_text(raw, "flyer_link", where),
+    )
+
+
+def campaign_matches(remote: RemoteCampaign, sent: Mapping[str, Any]) -> bool:
+    """Whether a listed campaign is exactly the registration `sent` (CampaignData.sent()):
+    pv_id, promo_name, date_send (to the second, Italian time) and image; and, when the listing
+    states them, the kind (`type`) and the links and template name sent (a campaign registered
+    again with another link is another campaign)."""
+    data = remote.data
+    stated = remote.raw.get("type")
+    return (
+        data.pv_id == str(sent.get("pv_id"))
+        and data.promo_name == sent.get("promo_name")
+        and data.image == sent.get("image")
+        and data.date_send is not None
+        and format_date_send(data.date_send) == sent.get("date_send")
+        and (not isinstance(stated, str) or stated.strip().lower() == sent.get("type"))
+        and all(
+            remote.raw.get(name) in (None, "") or getattr(data, name) == sent[name]
+            for name in ("link", "flyer_link", "template_name")
+            if name in sent
+        )
     )
 
 
@@ -399,13 +439,7 @@ class VolantinoPiuClient(ProviderClient):
 
     # --- shops -----------------------------------------------------------------------------
     def list_shops(self) -> list[RemoteShop]:
-        return self.request(
-            "GET",
-            "listShops",
-            operation="listShops",
-            headers=JSON_HEADER,
-            read=lambda r: self._read_list(r, "listShops", RemoteShop.from_wire),
-        )
+        return self._listing("listShops")
 
     def add_shop(self, shop: ShopData) -> RemoteShop:
         """addShop. A success without an id returns the shop with `id=None` (see above)."""
@@ -447,23 +481,11 @@ class VolantinoPiuClient(ProviderClient):
         return self.request("POST", "updateShop", operation="updateShop", json_body=body, read=read)
 
     def delete_shop(self, remote_id: str) -> None:
-        self.request(
-            "DELETE",
-            "deleteShop",
-            operation="deleteShop",
-            json_body={"id": _wire_id(remote_id)},
-            read=lambda r: self._done(r, "deleteShop"),
-        )
+        self._delete("deleteShop", remote_id)
 
     # --- media ------------------------------------------------------------------------------
     def list_media(self) -> list[RemoteMedia]:
-        return self.request(
-            "GET",
-            "listMedia",
-            operation="listMedia",
-            headers=JSON_HEADER,
-            read=lambda r: self._read_list(r, "listMedia", RemoteMedia.from_wire),
-        )
+        return self._listing("listMedia")
 
     def upload_media(self, *, filename: str, content: bytes, content_type: str) -> RemoteMedia:
         """uploadMedia: "'multipart' => [['name' => 'file', 'contents' => fopen(…)]]". The
@@ -490,7 +512,7 @@ class VolantinoPiuClient(ProviderClient):
         """registerCampaign (template) or registerCampaignFlyer (flyer), by `campaign.kind`.
         A success without an id returns the campaign with `id=None`."""
         operation = "registerCampaignFlyer" if campaign.kind == "flyer" else "registerCampaign"
-        sent = {"type": campaign.kind, **campaign.wire()}
+        sent = campaign.sent()
 
         def read(response: Response) -> RemoteCampaign:
             found = self._read_written(response, operation)
@@ -509,13 +531,7 @@ class VolantinoPiuClient(ProviderClient):
         # The document's example sends `?id=` blank ("Se viene fornito un parametro 'id' …
         # recupera una campagna specifica"): Scribe's placeholder for an optional parameter. We
         # leave it out for the whole list, which cannot be mistaken for a lookup of no id.
-        return self.request(
-            "GET",
-            "listCampaigns",
-            operation="listCampaigns",
-            headers=JSON_HEADER,
-            read=lambda r: self._read_list(r, "listCampaigns", RemoteCampaign.from_wire),
-        )
+        return self._listing("listCampaigns")
 
     def get_campaign(self, remote_id: str) -> RemoteCampaign:
         """listCampaigns?id=…: "recupera una campagna specifica tramite il suo ID". Read: the
@@ -541,22 +557,31 @@ class VolantinoPiuClient(ProviderClient):
                 raise Unreadable(f"{answer.where}.id")
             return campaign
 
-        return self.request(
-            "GET",
-            "listCampaigns",
-            operation="listCampaigns",
-            params={"id": remote_id},
-            headers=JSON_HEADER,
-            read=read,
-        )
+        return self._get("listCampaigns", read, params={"id": remote_id})
 
     def delete_campaign(self, remote_id: str) -> None:
+        self._delete("deleteCampaign", remote_id)
+
+    # --- the calls' common forms --------------------------------------------------------------
+    def _get(self, operation: str, read: Callable[[Response], Any], **kwargs: Any) -> Any:
+        # Every example of the document sends the JSON header, GETs included.
+        return self.request(
+            "GET", operation, operation=operation, headers=JSON_HEADER, read=read, **kwargs
+        )
+
+    def _listing(self, operation: str) -> list[Any]:
+        """A whole listing (listShops, listMedia, listCampaigns), each item read by its
+        reader (LIST_READERS)."""
+        reader = LIST_READERS[operation]
+        return self._get(operation, lambda r: self._read_list(r, operation, reader))
+
+    def _delete(self, operation: str, remote_id: str) -> None:
         self.request(
             "DELETE",
-            "deleteCampaign",
-            operation="deleteCampaign",
+            operation,
+            operation=operation,
             json_body={"id": _wire_id(remote_id)},
-            read=lambda r: self._done(r, "deleteCampaign"),
+            read=lambda r: self._done(r, operation),
         )
 
     # --- reading answers -------------------------------------------------------------------
@@ -716,7 +741,7 @@ class VolantinoPiuClient(ProviderClient):
                         differing[f"{exc.field}: not readable"] = None
             return list(differing)
 
-        return self.request("GET", operation, operation=operation, headers=JSON_HEADER, read=read)
+        return self._get(operation, read)
 
     def preflight_probes(self) -> list[Probe]:
         return [
@@ -767,17 +792,16 @@ def _wire_id(remote_id: str) -> int | str:
 def volantinopiu_client() -> VolantinoPiuClient:
     """The process's client, built from settings (one pooled session per configuration)."""
     return provider_client(
-        VolantinoPiuClient,
-        base_url=settings.VOLANTINOPIU_BASE_URL,
-        token=settings.VOLANTINOPIU_TOKEN,
+        VolantinoPiuClient, **provider_settings(VolantinoPiuClient.provider, *SETTINGS)
     )
 
 
 def volantinopiu_preflight() -> ProviderPreflight:
-    """What `checkproviders` checks for VolantinoPiù: its three read-only listings."""
-    return ProviderPreflight(
-        provider="volantinopiu",
-        label="VolantinoPiù",
-        settings=("VOLANTINOPIU_BASE_URL", "VOLANTINOPIU_TOKEN"),
+    """What `checkproviders` checks for VolantinoPiù: its settings, then its three read-only
+    listings."""
+    return provider_preflight(
+        VolantinoPiuClient.provider,
+        "VolantinoPiù",
+        needs=SETTINGS,
         probes=lambda: volantinopiu_client().preflight_probes(),
     )

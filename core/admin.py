@@ -3,6 +3,8 @@ tokens and the provider check with the circuit breakers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -11,7 +13,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -150,6 +152,68 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def admin_page(model_admin, request: HttpRequest, template: str, **context) -> TemplateResponse:
+    """A page of the model's own in the admin's frame (its header, breadcrumbs and menu)."""
+    frame = {**model_admin.admin_site.each_context(request), "opts": model_admin.model._meta}
+    return TemplateResponse(request, template, {**frame, **context})
+
+
+class LiveProgressAdminMixin:
+    """A record whose page is followed live (core/static/core/live_progress.js): `progress(obj)`
+    as JSON at `<id>/progress.json`, for who may view the record."""
+
+    progress_json_name = "progress"  # the address's last part and the URL name's
+
+    def progress(self, obj) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def progress_object(self, request: HttpRequest, object_id):
+        obj = get_object_or_404(self.get_progress_queryset(), pk=object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def get_progress_queryset(self) -> QuerySet:
+        return self.model._default_manager.all()
+
+    def progress_url(self, obj) -> str:
+        return reverse(f"admin:{self._progress_url_name()}", args=[obj.pk])
+
+    def progress_json(self, request: HttpRequest, object_id: int) -> JsonResponse:
+        return JsonResponse(self.progress(self.progress_object(request, object_id)))
+
+    def get_urls(self):
+        json_path = f"<int:object_id>/{self.progress_json_name}.json"
+        view = self.admin_site.admin_view(self.progress_json)
+        return [path(json_path, view, name=self._progress_url_name()), *super().get_urls()]
+
+    def _progress_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{self.progress_json_name}"
+
+
+class LiveProgressPageMixin(LiveProgressAdminMixin):
+    """A record followed live whose change view is that page (`progress_template`), not a form:
+    the record under `context_object_name`, its progress, and what `progress_context` adds."""
+
+    progress_template = ""
+    context_object_name = "object"
+
+    def progress_context(self, request: HttpRequest, obj, progress: dict[str, Any]) -> dict:
+        return {}
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        obj = self.progress_object(request, object_id)
+        progress = self.progress(obj)
+        context = {
+            "title": str(obj),
+            self.context_object_name: obj,
+            "progress": progress,
+            "progress_url": self.progress_url(obj),
+            **self.progress_context(request, obj, progress),
+        }
+        return admin_page(self, request, self.progress_template, **context)
+
+
 @admin.register(OutboxEntry)
 class OutboxEntryAdmin(ReadOnlyAdmin):
     list_display = (
@@ -230,11 +294,13 @@ class RemoteCallAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyAdmin):
+class JobAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
     list_display = ("label", "status", "done", "total", "created_by", "created_at", "finished_at")
     list_filter = ("status", "kind")
     date_hierarchy = "created_at"
     actions = ["retry"]
+    progress_template = "admin/core/job.html"
+    context_object_name = "job"
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         # Viewing is read-only; Riprova needs the change permission (and the kind's own).
@@ -243,11 +309,6 @@ class JobAdmin(ReadOnlyAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:job_id>/progress.json",
-                self.admin_site.admin_view(self.progress_json),
-                name="core_job_progress",
-            ),
-            path(
                 "<int:job_id>/retry/",
                 self.admin_site.admin_view(self.retry_view),
                 name="core_job_retry",
@@ -255,41 +316,28 @@ class JobAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
-        job = get_object_or_404(Job, pk=object_id)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        progress = job_progress(job)
-        kind = job_kind(job.kind)
+    def progress(self, obj: Job) -> dict[str, Any]:
+        return job_progress(obj)
+
+    def progress_context(self, request: HttpRequest, obj: Job, progress: dict[str, Any]) -> dict:
+        kind = job_kind(obj.kind)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": str(job),
-            "job": job,
-            "progress": progress,
-            "progress_url": reverse("admin:core_job_progress", args=[job.pk]),
-            "report": job.report,
+            "report": obj.report,
             "kind_template": kind.template if kind is not None and progress["finished"] else "",
         }
         if context["kind_template"] and kind.context is not None:
-            context.update(kind.context(job))
-        if job.status == JobStatus.FAILED and job_retry_allowed(request.user, job):
-            context["retry_blocker"] = job_retry_blocker(job)
-            context["retry_url"] = reverse("admin:core_job_retry", args=[job.pk])
-        return TemplateResponse(request, "admin/core/job.html", context)
-
-    def progress_json(self, request: HttpRequest, job_id: int) -> JsonResponse:
-        job = get_object_or_404(Job, pk=job_id)
-        if not self.has_view_permission(request, job):
-            raise PermissionDenied
-        return JsonResponse(job_progress(job))
+            context.update(kind.context(obj))
+        if obj.status == JobStatus.FAILED and job_retry_allowed(request.user, obj):
+            context["retry_blocker"] = job_retry_blocker(obj)
+            context["retry_url"] = reverse("admin:core_job_retry", args=[obj.pk])
+        return context
 
     def retry_view(self, request: HttpRequest, job_id: int) -> HttpResponseRedirect:
         job = get_object_or_404(Job, pk=job_id)
         if request.method != "POST" or not job_retry_allowed(request.user, job):
             raise PermissionDenied
         self._retry_one(request, job)
-        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
+        return job_page(job)
 
     @admin.action(description=_("Retry"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -316,6 +364,11 @@ class JobAdmin(ReadOnlyAdmin):
         self.message_user(request, gettext("%(job)s queued again.") % {"job": job})
 
 
+def job_page(job: Job) -> HttpResponseRedirect:
+    """To a job's page, which follows it live."""
+    return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
+
+
 def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provider_name: str):
     """A pull's page: compare (dry run) or import, each run by a worker as a job whose page
     follows it live."""
@@ -330,14 +383,48 @@ def pull_start_view(model_admin, request: HttpRequest, *, provider: str, provide
             params={"provider": provider, "dry_run": dry_run},
             user=request.user,
         )
-        return HttpResponseRedirect(reverse("admin:core_job_change", args=[job.pk]))
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": gettext("Pull from %(provider)s") % {"provider": provider_name},
-        "provider_name": provider_name,
-    }
-    return TemplateResponse(request, "admin/pull.html", context)
+        return job_page(job)
+    return admin_page(
+        model_admin,
+        request,
+        "admin/pull.html",
+        title=gettext("Pull from %(provider)s") % {"provider": provider_name},
+        provider_name=provider_name,
+    )
+
+
+class PullAdminMixin:
+    """The list of records pulled from a provider: **Pull from …** on it, for who holds
+    `pull_permission`, leading to the pull's page (`pull_start_view`) at `pull/`."""
+
+    change_list_template = "admin/pull_change_list.html"
+    pull_provider = ""  # the provider's code (core/pull.py)
+    pull_provider_name = ""
+    pull_permission = ""
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.pull_view)
+        return [path("pull/", view, name=self._pull_url_name()), *super().get_urls()]
+
+    def pull_view(self, request: HttpRequest) -> HttpResponse:
+        """Compare with the provider or import from it, as a job followed live."""
+        if not request.user.has_perm(self.pull_permission):
+            raise PermissionDenied
+        return pull_start_view(
+            self, request, provider=self.pull_provider, provider_name=self.pull_provider_name
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        pull = {}
+        if request.user.has_perm(self.pull_permission):
+            pull = {
+                "url": reverse(f"admin:{self._pull_url_name()}"),
+                "label": gettext("Pull from %(provider)s") % {"provider": self.pull_provider_name},
+            }
+        return super().changelist_view(request, {"pull": pull, **(extra_context or {})})
+
+    def _pull_url_name(self) -> str:
+        return f"{self.opts.app_label}_pull"
 
 
 # --- API tokens ------------------------------------------------------------------------------
@@ -403,13 +490,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             token, secret = api_token_create(user=form.cleaned_data["user"])
             return self._shown_once(request, [(token, secret)])
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("New API token"),
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/core/token_add.html", context)
+        return admin_page(
+            self, request, "admin/core/token_add.html", title=gettext("New API token"), form=form
+        )
 
     @admin.action(
         description=_("New token (replaces the selected ones)"), permissions=["add", "delete"]
@@ -419,13 +502,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return self._shown_once(request, made)
 
     def _shown_once(self, request: HttpRequest, made: list[tuple[ApiToken, str]]):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": ngettext("New API token", "New API tokens", len(made)),
-            "made": [{"user": token.user, "secret": secret} for token, secret in made],
-        }
-        response = TemplateResponse(request, "admin/core/token_created.html", context)
+        response = admin_page(
+            self,
+            request,
+            "admin/core/token_created.html",
+            title=ngettext("New API token", "New API tokens", len(made)),
+            made=[{"user": token.user, "secret": secret} for token, secret in made],
+        )
         response["Cache-Control"] = "no-store"
         return response
 
@@ -457,15 +540,15 @@ class ProviderCheckAdmin(ReadOnlyAdmin):
             }
             for p in preflight_providers()
         ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("Provider check"),
-            "providers": providers,
-            "history": ProviderCheck.objects.select_related("checked_by")[:HISTORY_ROWS],
-            "can_run": self._may_run(request),
-        }
-        return TemplateResponse(request, "admin/core/provider_checks.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/core/provider_checks.html",
+            title=gettext("Provider check"),
+            providers=providers,
+            history=ProviderCheck.objects.select_related("checked_by")[:HISTORY_ROWS],
+            can_run=self._may_run(request),
+        )
 
     def _may_run(self, request: HttpRequest) -> bool:
         return request.user.has_perm("core.change_providercheck")

@@ -22,8 +22,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
+from django.db.models import F, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -63,11 +63,7 @@ class Admission:
 def breaker_admit(provider: str) -> Admission:
     """Let a delivery call `provider`, or raise Deferred (with code CIRCUIT_OPEN) while the
     breaker is open or another delivery makes the trial call."""
-    row = (
-        ProviderBreaker.objects.filter(provider=provider)
-        .values_list("state", "failures", "retry_at", "probe_until", "since")
-        .first()
-    )
+    row = _breaker_row(provider)
     if row is None or row[0] == BreakerState.CLOSED:
         return Admission(provider, failures=row[1] if row else 0)
     state, failures, retry_at, probe_until, since = row
@@ -113,6 +109,32 @@ def is_transient(exc: BaseException) -> bool:
         and not isinstance(exc, ProviderRateLimited)
         and bool(exc.provider)
     )
+
+
+def _breaker_row(provider: str) -> tuple | None:
+    """The breaker's state, read by every delivery: SQL written once, as the outbox's claim."""
+    connection = connections[router.db_for_read(ProviderBreaker)]
+    with connection.cursor() as cursor:
+        cursor.execute(_BREAKER_ROW_SQL, [provider])
+        row = cursor.fetchone()
+    if row is None or row[0] == BreakerState.CLOSED:
+        return row  # the dates are not needed, nor converted
+    convert = partial(_as_datetime, connection=connection)
+    return (row[0], row[1], convert(row[2]), convert(row[3]), convert(row[4]))
+
+
+_BREAKER_ROW_SQL = (
+    "SELECT state, failures, retry_at, probe_until, since FROM core_providerbreaker "
+    "WHERE provider = %s"
+)
+
+
+def _as_datetime(value: Any, *, connection) -> Any:
+    field = ProviderBreaker._meta.get_field("retry_at")
+    expression = field.get_col(ProviderBreaker._meta.db_table)
+    for convert in connection.ops.get_db_converters(expression):
+        value = convert(value, expression, connection)
+    return value
 
 
 def breaker_record(admission: Admission, exc: BaseException | None, *, called: bool) -> None:
@@ -175,10 +197,19 @@ def _answered(admission: Admission) -> None:
             failures=0
         )
         return
+    _close(
+        ProviderBreaker.objects.filter(provider=provider, probe_token=admission.trial_token),
+        provider,
+        now,
+    )
+
+
+def _close(breakers: QuerySet[ProviderBreaker], provider: str, now) -> int:
+    """Close the provider's breaker if `breakers` (its row, on a condition) still matches —
+    after a trial call's answer, or by hand — and then send the entries it held back. Answers
+    how many rows closed (0 or 1)."""
     with transaction.atomic():
-        closed = ProviderBreaker.objects.filter(
-            provider=provider, probe_token=admission.trial_token
-        ).update(
+        closed = breakers.update(
             state=BreakerState.CLOSED,
             since=now,
             failures=0,
@@ -188,6 +219,7 @@ def _answered(admission: Admission) -> None:
         )
         if closed:
             _release_backlog(provider, now)
+    return closed
 
 
 def _release_backlog(provider: str, now) -> None:
@@ -206,23 +238,10 @@ def _release_backlog(provider: str, now) -> None:
 
 def breaker_close(provider: str) -> bool:
     """Close a breaker by hand (marketing knows the provider is back): the backlog goes now."""
-    now = timezone.now()
-    with transaction.atomic():
-        closed = (
-            ProviderBreaker.objects.filter(provider=provider)
-            .exclude(state=BreakerState.CLOSED, failures=0)
-            .update(
-                state=BreakerState.CLOSED,
-                since=now,
-                failures=0,
-                retry_at=None,
-                probe_token="",
-                probe_until=None,
-            )
-        )
-        if closed:
-            _release_backlog(provider, now)
-    return bool(closed)
+    breakers = ProviderBreaker.objects.filter(provider=provider).exclude(
+        state=BreakerState.CLOSED, failures=0
+    )
+    return bool(_close(breakers, provider, timezone.now()))
 
 
 def breaker_status(provider: str) -> dict[str, Any]:

@@ -12,6 +12,21 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 
+def by_user_field(
+    verbose_name, *, on_delete=models.SET_NULL, related_name="+"
+) -> models.ForeignKey:
+    """The user who did something to a record (made, checked, confirmed it): optional, and with
+    no reverse accessor, since nothing lists a user's records through it."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=on_delete,
+        related_name=related_name,
+    )
+
+
 class SyncStatus(models.TextChoices):
     PENDING = "pending", _("pending")
     SYNCED = "synced", _("synced")
@@ -219,14 +234,7 @@ class ProviderCheck(models.Model):
     summary = models.CharField(_("summary"), max_length=300, blank=True, default="")
     report = models.JSONField(_("report"), default=dict)
     checked_at = models.DateTimeField(_("checked at"), default=timezone.now, db_index=True)
-    checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("checked by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    checked_by = by_user_field(_("checked by"))
 
     class Meta:
         verbose_name = _("provider check")
@@ -257,14 +265,7 @@ class Job(models.Model):
     done = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     result = models.TextField(_("result"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = by_user_field(_("started by"))
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # Outbox-grade running (core.jobs): a worker claims the job with a token of its own, and

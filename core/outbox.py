@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import connections, router, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from core.models import (
     SyncStatus,
 )
 from core.publish import outbox_publish
+from core.rows import row_load, row_update
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
 
 logger = logging.getLogger("vetrina.outbox")
@@ -280,35 +281,49 @@ def outbox_claim(
     is still open, so a delete never overtakes its create. With `take_slot`, one of the
     provider's slots is taken right after (`entry.slot_token`, "" if none was free)."""
     now = now or timezone.now()
-    entry = OutboxEntry.objects.filter(pk=entry_id).first()
+    entry = row_load(OutboxEntry, entry_id)
     if entry is None:
         return None
     lease = now + timedelta(seconds=settings.OUTBOX["LEASE_SECONDS"])
     token = uuid.uuid4().hex
-    earlier_open = OutboxEntry.objects.filter(
-        object_key=OuterRef("object_key"), id__lt=OuterRef("id"), state__in=OPEN_STATES
-    )
-    as_read = OutboxEntry.objects.filter(
-        pk=entry_id, attempts=entry.attempts, outcome_unknown=entry.outcome_unknown
-    ).exclude(Exists(earlier_open))
     # Taken, so no longer waiting: were `waiting_for` kept, each later success of the record it
     # waited for would publish this entry again at once, ahead of its backoff after a failure.
     changes = {"claim_token": token, "lease_until": lease, "waiting_for": ""}
     if entry.state == OutboxState.PENDING and entry.next_attempt_at <= now:
         changes["state"] = OutboxState.IN_FLIGHT
-        claimable = as_read.filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+        claim_sql = _CLAIM_DUE_SQL
     elif entry.state == OutboxState.IN_FLIGHT and entry.lease_until and entry.lease_until < now:
         # A worker died holding it: take over, and treat the last attempt as unresolved.
         changes["outcome_unknown"] = True
-        claimable = as_read.filter(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
+        claim_sql = _CLAIM_EXPIRED_SQL
     else:
         return None  # done, failed, not due yet, or in a live worker's hands
-    # Two statements, each its own transaction: on SQLite a statement holds the write lock only
-    # while it runs, whereas in a transaction the lock is held while Python builds the next
-    # statement too, and every other writer (the web server, the other workers, the sandbox)
-    # waits. The attempt is counted by the claim itself: one write, not two.
-    if not claimable.update(**changes, attempts=F("attempts") + 1):
-        return None
+    # One statement, its own transaction: on SQLite a statement holds the write lock only while
+    # it runs, whereas in a transaction the lock is held while Python builds the next statement
+    # too, and every other writer (the web server, the other workers, the sandbox) waits. The
+    # attempt is counted by the claim itself: one write, not two. Conditional on the state the
+    # entry was read in (so what is read is what is claimed), and on no earlier open entry of
+    # the same record (so a delete never overtakes its create).
+    connection = connections[router.db_for_write(OutboxEntry)]
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            claim_sql,
+            [
+                token,
+                adapt(lease),
+                str(OutboxState.IN_FLIGHT),
+                changes.get("outcome_unknown", entry.outcome_unknown),
+                entry_id,
+                entry.attempts,
+                entry.outcome_unknown,
+                str(entry.state),
+                adapt(now),
+                *(str(state) for state in OPEN_STATES),
+            ],
+        )
+        if not cursor.rowcount:
+            return None
     # Not for a handler that prepares its payload first: the slot would wait on that.
     slot_token = (
         slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
@@ -320,6 +335,25 @@ def outbox_claim(
     entry.attempts += 1
     entry.slot_token = slot_token or ""
     return entry
+
+
+# outbox_claim's statement, written once: the ORM took far longer to build it (the NOT EXISTS
+# subquery above all) than the database to run it, for every delivery.
+_CLAIM_SQL = """
+    UPDATE core_outboxentry
+    SET claim_token = %s, lease_until = %s, waiting_for = '', state = %s, outcome_unknown = %s,
+        attempts = attempts + 1
+    WHERE id = %s AND attempts = %s AND outcome_unknown = %s AND state = %s AND {due}
+      AND NOT EXISTS (
+        SELECT 1 FROM core_outboxentry AS earlier
+        WHERE earlier.object_key = core_outboxentry.object_key
+          AND earlier.id < core_outboxentry.id
+          AND earlier.state IN ({open_states})
+      )
+"""
+_OPEN_PLACEHOLDERS = ", ".join(["%s"] * len(OPEN_STATES))
+_CLAIM_DUE_SQL = _CLAIM_SQL.format(due="next_attempt_at <= %s", open_states=_OPEN_PLACEHOLDERS)
+_CLAIM_EXPIRED_SQL = _CLAIM_SQL.format(due="lease_until < %s", open_states=_OPEN_PLACEHOLDERS)
 
 
 class _Held:
@@ -386,6 +420,11 @@ def outbox_deliver(*, entry_id: int) -> str:
     return "done" if recorded else "skipped"
 
 
+def _claim_of(entry: OutboxEntry) -> dict[str, str]:
+    """`_ours` as the match of a conditional `row_update`."""
+    return {"state": OutboxState.IN_FLIGHT, "claim_token": entry.claim_token}
+
+
 def _ours(entry: OutboxEntry) -> QuerySet[OutboxEntry]:
     """The entry, only while this delivery still holds it: in flight under its claim. Every
     write that ends or releases a delivery goes through this filter, so a worker whose lease
@@ -438,7 +477,7 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
         if remote_id:
             handler.delete(remote_id=remote_id, payload=entry.payload)
         return None
-    obj = handler.model._default_manager.filter(pk=entry.object_id).first()
+    obj = row_load(handler.model, entry.object_id)
     if obj is None:
         return None  # deleted locally meanwhile; its delete entry takes care of the remote side
     for prerequisite in handler.prerequisites(obj):
@@ -563,15 +602,20 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
 def _record_success(entry: OutboxEntry, state: RemoteState | None) -> bool:
     now = timezone.now()
     with transaction.atomic():
-        still_ours = _ours(entry).update(
-            state=OutboxState.DONE,
-            completed_at=now,
-            lease_until=None,
-            remote_id=state.remote_id if state else "",
-            last_error="",
-            error_code="",
-            outcome_unknown=False,
-            waiting_for="",
+        still_ours = row_update(
+            OutboxEntry,
+            entry.pk,
+            {
+                "state": OutboxState.DONE,
+                "completed_at": now,
+                "lease_until": None,
+                "remote_id": state.remote_id if state else "",
+                "last_error": "",
+                "error_code": "",
+                "outcome_unknown": False,
+                "waiting_for": "",
+            },
+            match=_claim_of(entry),
         )
         if not still_ours:  # our lease ran out and another worker took the entry over
             _taken_away(entry)
@@ -580,15 +624,19 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None) -> bool:
         if state is not None:
             handler = sync_handler_for(entry.model_label)
             more_to_do = followers.more_of_the_record
-            _record_queryset(entry).update(
-                **handler.record_fields(state),
-                remote_id=state.remote_id,
-                remote_data=state.data or None,
-                sync_status=SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
-                sync_error="",
-                sync_attempts=entry.attempts,
-                last_sync_attempt_at=now,
-                synced_at=now,
+            row_update(
+                handler.model,
+                entry.object_id,
+                {
+                    **handler.record_fields(state),
+                    "remote_id": state.remote_id,
+                    "remote_data": state.data or None,
+                    "sync_status": SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
+                    "sync_error": "",
+                    "sync_attempts": entry.attempts,
+                    "last_sync_attempt_at": now,
+                    "synced_at": now,
+                },
             )
             handler.after_success(object_id=entry.object_id, state=state)
         followers.publish()
@@ -683,16 +731,18 @@ class _Followers:
 
     @classmethod
     def of(cls, entry: OutboxEntry) -> _Followers:
-        rows = (
-            OutboxEntry.objects.filter(
-                Q(object_key=entry.object_key, state__in=OPEN_STATES)
-                | Q(waiting_for=entry.object_key, state=OutboxState.PENDING)
+        with connections[router.db_for_read(OutboxEntry)].cursor() as cursor:
+            cursor.execute(
+                _FOLLOWERS_SQL,
+                [
+                    entry.pk,
+                    entry.object_key,
+                    *(str(state) for state in OPEN_STATES),
+                    entry.object_key,
+                    str(OutboxState.PENDING),
+                ],
             )
-            .exclude(pk=entry.pk)
-            .order_by("id")
-            .values_list("id", "object_key", "state")
-        )
-        return cls(entry, list(rows))
+            return cls(entry, cursor.fetchall())
 
     def publish(self) -> None:
         now = timezone.now()
@@ -705,6 +755,17 @@ class _Followers:
         if self.following:
             OutboxEntry.objects.filter(pk=self.following).update(enqueued_at=now)
             transaction.on_commit(partial(outbox_publish, self.following))
+
+
+# Read after every success: written once, as the claim is.
+_FOLLOWERS_TEMPLATE = """
+    SELECT id, object_key, state FROM core_outboxentry
+    WHERE id <> %s
+      AND ((object_key = %s AND state IN ({open_states}))
+           OR (waiting_for = %s AND state = %s))
+    ORDER BY id
+"""
+_FOLLOWERS_SQL = _FOLLOWERS_TEMPLATE.format(open_states=_OPEN_PLACEHOLDERS)
 
 
 def _record_queryset(entry: OutboxEntry) -> QuerySet:
@@ -720,3 +781,32 @@ def _mark_record(obj: SyncedModel, *, status: str, error: str) -> None:
 def _mark_record_for_entry(entry: OutboxEntry, *, status: str, error: str) -> None:
     if entry.operation != Operation.DELETE:
         _record_queryset(entry).update(sync_status=status, sync_error=error)
+
+
+# --- a person's decision ---------------------------------------------------------------------
+def outbox_mark_delivered(
+    *, entries: QuerySet[OutboxEntry], message: str, remote_id: str = ""
+) -> int:
+    """A person checked at the provider that failed entries whose answer was lost did arrive:
+    they end done, with `message` (and the remote id found there), their outcome now known.
+    Only entries still failed change (a worker or another person may have been first); the
+    caller records the outcome on the record, in the same transaction."""
+    found = {"remote_id": remote_id} if remote_id else {}
+    return entries.filter(state=OutboxState.FAILED).update(
+        state=OutboxState.DONE,
+        completed_at=timezone.now(),
+        last_error=message,
+        outcome_unknown=False,
+        **found,
+    )
+
+
+# --- for the apps' services -------------------------------------------------------------------
+def outbox_record_save[M: SyncedModel](*, obj: M, operation: str) -> M:
+    """Validate a record (full_clean: bad input raises a translated ValidationError and writes
+    nothing), save it and queue its create or update, in one transaction."""
+    obj.full_clean()
+    with transaction.atomic():
+        obj.save()
+        outbox_enqueue(obj=obj, operation=operation)
+    return obj

@@ -12,19 +12,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import errors
 from core.breaker import breaker_status
 from core.models import ProviderCheck
+from core.provider_settings import settings_missing
 from core.providers import (  # noqa: F401  (the apps register their probes through here)
     Probe,
     ProviderPreflight,
     preflight_providers,
     preflight_register,
     provider_label,
+    provider_preflight,
 )
 
 
@@ -87,7 +88,7 @@ def preflight_run(provider: str | None = None) -> list[ProviderReport]:
 
 def _check(preflight: ProviderPreflight) -> ProviderReport:
     now = timezone.now().isoformat(timespec="seconds")
-    missing = [name for name in preflight.settings if not getattr(settings, name, "")]
+    missing = settings_missing(preflight.settings)
     report = ProviderReport(
         provider=preflight.provider,
         label=str(preflight.label),

@@ -4,8 +4,10 @@ Below the breaker and the preflight runner, which both read it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from core.provider_settings import provider_setting_names
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,21 @@ class ProviderPreflight:
     probes: Callable[[], list[Probe]]
     # Said when the provider has no read-only call and only its settings can be checked.
     no_read_call: str = ""
+
+
+def provider_preflight(
+    provider: str,
+    label: str,
+    *,
+    needs: Iterable[str],
+    probes: Callable[[], list[Probe]],
+    no_read_call: str = "",
+) -> ProviderPreflight:
+    """A provider's check, the settings its client `needs` named as its client module reads
+    them (core.provider_settings: "TOKEN" for VOLANTINOPIU_TOKEN)."""
+    return ProviderPreflight(
+        provider, label, provider_setting_names(provider, needs), probes, no_read_call
+    )
 
 
 _registry: dict[str, ProviderPreflight] = {}

@@ -102,17 +102,34 @@ def read_decimal(value: Any, name: str, default: Any = REQUIRED) -> Any:
     return number
 
 
-def read_id(value: Any, name: str, default: Any = REQUIRED) -> Any:
-    """An identifier as a JSON number (2668) or text ("2668", "F582323963717")."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return _missing(value, name, default)
+def id_text(value: Any) -> str | None:
+    """An identifier as text: a whole number (2668, 2668.0) or non-blank text (" 2668 ",
+    "shop-abc"), stripped; None for anything else (null, blank text, true, 1.5, a list). Each
+    client says in its own terms what an id it cannot read is."""
     if isinstance(value, str):
-        return value.strip()
+        return value.strip() or None
     if type(value) is int:
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    raise Unreadable(f"{name}: {type_name(value)}, expected number or text")
+    return None
+
+
+def read_id(value: Any, name: str, default: Any = REQUIRED) -> Any:
+    """An identifier as a JSON number (2668) or text ("2668", "F582323963717")."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return _missing(value, name, default)
+    text = id_text(value)
+    if text is None:
+        raise Unreadable(f"{name}: {type_name(value)}, expected number or text")
+    return text
+
+
+def read_object(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object (a dict), or Unreadable naming what came instead."""
+    if not isinstance(value, dict):
+        raise Unreadable(f"{name}: {type_name(value)}, expected object")
+    return value
 
 
 def read_text(value: Any, name: str, default: Any = "") -> Any:

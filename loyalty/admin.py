@@ -7,7 +7,6 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -15,12 +14,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.access import scope_queryset
-from core.admin import LargeListAdminMixin, ReadOnlyAdmin, SyncAdminMixin, pull_start_view
+from core.admin import (
+    LargeListAdminMixin,
+    PullAdminMixin,
+    ReadOnlyAdmin,
+    SyncAdminMixin,
+    admin_page,
+)
 from core.customer_data import customer_admin_sections
 from core.errors import ProviderError
 from core.models import OutboxEntry
 from core.outbox import outbox_resend
-from loyalty.consent import CONSENT_FIELD, consent_set
+from loyalty.consent import CONSENT_FIELD
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
 from loyalty.models import (
@@ -30,19 +35,17 @@ from loyalty.models import (
     DoNotCall,
     FidelityCard,
     FidelityProgram,
-    MovementAction,
     PointMovement,
     Reward,
 )
 from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
+    CUSTOMER_FIELDS,
+    MOVEMENT_FIELDS,
     card_enrol,
-    customer_get_or_create,
-    customer_update,
-    movement_add,
+    customer_save,
+    movement_create,
     movement_delete,
-    movement_reset,
-    movement_reward,
 )
 from loyalty.sync import movement_awaiting_decision, movement_mark_delivered
 from loyalty.timeline import customer_timeline
@@ -89,6 +92,7 @@ CONSENT_CHOICES = [
     ("1", gettext_lazy("given")),
     ("0", gettext_lazy("withdrawn")),
 ]
+CONSENT_GIVEN = {"1": True, "0": False}  # a choice above → consent_set's `given`
 
 
 class CustomerForm(forms.ModelForm):
@@ -123,17 +127,8 @@ class CustomerForm(forms.ModelForm):
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     form = CustomerForm
-    list_display = (
-        "msisdn",
-        "name",
-        "surname",
-        "email",
-        "consent_push_sms",
-        "consent_whatsapp",
-        "consent_calls",
-        "created_at",
-    )
-    list_filter = ("consent_push_sms", "consent_whatsapp", "consent_calls")
+    list_display = CUSTOMER_FIELDS
+    list_filter = tuple(CONSENT_FIELD.values())
     search_fields = ("msisdn", "name", "surname", "email")
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -173,28 +168,20 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Customer, form, change: bool) -> None:
         data = form.cleaned_data
-        if change:
-            customer_update(
-                customer=obj, name=data["name"], surname=data["surname"], email=data["email"]
-            )
-        else:
-            created = customer_get_or_create(
-                msisdn=str(data["msisdn"]),
-                name=data["name"],
-                surname=data["surname"],
-                email=data["email"],
-            )
-            obj.pk = created.pk
-        customer = Customer.objects.get(pk=obj.pk)
-        for channel in CONSENT_FIELD:
-            choice = data.get(channel, "")
-            consent_set(
-                customer=customer,
-                channel=channel,
-                given={"1": True, "0": False}.get(choice),
-                source=ConsentSource.ADMIN,
-                user=request.user,
-            )
+        customer = customer_save(
+            customer=obj if change else None,
+            msisdn=str(data.get("msisdn", "")),  # read-only once the customer exists
+            name=data["name"],
+            surname=data["surname"],
+            email=data["email"],
+            # Every channel, as the form shows them all: "unknown" too is a choice made here.
+            consents={
+                channel: CONSENT_GIVEN.get(data.get(channel, "")) for channel in CONSENT_FIELD
+            },
+            source=ConsentSource.ADMIN,
+            user=request.user,
+        )
+        obj.pk = customer.pk
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -225,14 +212,14 @@ class CustomerAdmin(admin.ModelAdmin):
         if request.method == "POST":
             not_propagated = customer_erase(customer=customer, user=request.user)
             self.message_user(request, _("The customer was anonymised."), messages.SUCCESS)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Erase customer"),
-            "object": customer,
-            "not_propagated": not_propagated,
-        }
-        return TemplateResponse(request, "admin/loyalty/customer/erase.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/loyalty/customer/erase.html",
+            title=_("Erase customer"),
+            object=customer,
+            not_propagated=not_propagated,
+        )
 
 
 @admin.register(DoNotCall)
@@ -266,31 +253,22 @@ class DoNotCallAdmin(admin.ModelAdmin):
                 % {"added": result.imported, "bad": len(result.errors)},
                 messages.WARNING if result.errors else messages.SUCCESS,
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import the do-not-call list"),
-            "form": form,
-            "result": result,
-        }
-        return TemplateResponse(request, "admin/loyalty/donotcall/import.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/loyalty/donotcall/import.html",
+            title=_("Import the do-not-call list"),
+            form=form,
+            result=result,
+        )
 
 
 @admin.register(FidelityProgram)
-class FidelityProgramAdmin(ReadOnlyAdmin):
+class FidelityProgramAdmin(PullAdminMixin, ReadOnlyAdmin):
     list_display = ("name", "remote_id", "point_value", "pulled_at")
-
-    def get_urls(self):
-        return [
-            path("pull/", self.admin_site.admin_view(self.pull_view), name="loyalty_pull"),
-            *super().get_urls(),
-        ]
-
-    def pull_view(self, request: HttpRequest) -> HttpResponse:
-        """Compare with AMM or import from it, as a job followed live."""
-        if not request.user.has_perms(["loyalty.change_fidelitycard"]):
-            raise PermissionDenied
-        return pull_start_view(self, request, provider="amm", provider_name="AMM")
+    pull_provider = "amm"
+    pull_provider_name = "AMM"
+    pull_permission = "loyalty.change_fidelitycard"
 
 
 @admin.register(Reward)
@@ -382,17 +360,9 @@ class FidelityCardAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: FidelityCard, form, change: bool) -> None:
         if change:
             return
+        # The form's fields are the service's: program, customer, shop, code, starting points…
         data = form.cleaned_data
-        created = card_enrol(
-            program=data["program"],
-            customer=data["customer"],
-            shop=data["shop"],
-            code=data["code"],
-            starting_points=data["starting_points"] if data["starting_amount"] is None else None,
-            starting_amount=data["starting_amount"],
-            send_sms=data["send_sms"],
-            user=request.user,
-        )
+        created = card_enrol(user=request.user, **{name: data[name] for name in self.fields})
         obj.pk = created.pk
 
 
@@ -408,7 +378,7 @@ class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     )
     autocomplete_fields = ("card", "shop")
     show_full_result_count = False
-    fields = ("card", "action", "points", "amount", "reward_id", "note", "send_sms", "shop")
+    fields = ("card", *MOVEMENT_FIELDS)
     actions = ["sync_now", "retry_failed"]
     form = PointMovementForm
 
@@ -536,23 +506,11 @@ class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
         if change:
             return  # a record never changes at AMM: delete it and make a new one
         data = form.cleaned_data
-        common = {
-            "card": data["card"],
-            "note": data["note"],
-            "shop": data["shop"],
-            "user": request.user,
-        }
-        if data["action"] == MovementAction.ADD:
-            created = movement_add(
-                points=data["points"], amount=data["amount"], send_sms=data["send_sms"], **common
-            )
-        elif data["action"] == MovementAction.REWARD:
-            created = movement_reward(
-                reward_id=data["reward_id"], send_sms=data["send_sms"], **common
-            )
-        else:
-            created = movement_reset(**common)
+        created = movement_create(user=request.user, **{name: data[name] for name in self.fields})
         obj.pk = created.pk
+        # The points the service worked out: the form's are empty for an amount or a reset,
+        # and the admin's log and message name the movement by them.
+        obj.refresh_from_db()
 
     def delete_model(self, request: HttpRequest, obj: PointMovement) -> None:
         movement_delete(movement=obj)

@@ -25,30 +25,36 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ErrorCodeClient, Response, provider_client
-from core.preflight import Probe
-from core.shapes import fields_differing, items_differing, type_name
+from core.http import Response, provider_client
+from core.preflight import Probe, ProviderPreflight, provider_preflight
+from core.provider_settings import provider_settings
+from core.shapes import type_name
+from core.vendor_client import (
+    VendorClient,
+    format_date,
+    metadata_differing,
+    probe_differing,
+)
 from core.wire import (
     REQUIRED,
     WIRE_DATE,
     Unreadable,
-    error_class,
-    error_words,
     read_date,
     read_decimal,
     read_flag,
     read_id,
     read_int,
+    read_object,
     read_text,
     wording,
 )
 
-DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# What the client is made from: AMM_BASE_URL, AMM_AUTH_KEY, AMM_AUTH_SECRET.
+SETTINGS = ("BASE_URL", "AUTH_KEY", "AUTH_SECRET")
 # What the lists ask for a page. The document gives `limit` no maximum (default 20); the sandbox
 # caps it at 1,000. A provider that refuses a page this large (BAD_LIMIT) is asked for half.
 PAGE_SIZE = 1000
@@ -119,18 +125,6 @@ def references_in(note: str | None) -> set[str]:
     return set(_REFERENCE.findall(note or ""))
 
 
-def format_date(value: datetime) -> str:
-    if value.tzinfo is None:  # %z would print nothing: the provider could not read the date
-        raise ValueError("A provider date needs a time zone")
-    return value.strftime(DATE_FORMAT)
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Unreadable(f"{name}: {type_name(value)}, expected object")
-    return value
-
-
 def _require(raw: dict[str, Any], at: str, *names: str) -> None:
     """Every needed field that is absent (or null, or blank), named at once."""
     missing = [f"{at}{name}: missing" for name in names if raw.get(name) in (None, "")]
@@ -169,7 +163,7 @@ class RemoteProgram:
 
     @classmethod
     def from_wire(cls, raw: Any, where: str = "fidelityList[]") -> RemoteProgram:
-        raw = _object(raw, where)
+        raw = read_object(raw, where)
         _require(raw, f"{where}.", "id", "pointValue")
         return cls(
             id=read_id(raw.get("id"), f"{where}.id"),
@@ -198,7 +192,7 @@ class Contact:
     def from_wire(cls, raw: Any, where: str = "contactDetail") -> Contact:
         if raw is None:
             return cls()
-        raw = _object(raw, where)
+        raw = read_object(raw, where)
         custom: dict[str, Any] = {}
         fields = raw.get("customFields")
         if isinstance(fields, list):
@@ -255,7 +249,7 @@ class RemoteCard:
     def from_wire(
         cls, raw: Any, where: str = "", *, program_id: str = "", code: str = ""
     ) -> RemoteCard:
-        raw = _object(raw, where or "answer")
+        raw = read_object(raw, where or "answer")
         # The document's own shape, read at once (a pull reads 100,000 of these).
         get = raw.get
         card_id, card_code, date = get("fidelityCardId"), get("fidelityCode"), get("activationDate")
@@ -334,7 +328,7 @@ class RemoteRecord:
 
     @classmethod
     def from_wire(cls, raw: Any, where: str = "") -> RemoteRecord:
-        raw = _object(raw, where or "answer")
+        raw = read_object(raw, where or "answer")
         at = f"{where}." if where else ""
         _require(raw, at, "id", "points", "action")
         action = read_text(raw.get("action"), f"{at}action", REQUIRED).strip().upper()
@@ -360,14 +354,6 @@ class Page:
     items: list
 
 
-# Lists: `"metadata": {"count": 15, "offset": 0, "limit": 3}`, numbers or text, and the list.
-METADATA_FIELDS = {
-    "count": ("number", "text"),
-    "offset": ("number", "text"),
-    "limit": ("number", "text"),
-}
-
-
 def read_page(body: Any, key: str, parse: Callable[..., Any], *, offset: int) -> Page:
     """A page of a list: `{"metadata": {...}, key: [...]}`.
 
@@ -375,10 +361,10 @@ def read_page(body: Any, key: str, parse: Callable[..., Any], *, offset: int) ->
     total is not known and the list is read until an empty page. The list itself absent or
     null next to a metadata block is an empty page (a service that leaves out empty lists);
     an object with neither cannot be read."""
-    body = _object(body, "answer")
+    body = read_object(body, "answer")
     meta = body.get("metadata")
     if meta is not None:
-        meta = _object(meta, "metadata")
+        meta = read_object(meta, "metadata")
     items = body.get(key)
     if items is None and meta is None:
         raise Unreadable(f"{key}: missing")
@@ -395,112 +381,33 @@ def read_page(body: Any, key: str, parse: Callable[..., Any], *, offset: int) ->
     )
 
 
-def _present(obj: Any, expected: dict) -> dict:
-    """The expected fields `obj` has (not null): read when there, not needed."""
-    return {k: v for k, v in expected.items() if isinstance(obj, dict) and obj.get(k) is not None}
+class AmmClient(VendorClient):
+    """AMM's fidelity API; its errors and answers read as its vendor's (core.vendor_client)."""
 
-
-def _probe_differing(items: Any, cls: Any, *, where: str) -> list[str]:
-    """The fields of a list's items that differ from what `cls.from_wire` reads: required ones
-    missing or of another type, optional ones of another type."""
-    found = items_differing(items, cls.REQUIRED, where=where)
-    for item in items[:20] if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            found += fields_differing(item, _present(item, cls.OPTIONAL), where=f"{where}[]")
-    return list(dict.fromkeys(found))
-
-
-class AmmClient(ErrorCodeClient):
     provider = "amm"
     error_messages = ERROR_MESSAGES
     not_found_codes = NOT_FOUND_CODES
     retryable_codes = RETRYABLE_CODES
+    unreadable_message = _(
+        "AMM answered in a form Vetrina cannot read (%(fields)s); the request "
+        "may have been applied. The call log shows the answer's shape."
+    )
+    refused_message = _("AMM refused the request: %(reason)s")
 
-    # --- reading ----------------------------------------------------------------------------
-    def _read(self, parse: Callable[[Any], Any]) -> Callable[[Response], Any]:
-        """A `read` for request(): the JSON body through `parse`, whose Unreadable becomes a
-        ContractDrift naming the fields. A 2xx body that is one of AMM's error bodies is that
-        error. A body that is not JSON stays a MALFORMED_RESPONSE (core.http: looked up)."""
-
-        def read(response: Response) -> Any:
-            body = self.json(response)
-            try:
-                if isinstance(body, dict) and "errorMsg" in body and "errorCode" in body:
-                    status = read_int(body.get("errorCode"), "errorCode", 0)
-                    if status >= 400:
-                        raise self._error(status, body, response.text)
-                return parse(body)
-            except Unreadable as exc:
-                raise self.drift(
-                    response,
-                    *exc.fields,
-                    message=gettext(
-                        "AMM answered in a form Vetrina cannot read (%(fields)s); the request "
-                        "may have been applied. The call log shows the answer's shape."
-                    )
-                    % {"fields": "; ".join(exc.fields)},
-                ) from exc
-
-        return read
-
-    # --- errors -----------------------------------------------------------------------------
-    def error_for(self, response: Response) -> errors.ProviderError:
-        return self._error(response.status_code, self._json_or_none(response), response.text)
-
-    def parse_error(self, response: Response) -> tuple[str, str]:
-        error = self.error_for(response)
-        return error.code, error.user_message
-
-    def _error(self, status: int, body: Any, text: str) -> errors.ProviderError:
-        """AMM's error as one of ours (error_class): a known code keeps its meaning, any other
-        is read by its status, then by its wording; a "not found" says which thing from its
-        words; a refusal we cannot name shows AMM's own words."""
-        code, said = error_words(body)
-        code = code.strip()[:64]
-        words = wording(code, said)
-        message: Any = ERROR_MESSAGES.get(code)
-        cls = error_class(
-            self._status_class(status),
-            code,
-            words,
-            known=ERROR_MESSAGES,
-            not_found=NOT_FOUND_CODES,
-            retryable=RETRYABLE_CODES,
+    def not_found_message(self, words: str) -> Any:
+        """Which thing AMM does not know, from its words."""
+        return next(
+            (
+                ERROR_MESSAGES[known]
+                for subject, known in _NOT_FOUND_SUBJECTS
+                if subject.search(words)
+            ),
+            None,
         )
-        if message is None:
-            if issubclass(cls, errors.ProviderAuthError):
-                message = ERROR_MESSAGES["UNAUTHORIZED"]
-            elif issubclass(cls, errors.ProviderNotFound):
-                message = next(
-                    (
-                        ERROR_MESSAGES[known]
-                        for subject, known in _NOT_FOUND_SUBJECTS
-                        if subject.search(words)
-                    ),
-                    None,
-                )
-            elif not cls.retryable and (said or code):
-                message = gettext("AMM refused the request: %(reason)s") % {"reason": said or code}
-        return cls(
-            message,
-            provider=self.provider,
-            code=code or f"HTTP_{status}",
-            status=status,
-            response_text=text,
-        )
-
-    def _status_class(self, status: int) -> type[errors.ProviderError] | None:
-        if status in self.status_errors:
-            return self.status_errors[status]
-        if status >= 500:
-            return errors.ProviderUnavailable
-        return None
 
     # --- programs ---------------------------------------------------------------------------
     def list_programs(self) -> list[RemoteProgram]:
-        return self.request(
-            "GET", "fidelity/list", operation="fidelity.list", read=self._read(_programs)
-        )
+        return self._call("GET", "fidelity/list", "fidelity.list", _programs)
 
     # --- cards ------------------------------------------------------------------------------
     def list_cards(
@@ -524,12 +431,8 @@ class AmmClient(ErrorCodeClient):
                 offset=offset or 0,
             )
 
-        return self.request(
-            "GET",
-            f"fidelity/{_seg(program_id)}/card/list",
-            operation="card.list",
-            params=params,
-            read=self._read(parse),
+        return self._call(
+            "GET", f"fidelity/{_seg(program_id)}/card/list", "card.list", parse, params=params
         )
 
     def iter_cards(
@@ -550,11 +453,11 @@ class AmmClient(ErrorCodeClient):
             yield page, page.items
 
     def get_card(self, program_id: str, code: str) -> RemoteCard:
-        return self.request(
+        return self._call(
             "GET",
             f"fidelity/{_seg(program_id)}/card/{_seg(code)}",
-            operation="card.detail",
-            read=self._read(lambda body: RemoteCard.from_wire(body, program_id=str(program_id))),
+            "card.detail",
+            lambda body: RemoteCard.from_wire(body, program_id=str(program_id)),
         )
 
     def create_card(
@@ -577,14 +480,12 @@ class AmmClient(ErrorCodeClient):
         # Crea una Fidelity Card: the card as in the list. Without `fidelityCode` the code we
         # sent is the card's; when AMM generated it ("Se assente ne viene generato uno") the
         # answer must say it, or the card cannot be addressed.
-        return self.request(
+        return self._call(
             "POST",
             f"fidelity/{_seg(program_id)}/card",
-            operation="card.create",
+            "card.create",
+            lambda body: RemoteCard.from_wire(body, program_id=str(program_id), code=card_code),
             data=form,
-            read=self._read(
-                lambda body: RemoteCard.from_wire(body, program_id=str(program_id), code=card_code)
-            ),
         )
 
     # --- records (point movements) ----------------------------------------------------------
@@ -602,16 +503,14 @@ class AmmClient(ErrorCodeClient):
         params = self._page_params(offset, limit, from_date, to_date)
         if action:
             params["action"] = action
-        return self.request(
+        return self._call(
             "GET",
             f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record/list",
-            operation="record.list",
-            params=params,
-            read=self._read(
-                lambda body: read_page(
-                    body, "fidelityCardRecordList", RemoteRecord.from_wire, offset=offset or 0
-                )
+            "record.list",
+            lambda body: read_page(
+                body, "fidelityCardRecordList", RemoteRecord.from_wire, offset=offset or 0
             ),
+            params=params,
         )
 
     def iter_records(
@@ -653,12 +552,12 @@ class AmmClient(ErrorCodeClient):
             note=note or None,
             sendSms=_wire_bool(send_sms),
         )
-        return self.request(
+        return self._call(
             "POST",
             f"fidelity/{_seg(program_id)}/card/{_seg(code)}/record",
-            operation="record.create",
+            "record.create",
+            RemoteRecord.from_wire,
             data=form,
-            read=self._read(RemoteRecord.from_wire),
         )
 
     def delete_record(self, program_id: str, code: str, record_id: str) -> None:
@@ -685,7 +584,7 @@ class AmmClient(ErrorCodeClient):
         def programs() -> list[str]:
             def read(body: Any) -> list[str]:
                 listed = body.get("fidelityList") if isinstance(body, dict) else body
-                differing = _probe_differing(listed, RemoteProgram, where="fidelityList")
+                differing = probe_differing(listed, RemoteProgram, where="fidelityList")
                 if listed and isinstance(listed, list) and isinstance(listed[0], dict):
                     with suppress(Unreadable):  # the next probe lists this program's cards
                         first["id"] = read_id(listed[0].get("id"), "id")
@@ -696,9 +595,7 @@ class AmmClient(ErrorCodeClient):
                         return list(exc.fields)
                 return differing
 
-            return self.request(
-                "GET", "fidelity/list", operation="fidelity.list", read=self._read(read)
-            )
+            return self._call("GET", "fidelity/list", "fidelity.list", read)
 
         def cards() -> list[str]:
             if "id" not in first:
@@ -710,15 +607,10 @@ class AmmClient(ErrorCodeClient):
             def read(body: Any) -> list[str]:
                 differing = []
                 if isinstance(body, dict):
-                    differing += _probe_differing(
+                    differing += probe_differing(
                         body.get("fidelityCardList"), RemoteCard, where="fidelityCardList"
                     )
-                    if body.get("metadata") is not None:
-                        differing += fields_differing(
-                            body["metadata"],
-                            _present(body["metadata"], METADATA_FIELDS),
-                            where="metadata",
-                        )
+                    differing += metadata_differing(body)
                 else:
                     differing.append(f"answer: {type_name(body)}, expected object")
                 if not differing:
@@ -729,12 +621,12 @@ class AmmClient(ErrorCodeClient):
                     _remember_card(page.items)
                 return differing
 
-            return self.request(
+            return self._call(
                 "GET",
                 f"fidelity/{_seg(first['id'])}/card/list",
-                operation="card.list",
+                "card.list",
+                read,
                 params={"offset": 0, "limit": PROBE_PAGE_SIZE},
-                read=self._read(read),
             )
 
         def _remember_card(cards: list[RemoteCard]) -> None:
@@ -759,13 +651,8 @@ class AmmClient(ErrorCodeClient):
                 if not isinstance(body, dict):
                     return [f"answer: {type_name(body)}, expected object"]
                 listed = body.get("fidelityCardRecordList")
-                differing = _probe_differing(listed, RemoteRecord, where="fidelityCardRecordList")
-                if body.get("metadata") is not None:
-                    differing += fields_differing(
-                        body["metadata"],
-                        _present(body["metadata"], METADATA_FIELDS),
-                        where="metadata",
-                    )
+                differing = probe_differing(listed, RemoteRecord, where="fidelityCardRecordList")
+                differing += metadata_differing(body)
                 if not differing:
                     try:
                         read_page(body, "fidelityCardRecordList", RemoteRecord.from_wire, offset=0)
@@ -781,12 +668,12 @@ class AmmClient(ErrorCodeClient):
                     differing.append(f"fidelityCardRecordList[].note: missing ({why})")
                 return differing
 
-            return self.request(
+            return self._call(
                 "GET",
                 f"fidelity/{_seg(first['id'])}/card/{_seg(first['code'])}/record/list",
-                operation="record.list",
+                "record.list",
+                read,
                 params={"offset": 0, "limit": PROBE_PAGE_SIZE},
-                read=self._read(read),
             )
 
         return [
@@ -868,7 +755,7 @@ class AmmClient(ErrorCodeClient):
 def _programs(body: Any) -> list[RemoteProgram]:
     """Lista Fidelity: `{"fidelityList": [...]}`; the list absent or null cannot be read (the
     document prints it, and an account always has its programs)."""
-    listed = _object(body, "answer").get("fidelityList")
+    listed = read_object(body, "answer").get("fidelityList")
     if not isinstance(listed, list):
         raise Unreadable(f"fidelityList: {type_name(listed) if listed is not None else 'missing'}")
     return [RemoteProgram.from_wire(item) for item in listed]
@@ -900,14 +787,12 @@ def _form(**values: str | None) -> dict[str, str]:
 
 
 def amm_client() -> AmmClient:
-    return provider_client(
-        AmmClient,
-        base_url=settings.AMM_BASE_URL,
-        auth_key=settings.AMM_AUTH_KEY,
-        auth_secret=settings.AMM_AUTH_SECRET,
+    return provider_client(AmmClient, **provider_settings(AmmClient.provider, *SETTINGS))
+
+
+def amm_preflight() -> ProviderPreflight:
+    """What `checkproviders` checks for AMM (registered in loyalty/apps.py): its settings, then
+    its read-only listings (`AmmClient.probes`)."""
+    return provider_preflight(
+        AmmClient.provider, "AMM", needs=SETTINGS, probes=lambda: amm_client().probes()
     )
-
-
-def amm_probes() -> list[Probe]:
-    """The read-only calls `checkproviders` makes to AMM (registered in loyalty/apps.py)."""
-    return amm_client().probes()

@@ -11,24 +11,17 @@ class LoyaltyConfig(AppConfig):
     def ready(self) -> None:
         from core.customer_data import customer_part_register
         from core.dashboard import dashboard_panel_register
-        from core.preflight import ProviderPreflight, preflight_register
+        from core.preflight import preflight_register
         from loyalty import (  # noqa: F401  (registers the sync handlers and the pull)
             pull,
             sync,
         )
-        from loyalty.amm import amm_probes
+        from loyalty.amm import amm_preflight
         from loyalty.privacy import loyalty_erase, loyalty_export
         from loyalty.selectors import cards_per_shop, points_per_shop_week
         from loyalty.timeline import loyalty_timeline
 
-        preflight_register(
-            ProviderPreflight(
-                provider="amm",
-                label="AMM",
-                settings=("AMM_BASE_URL", "AMM_AUTH_KEY", "AMM_AUTH_SECRET"),
-                probes=amm_probes,
-            )
-        )
+        preflight_register(amm_preflight())
         # First of the customer's parts (the apps that depend on loyalty come after it).
         customer_part_register(
             "loyalty", export=loyalty_export, erase=loyalty_erase, timeline=loyalty_timeline

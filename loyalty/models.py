@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -13,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from core.models import SyncedModel
+from core.models import SyncedModel, by_user_field
 from loyalty.msisdn import msisdn_normalise
 
 CARD_CODE_VALIDATOR = RegexValidator(
@@ -42,6 +41,17 @@ class ConsentSource(models.TextChoices):
     ADMIN = "admin", _("admin")
 
 
+def _consent_field(verbose_name) -> models.CharField:
+    """A customer's consent on one channel, as it stands now (Customer.consent_<channel>)."""
+    return models.CharField(
+        verbose_name,
+        max_length=10,
+        choices=ConsentState.choices,
+        default=ConsentState.UNKNOWN,
+        db_index=True,
+    )
+
+
 class Customer(models.Model):
     """A customer, identified across every channel by their mobile number. Consent per channel
     is kept here as it stands now; every change is in ConsentEvent."""
@@ -56,27 +66,9 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     surname = models.CharField(_("surname"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    consent_push_sms = models.CharField(
-        _("consent to push and SMS"),
-        max_length=10,
-        choices=ConsentState.choices,
-        default=ConsentState.UNKNOWN,
-        db_index=True,
-    )
-    consent_whatsapp = models.CharField(
-        _("consent to WhatsApp"),
-        max_length=10,
-        choices=ConsentState.choices,
-        default=ConsentState.UNKNOWN,
-        db_index=True,
-    )
-    consent_calls = models.CharField(
-        _("consent to phone calls"),
-        max_length=10,
-        choices=ConsentState.choices,
-        default=ConsentState.UNKNOWN,
-        db_index=True,
-    )
+    consent_push_sms = _consent_field(_("consent to push and SMS"))
+    consent_whatsapp = _consent_field(_("consent to WhatsApp"))
+    consent_calls = _consent_field(_("consent to phone calls"))
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -88,6 +80,11 @@ class Customer(models.Model):
     def __str__(self) -> str:
         full = f"{self.name} {self.surname}".strip()
         return f"{full} ({self.msisdn})" if full else str(self.msisdn)
+
+    @property
+    def msisdn_digits(self) -> str:
+        """The number as our copies of pushes and leads hold it: international digits, no "+"."""
+        return str(self.msisdn).lstrip("+")
 
     @property
     def amm_msisdn(self) -> str:
@@ -111,14 +108,7 @@ class ConsentEvent(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=ConsentSource.choices)
     text_version = models.CharField(_("consent text version"), max_length=40, blank=True)
     at = models.DateTimeField(_("when"), db_index=True)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    by = by_user_field(_("recorded by"))
 
     class Meta:
         verbose_name = _("consent change")
@@ -283,14 +273,7 @@ class FidelityCard(SyncedModel):
     activation_date = models.DateTimeField(_("activation date"), null=True, blank=True)
     points = models.IntegerField(_("points"), default=0, help_text=_("Sum of the movements."))
     remote_points = models.IntegerField(_("points at AMM"), null=True, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("enrolled by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = by_user_field(_("enrolled by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = FidelityCardQuerySet.as_manager()
@@ -379,14 +362,7 @@ class PointMovement(SyncedModel):
         on_delete=models.PROTECT,
         related_name="movements",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("made by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = by_user_field(_("made by"))
 
     class Meta:
         verbose_name = _("point movement")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,6 +16,7 @@ from campaigns.models import Shop
 from core.models import Operation
 from core.outbox import outbox_enqueue
 from loyalty.amm import points_for_amount
+from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.models import (
     Customer,
     FidelityCard,
@@ -22,6 +25,16 @@ from loyalty.models import (
     PointMovement,
 )
 from loyalty.msisdn import msisdn_normalise
+
+# A customer as the admin lists them and the API gives them (besides the id).
+CUSTOMER_FIELDS = ("msisdn", "name", "surname", "email", *CONSENT_FIELD.values(), "created_at")
+# What a person gives for a movement (the admin's form and the API): see movement_create.
+MOVEMENT_FIELDS = ("action", "points", "amount", "reward_id", "note", "send_sms", "shop")
+
+
+def _author(user) -> Any:
+    """Who made a record: a person signed in, else nobody (a script, a sync)."""
+    return user if user is not None and user.is_authenticated else None
 
 
 # --- customers -----------------------------------------------------------------------------
@@ -55,6 +68,34 @@ def customer_update(*, customer: Customer, name: str, surname: str, email: str) 
     return customer
 
 
+def customer_save(
+    *,
+    customer: Customer | None = None,
+    msisdn: str = "",
+    name: str = "",
+    surname: str = "",
+    email: str = "",
+    consents: Mapping[str, bool | None],
+    source: str,
+    user=None,
+) -> Customer:
+    """Save a customer and their consents in one transaction: the admin, the API and the
+    counter call this. Without `customer`, the one with this number is found or created (what
+    is given fills in what is empty); with it, its details become the ones given. `consents`
+    (channel → given, withdrawn or None for unknown) names the channels that change: the others
+    stay as they are, and every change lands in the history with `source`."""
+    with transaction.atomic():
+        if customer is None:
+            customer = customer_get_or_create(
+                msisdn=msisdn, name=name, surname=surname, email=email
+            )
+        else:
+            customer = customer_update(customer=customer, name=name, surname=surname, email=email)
+        for channel, given in consents.items():
+            consent_set(customer=customer, channel=channel, given=given, source=source, user=user)
+    return customer
+
+
 # --- cards ---------------------------------------------------------------------------------
 def card_enrol(
     *,
@@ -69,12 +110,15 @@ def card_enrol(
 ) -> FidelityCard:
     """Create a card for a customer and queue it for AMM (`POST fidelity/{program}/card`).
 
-    With only a starting amount, the starting points follow AMM's rule (amount ÷ point value,
-    rounded down), so the balance here is right before AMM answers."""
-    if starting_points is None:
+    A starting amount, when given, decides the starting points by AMM's rule (amount ÷ point
+    value, rounded down), so the balance here is right before AMM answers; the starting points
+    given count only without it."""
+    if starting_amount is not None:
         starting_points = (
             points_for_amount(starting_amount, program.point_value) if starting_amount else 0
         )
+    elif starting_points is None:
+        starting_points = 0
     card = FidelityCard(
         program=program,
         customer=customer,
@@ -84,7 +128,7 @@ def card_enrol(
         starting_amount=starting_amount,
         send_sms=send_sms,
         points=starting_points,
-        created_by=user if user and user.is_authenticated else None,
+        created_by=_author(user),
     )
     card.full_clean()
     if shop is not None and not shop.active:
@@ -105,19 +149,6 @@ def card_recompute_points(*, card_id: int) -> int:
 
 
 # --- movements -----------------------------------------------------------------------------
-def _movement(card: FidelityCard, **fields) -> PointMovement:
-    if not card.active:
-        raise ValidationError({"card": _("The card %(card)s is not active.") % {"card": card}})
-    movement = PointMovement(card=card, date=timezone.now(), **fields)
-    movement.full_clean()
-    with transaction.atomic():
-        movement.save()
-        card_recompute_points(card_id=card.pk)
-        outbox_enqueue(obj=movement, operation=Operation.CREATE)
-    card.refresh_from_db(fields=["points"])
-    return movement
-
-
 def movement_check(
     *,
     card: FidelityCard,
@@ -143,68 +174,76 @@ def movement_check(
         raise ValidationError(errors)
 
 
-def movement_add(
+def movement_create(
     *,
     card: FidelityCard,
+    action: str,
     points: int | None = None,
     amount: Decimal | None = None,
+    reward_id: int | None = None,
     note: str = "",
     send_sms: bool = False,
     shop: Shop | None = None,
     user=None,
 ) -> PointMovement:
-    """ADD: by points, or by amount spent (points = amount ÷ point value, rounded down)."""
-    movement_check(card=card, action=MovementAction.ADD, points=points, amount=amount)
-    earned = points if points is not None else points_for_amount(amount, card.program.point_value)
-    return _movement(
-        card,
-        action=MovementAction.ADD,
-        points=earned,
-        points_requested=points,
-        amount=amount,
+    """A movement on a card, queued for AMM; the card's balance follows. What an action does
+    not use is ignored:
+    - ADD: by points, or by amount spent (points = amount ÷ point value, rounded down);
+    - REWARD: AMM deducts the reward's points; they are known once AMM answers;
+    - AZZERA (any other action): the card's balance goes to zero."""
+    movement_check(card=card, action=action, points=points, amount=amount, reward_id=reward_id)
+    if action == MovementAction.ADD:
+        earned = (
+            points if points is not None else points_for_amount(amount, card.program.point_value)
+        )
+        fields = {
+            "points": earned,
+            "points_requested": points,
+            "amount": amount,
+            "send_sms": send_sms,
+        }
+    elif action == MovementAction.REWARD:
+        fields = {"points": 0, "reward_id": reward_id, "send_sms": send_sms}
+    else:
+        card.refresh_from_db(fields=["points"])
+        action, fields = MovementAction.AZZERA, {"points": -card.points}
+    movement = PointMovement(
+        card=card,
+        action=action,
+        date=timezone.now(),
         note=note,
-        send_sms=send_sms,
         shop=shop,
-        created_by=user if user and user.is_authenticated else None,
+        created_by=_author(user),
+        **fields,
     )
+    movement.full_clean()
+    with transaction.atomic():
+        movement.save()
+        card_recompute_points(card_id=card.pk)
+        outbox_enqueue(obj=movement, operation=Operation.CREATE)
+    card.refresh_from_db(fields=["points"])
+    return movement
 
 
-def movement_reward(
-    *,
-    card: FidelityCard,
-    reward_id: int | None,
-    note: str = "",
-    send_sms: bool = False,
-    shop: Shop | None = None,
-    user=None,
+def movement_add(
+    *, card: FidelityCard, points: int | None = None, amount: Decimal | None = None, **details
 ) -> PointMovement:
-    """REWARD: AMM deducts the reward's points; they are known once AMM answers."""
-    movement_check(card=card, action=MovementAction.REWARD, reward_id=reward_id)
-    return _movement(
-        card,
-        action=MovementAction.REWARD,
-        points=0,
-        reward_id=reward_id,
-        note=note,
-        send_sms=send_sms,
-        shop=shop,
-        created_by=user if user and user.is_authenticated else None,
+    """ADD (see movement_create; `details`: note, send_sms, shop, user)."""
+    return movement_create(
+        card=card, action=MovementAction.ADD, points=points, amount=amount, **details
     )
+
+
+def movement_reward(*, card: FidelityCard, reward_id: int | None, **details) -> PointMovement:
+    """REWARD (see movement_create; `details`: note, send_sms, shop, user)."""
+    return movement_create(card=card, action=MovementAction.REWARD, reward_id=reward_id, **details)
 
 
 def movement_reset(
     *, card: FidelityCard, note: str = "", shop: Shop | None = None, user=None
 ) -> PointMovement:
     """AZZERA: the card's balance goes to zero."""
-    card.refresh_from_db(fields=["points"])
-    return _movement(
-        card,
-        action=MovementAction.AZZERA,
-        points=-card.points,
-        note=note,
-        shop=shop,
-        created_by=user if user and user.is_authenticated else None,
-    )
+    return movement_create(card=card, action=MovementAction.AZZERA, note=note, shop=shop, user=user)
 
 
 def movement_delete(*, movement: PointMovement) -> None:

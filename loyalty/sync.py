@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,7 +16,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.errors import ContractDrift, NeedsDecision, ProviderNotFound, ProviderUnavailable
-from core.models import OutboxEntry, OutboxState, SyncStatus
+from core.models import SyncStatus
+from core.outbox import outbox_mark_delivered
+from core.selectors import outbox_awaiting_decision, outbox_remote_ids_deleted
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from loyalty.amm import (
     REFERENCE_PREFIX,
@@ -28,6 +30,9 @@ from loyalty.amm import (
 )
 from loyalty.models import FidelityCard, MovementAction, PointMovement
 from loyalty.services import card_recompute_points, customer_get_or_create
+
+if TYPE_CHECKING:
+    from core.models import OutboxEntry
 
 # How far AMM's clock may be from ours. A record that a lost attempt made is looked for from the
 # first attempt's start less this, up to the look-up's own time plus this: a record of the same
@@ -202,15 +207,7 @@ def _unclaimed(records: list[RemoteRecord]) -> list[RemoteRecord]:
     ids = [record.id for record in records]
     held = set(
         PointMovement.objects.filter(remote_id__in=ids).values_list("remote_id", flat=True)
-    ) | set(
-        OutboxEntry.objects.filter(
-            model_label=PointMovement._meta.label_lower,
-            operation="delete",
-            payload__remote_id__in=ids,
-        )
-        .exclude(state__in=[OutboxState.DONE, OutboxState.CANCELLED])
-        .values_list("payload__remote_id", flat=True)
-    )
+    ) | outbox_remote_ids_deleted(model=PointMovement, remote_ids=ids, open_only=True)
     return [record for record in records if record.id not in held]
 
 
@@ -400,17 +397,7 @@ def movement_awaiting_decision(movement: PointMovement) -> OutboxEntry | None:
     not resolve), or None."""
     if movement.remote_id:
         return None
-    return (
-        OutboxEntry.objects.filter(
-            model_label=PointMovement._meta.label_lower,
-            object_id=str(movement.pk),
-            operation="create",
-            state=OutboxState.FAILED,
-            error_code=DECISION_CODE,
-        )
-        .order_by("-id")
-        .first()
-    )
+    return outbox_awaiting_decision(obj=movement, code=DECISION_CODE).first()
 
 
 def movement_mark_delivered(*, movement: PointMovement, record_id: str) -> PointMovement:
@@ -419,8 +406,8 @@ def movement_mark_delivered(*, movement: PointMovement, record_id: str) -> Point
     The record is read at AMM again: it must be one of the card's records that match the
     movement, made since its first attempt, held by no other movement. Then the movement is
     synced with it, as if the lost answer had come; its outbox entry ends done."""
-    entry = movement_awaiting_decision(movement)
-    if entry is None:
+    entries = outbox_awaiting_decision(obj=movement, code=DECISION_CODE)
+    if movement.remote_id or not entries.exists():
         raise ValidationError(_("This movement is not waiting for a decision."))
     record_id = str(record_id).strip()
     sent = _Sent.of(movement)
@@ -446,13 +433,7 @@ def movement_mark_delivered(*, movement: PointMovement, record_id: str) -> Point
     now = timezone.now()
     message = _("Marked by hand as delivered: AMM's record %(id)s.") % {"id": record.id}
     with transaction.atomic():
-        if not OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.FAILED).update(
-            state=OutboxState.DONE,
-            completed_at=now,
-            remote_id=record.id,
-            last_error=message,
-            outcome_unknown=False,
-        ):
+        if not outbox_mark_delivered(entries=entries, message=message, remote_id=record.id):
             raise ValidationError(_("This movement is not waiting for a decision."))
         PointMovement.objects.filter(pk=movement.pk).update(
             **handler.record_fields(state),

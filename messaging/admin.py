@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import ReadOnlyAdmin, SyncAdminMixin, status_badge
+from core.admin import LiveProgressAdminMixin, ReadOnlyAdmin, SyncAdminMixin, status_badge
 from core.errors import ProviderError
 from loyalty.consent import exclusion_labels
 from messaging.care import care_request_create
@@ -49,8 +51,9 @@ SEND_BADGE = {
 
 
 @admin.register(PushSend)
-class PushSendAdmin(admin.ModelAdmin):
+class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
     form = PushSendForm
+    progress_json_name = "counts"
     list_display = ("name", "status_badge", "created_at", "resolved_count", "delivery")
     list_filter = ("status", "sandbox", "only_push")
     search_fields = ("name", "text", "transaction_id")
@@ -103,7 +106,7 @@ class PushSendAdmin(admin.ModelAdmin):
                     name: reverse(f"admin:messaging_pushsend_{name}", args=[send.pk])
                     for name in ("estimate", "confirm", "refresh", "invitations")
                 },
-                "counts_url": reverse("admin:messaging_pushsend_counts", args=[send.pk]),
+                "progress_url": self.progress_url(send),
                 "messages_url": reverse("admin:messaging_pushmessage_changelist")
                 + f"?send__id__exact={send.pk}",
             }
@@ -129,11 +132,6 @@ class PushSendAdmin(admin.ModelAdmin):
                 name="messaging_pushsend_invitations",
             ),
             path(
-                "<int:send_id>/counts.json",
-                view(self.counts_json),
-                name="messaging_pushsend_counts",
-            ),
-            path(
                 "multimedia/<str:media_id>/",
                 view(self.multimedia_view),
                 name="messaging_pushsend_multimedia",
@@ -141,27 +139,21 @@ class PushSendAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def counts_json(self, request: HttpRequest, send_id: int) -> JsonResponse:
+    def progress(self, obj: PushSend) -> dict[str, Any]:
         """The send's progress for its live page: batches answered, statuses, delivery rate."""
-        send = get_object_or_404(PushSend, pk=send_id)
-        if not self.has_view_permission(request, send):
-            raise PermissionDenied
-        counts = push_send_counts(send)
+        counts = push_send_counts(obj)
         open_messages = sum(
             n
             for status, n in counts["by_status"].items()
             if status in ("INSERTED", "PENDING", "SENT")
         )
-        return JsonResponse(
-            {
-                **counts,
-                "status": send.status,
-                "status_label": send.get_status_display(),
-                "statuses": _status_counts(counts),
-                "finished": send.status in (SendStatus.SENT, SendStatus.FAILED)
-                and not open_messages,
-            }
-        )
+        return {
+            **counts,
+            "status": obj.status,
+            "status_label": obj.get_status_display(),
+            "statuses": _status_counts(counts),
+            "finished": obj.status in (SendStatus.SENT, SendStatus.FAILED) and not open_messages,
+        }
 
     def _step(self, request: HttpRequest, send_id: int, step) -> HttpResponse:
         if request.method != "POST" or not request.user.has_perm("messaging.change_pushsend"):

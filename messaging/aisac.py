@@ -42,15 +42,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import errors
 from core.http import ProviderClient, Response, Session, provider_client
-from core.preflight import Probe
+from core.preflight import Probe, ProviderPreflight, provider_preflight
+from core.provider_settings import provider_settings
 from core.shapes import Expected, items_differing
+from core.wire import Unreadable, id_text
 
+# What the client is made from: AISAC_BASE_URL, AISAC_API_KEY.
+SETTINGS = ("BASE_URL", "API_KEY")
 AISAC_TZ = ZoneInfo("Europe/Rome")  # "il CEST … UTC+2 con l'ora legale, UTC+1 con l'ora solare"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # ours: the document shows no date at all
 ERROR_MESSAGES = {
@@ -107,25 +110,12 @@ def parse_date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=AISAC_TZ)
 
 
-class Unreadable(ValueError):
-    """A field of an answer that cannot be read; the client turns it into a ContractDrift."""
-
-    def __init__(self, *fields: str) -> None:
-        self.fields = fields
-        super().__init__(", ".join(fields))
-
-
 def wire_id(value: Any, name: str) -> str:
     """An id as text, whether the answer gives a number (`7`) or text (`"REQ-7"`)."""
-    if isinstance(value, bool):
+    text = id_text(value)
+    if text is None:
         raise Unreadable(name)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise Unreadable(name)
+    return text
 
 
 def wire_text(raw: dict[str, Any], name: str) -> str:
@@ -198,12 +188,25 @@ class RemoteRequest:
         return cls(request_id=request_id, raw=raw, **values)
 
 
+def request_status(raw: dict[str, Any]) -> str:
+    """A request's status as its answer (RemoteRequest.raw) gives it, as text ("" for none)."""
+    return str(raw.get("status") or "")
+
+
 @dataclass(frozen=True)
 class OrderLine:
     sku: str
     name: str
     quantity: int
     price: Decimal
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """An order Aisac holds: our order number (Aisac's id for it) and its answer, as read."""
+
+    order_id: str
+    raw: dict[str, Any]
 
 
 class AisacClient(ProviderClient):
@@ -501,6 +504,17 @@ class AisacClient(ProviderClient):
         }
         return self._post("createOrder", body, self.read_order(order_id))
 
+    def place_order(self, *, order_id: str, **order: Any) -> RemoteOrder:
+        """createOrder, once: Aisac refuses a second order with our number (DUPLICATE_ORDER),
+        which means an earlier attempt got there — the goal is met."""
+        try:
+            answer = self.create_order(order_id=order_id, **order)
+        except errors.ProviderRejected as exc:
+            if exc.code == "DUPLICATE_ORDER":
+                return RemoteOrder(order_id, {"order_id": order_id})
+            raise
+        return RemoteOrder(str(answer["order_id"]), answer)
+
     # --- preflight --------------------------------------------------------------------------
     def probe_requests(self) -> list[str]:
         """getRequests, first page only (read-only): the fields of its requests that differ
@@ -523,11 +537,15 @@ class AisacClient(ProviderClient):
 
 
 def aisac_client() -> AisacClient:
-    return provider_client(
-        AisacClient, base_url=settings.AISAC_BASE_URL, api_key=settings.AISAC_API_KEY
+    return provider_client(AisacClient, **provider_settings(AisacClient.provider, *SETTINGS))
+
+
+def aisac_preflight() -> ProviderPreflight:
+    """What `checkproviders` checks for Aisac (registered in messaging/apps.py): its settings,
+    then the one read-only call we use, getRequests (first page)."""
+    return provider_preflight(
+        AisacClient.provider,
+        "Aisac",
+        needs=SETTINGS,
+        probes=lambda: [Probe("getRequests", aisac_client().probe_requests)],
     )
-
-
-def aisac_probes() -> list[Probe]:
-    """`checkproviders`: Aisac's one read-only call we use, getRequests (first page)."""
-    return [Probe("getRequests", aisac_client().probe_requests)]

@@ -11,14 +11,14 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from core.customer_data import CustomerAdminSection, customer_part_register
         from core.dashboard import dashboard_panel_register
-        from core.preflight import ProviderPreflight, preflight_register
+        from core.preflight import preflight_register
         from core.retention import retention_register
         from messaging import (  # noqa: F401  (registers the sync handlers and the pulls)
             care,
             pull,
             sync,
         )
-        from messaging.aisac import aisac_probes
+        from messaging.aisac import aisac_preflight
         from messaging.customer_data import (
             aisac_activity,
             messaging_erase,
@@ -27,25 +27,11 @@ class MessagingConfig(AppConfig):
         )
         from messaging.inbound import inbound_calls_purge
         from messaging.selectors import pushes_per_day
-        from messaging.smshosting import smshosting_probes
+        from messaging.smshosting import smshosting_preflight
 
         retention_register("inbound_calls", inbound_calls_purge)
-        preflight_register(
-            ProviderPreflight(
-                provider="aisac",
-                label="Aisac",
-                settings=("AISAC_BASE_URL", "AISAC_API_KEY"),
-                probes=aisac_probes,
-            )
-        )
-        preflight_register(
-            ProviderPreflight(
-                provider="smshosting",
-                label="SMSHosting",
-                settings=("SMSHOSTING_BASE_URL", "SMSHOSTING_AUTH_KEY", "SMSHOSTING_AUTH_SECRET"),
-                probes=smshosting_probes,
-            )
-        )
+        preflight_register(aisac_preflight())
+        preflight_register(smshosting_preflight())
         customer_part_register(
             "messaging",
             export=messaging_export,

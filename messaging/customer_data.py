@@ -33,16 +33,11 @@ from messaging.models import (
 )
 
 
-def _number(customer: Customer) -> str:
-    """The number as SMSHosting's records hold it: international digits, no "+"."""
-    return str(customer.msisdn).lstrip("+")
-
-
 def messaging_export(customer: Customer, user) -> dict[str, Any]:
     def reach[M](queryset: QuerySet[M]) -> QuerySet[M]:
         return scope_queryset(user, queryset)
 
-    number = _number(customer)
+    number = customer.msisdn_digits
     return {
         "push_messages": [
             {
@@ -132,7 +127,7 @@ def _scrub_push_lists(number: str, placeholder: str) -> None:
 def messaging_timeline(customer: Customer, user) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     for message in scope_queryset(
-        user, PushMessage.objects.filter(msisdn=_number(customer))
+        user, PushMessage.objects.filter(msisdn=customer.msisdn_digits)
     ).select_related("send")[:TIMELINE_MAX_ITEMS]:
         items.append(
             TimelineItem(

@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from messaging.models import PushSend
-from messaging.services import push_send_validate
+from messaging.services import SEND_INPUT_FIELDS, push_send_validate
 
 
 class ListField(forms.CharField):
@@ -43,21 +43,7 @@ class PushSendForm(forms.ModelForm):
 
     class Meta:
         model = PushSend
-        fields = (
-            "name",
-            "recipients",
-            "groups",
-            "audience_shops",
-            "audience_programs",
-            "text",
-            "image",
-            "only_push",
-            "sms_text",
-            "sms_from",
-            "sms_encoding",
-            "send_at",
-            "sandbox",
-        )
+        fields = SEND_INPUT_FIELDS
 
     def _post_clean(self):
         """The service's rules too, so that they show on the form instead of failing the save."""

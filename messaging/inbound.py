@@ -18,7 +18,6 @@ from functools import cache as memoise
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
@@ -28,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.clientaddr import client_address
+from core.provider_settings import provider_setting
 from core.retention import log_cutoff, rows_delete
 from loyalty.consent import CONSENT_FIELD, consent_set
 from loyalty.models import Channel, ConsentSource, Customer, FidelityCard
@@ -97,7 +97,7 @@ def _guard(request: HttpRequest) -> JsonResponse | None:
         response = _error(429, "rate_limited", "Too many calls: slow down.")
         response["Retry-After"] = str(60 - int(time.time()) % 60)
         return response
-    expected = settings.AISAC_INBOUND_KEY
+    expected = provider_setting("aisac", "INBOUND_KEY", default="")  # none: closed to all
     given = request.headers.get("X-Api-Key") or request.GET.get("api_key", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return _error(401, "unauthorized", "Missing or wrong key (X-Api-Key header).")
@@ -118,11 +118,13 @@ def _over_rate(address: str) -> bool:
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=120)
         calls = 1
-    return calls > settings.AISAC_INBOUND_RATE_PER_MINUTE
+    return calls > provider_setting("aisac", "INBOUND_RATE_PER_MINUTE")
 
 
 def _address_allowed(address: str) -> bool:
-    networks = _allowed_networks(tuple(settings.AISAC_INBOUND_ALLOWED_IPS))
+    networks = _allowed_networks(
+        tuple(provider_setting("aisac", "INBOUND_ALLOWED_IPS", default=()))
+    )
     if not networks:
         return True
     try:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.models import SyncedModel
+from core.models import SyncedModel, by_user_field
 
 SMS_FROM_VALIDATOR = RegexValidator(
     r"^(\+?\d{6,16}|[A-Za-z0-9]{1,11})$",
@@ -99,14 +98,7 @@ class PushSend(models.Model):
     estimated_at = models.DateTimeField(_("estimated at"), null=True, blank=True)
     resolved_count = models.PositiveIntegerField(_("recipients"), default=0)
     excluded = models.JSONField(_("excluded recipients"), default=dict, blank=True)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("confirmed by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    confirmed_by = by_user_field(_("confirmed by"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 

@@ -27,10 +27,15 @@ from loyalty.services import msisdn_normalise
 from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
 from messaging.smshosting import FINAL_STATUSES, PushRequest, message_values, smshosting_client
 
-SEND_FIELDS = (
+# What a person gives for a send, in the order the form shows it: the admin's form and the API
+# take these. The audiences are many-to-many, set once the send is saved (`shops`, `programs`
+# below); the other fields are the ones push_send_create and push_send_update take.
+SEND_INPUT_FIELDS = (
     "name",
     "recipients",
     "groups",
+    "audience_shops",
+    "audience_programs",
     "text",
     "image",
     "only_push",
@@ -40,6 +45,8 @@ SEND_FIELDS = (
     "send_at",
     "sandbox",
 )
+SEND_AUDIENCE_FIELDS = ("audience_shops", "audience_programs")
+SEND_FIELDS = tuple(name for name in SEND_INPUT_FIELDS if name not in SEND_AUDIENCE_FIELDS)
 GSM_SINGLE, GSM_MULTI, UCS2_SINGLE, UCS2_MULTI, MAX_PARTS = 160, 153, 70, 67, 5
 
 

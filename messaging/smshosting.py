@@ -8,43 +8,54 @@ Every answer is read here, and only here: the dataclasses below (and `message_va
 what the rest of Vetrina sees. Each reading quotes the document's line it follows and says
 what else it accepts; an answer that still cannot be read raises a ContractDrift naming the
 fields (the call log keeps its shape). SMSHosting and AMM are the same vendor: the values are
-read with the same readers (loyalty.amm), and an error code the document does not list is
-classified the same way, by status and wording (loyalty.amm.error_class)."""
+read with the same readers (core.wire), and errors, dates and list metadata the same way
+(core.vendor_client: an error code the document does not list is classified by status and
+wording)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import errors
-from core.http import ErrorCodeClient, Response, provider_client
-from core.preflight import Probe
-from core.shapes import fields_differing, items_differing, type_name
+from core.http import Response, provider_client
+from core.preflight import Probe, ProviderPreflight, provider_preflight
+from core.provider_settings import provider_settings
+from core.shapes import type_name
+from core.vendor_client import (
+    VendorClient,
+    format_date,
+    metadata_differing,
+    probe_differing,
+)
 from core.wire import (
     Unreadable,
-    error_class,
-    error_words,
     parse_date,  # noqa: F401  (the document's dates and their ISO variants, for callers here)
     read_date,
     read_decimal,
     read_id,
     read_int,
+    read_object,
     read_text,
-    wording,
 )
 
-DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# What the client is made from: SMSHOSTING_BASE_URL, SMSHOSTING_AUTH_KEY, SMSHOSTING_AUTH_SECRET.
+SETTINGS = ("BASE_URL", "AUTH_KEY", "AUTH_SECRET")
 SEARCH_PAGE_SIZE = 500
-FINAL_STATUSES = {"DELIVERED", "NOTDELIVERED", "NOSENT"}
+# A message's status: INSERTED or NOT_INSERTED when sent, then PENDING, SENT, and at last one of
+# FINAL_STATUSES. The rest of Vetrina names them by these.
+NOT_INSERTED = "NOT_INSERTED"
+DELIVERED = "DELIVERED"
+OPEN_STATUSES = ("INSERTED", "PENDING", "SENT")  # on their way: push/search tells how they end
+FINAL_STATUSES = {DELIVERED, "NOTDELIVERED", "NOSENT"}
 # How far back `checkproviders` searches (push/search wants at least one parameter).
 PROBE_SEARCH_DAYS = 30
 # Every errorMsg of the document, with what the user can do about it.
@@ -76,18 +87,6 @@ ERROR_MESSAGES = {
 }
 # A server-side error is worth another try; the others need the user to change something.
 RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
-
-
-def format_date(value: datetime) -> str:
-    if value.tzinfo is None:  # %z would print nothing: the provider could not read the date
-        raise ValueError("A provider date needs a time zone")
-    return value.strftime(DATE_FORMAT)
-
-
-def _object(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Unreadable(f"{name}: {type_name(value)}, expected object")
-    return value
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ class Estimate:
 
     @classmethod
     def from_wire(cls, raw: Any) -> Estimate:
-        raw = _object(raw, "answer")
+        raw = read_object(raw, "answer")
         missing = [f"{name}: missing" for name in cls.FIELDS if raw.get(name) in (None, "")]
         if missing:
             raise Unreadable(*missing)
@@ -277,7 +276,7 @@ class SendResult:
         inserted has one), else None. `transactionId` left out: the one we sent ("Se non
         specificato … verrà generato": we always send one). A different one is taken as
         SMSHosting's (the send happened), and kept."""
-        raw = _object(raw, "answer")
+        raw = read_object(raw, "answer")
         listed = raw.get("sms")
         if listed is not None and not isinstance(listed, list):
             raise Unreadable(f"sms: {type_name(listed)}, expected list")
@@ -315,24 +314,16 @@ class SendResult:
 def _counts(messages: list[Any]) -> tuple[int | None, int | None, int | None]:
     """(SMS inserted, not inserted, pushes inserted) as the messages tell them."""
     readable = [m for m in messages if isinstance(m, dict)]  # the others: message_values says
-    not_inserted = sum(1 for m in readable if str(m.get("status") or "").upper() == "NOT_INSERTED")
+    not_inserted = sum(1 for m in readable if str(m.get("status") or "").upper() == NOT_INSERTED)
     kinds = [
         str(m.get("type") or "").upper()
         for m in readable
-        if str(m.get("status") or "").upper() != "NOT_INSERTED"
+        if str(m.get("status") or "").upper() != NOT_INSERTED
     ]
     if not all(kinds):
         return None, not_inserted, None
     pushes = sum(1 for kind in kinds if kind == "PUSH")
     return len(kinds) - pushes, not_inserted, pushes
-
-
-# push/search: `{"metadata": {"count":1, "offset":0, "limit":20}, "smsList": [...]}`.
-METADATA_FIELDS = {
-    "count": ("number", "text"),
-    "offset": ("number", "text"),
-    "limit": ("number", "text"),
-}
 
 
 def read_search(body: Any) -> tuple[int | None, list[SentMessage]]:
@@ -342,10 +333,10 @@ def read_search(body: Any) -> tuple[int | None, list[SentMessage]]:
     prints both). Without metadata (or its count) the total is not known and the search is read
     until an empty page. smsList absent or null beside a metadata block: no message; with
     neither, the answer cannot be read. Each message needs its id (see message_values)."""
-    body = _object(body, "answer")
+    body = read_object(body, "answer")
     meta = body.get("metadata")
     if meta is not None:
-        meta = _object(meta, "metadata")
+        meta = read_object(meta, "metadata")
     listed = body.get("smsList")
     if listed is None and meta is None:
         raise Unreadable("smsList: missing")
@@ -355,97 +346,18 @@ def read_search(body: Any) -> tuple[int | None, list[SentMessage]]:
     return count, [SentMessage.from_wire(m, "smsList[]", need_id=True) for m in listed or []]
 
 
-def _present(obj: Any, expected: dict) -> dict:
-    """The expected fields `obj` has (not null): read when there, not needed."""
-    return {k: v for k, v in expected.items() if isinstance(obj, dict) and obj.get(k) is not None}
+class SmsHostingClient(VendorClient):
+    """SMSHosting's push API; its errors and answers read as its vendor's (core.vendor_client):
+    the document's codes keep their meaning (GENERIC_ERROR is retried)."""
 
-
-def _probe_differing(items: Any, cls: Any, *, where: str) -> list[str]:
-    found = items_differing(items, cls.REQUIRED, where=where)
-    for item in items[:20] if isinstance(items, list) else []:
-        if isinstance(item, dict):
-            found += fields_differing(item, _present(item, cls.OPTIONAL), where=f"{where}[]")
-    return list(dict.fromkeys(found))
-
-
-class SmsHostingClient(ErrorCodeClient):
     provider = "smshosting"
     error_messages = ERROR_MESSAGES
     retryable_codes = RETRYABLE_CODES
-
-    # --- reading ----------------------------------------------------------------------------
-    def _read(self, parse: Callable[[Any], Any]) -> Callable[[Response], Any]:
-        """A `read` for request(): the JSON body through `parse`, whose Unreadable becomes a
-        ContractDrift naming the fields. A 2xx body that is one of SMSHosting's error bodies is
-        that error. A body that is not JSON stays a MALFORMED_RESPONSE (core.http: looked up)."""
-
-        def read(response: Response) -> Any:
-            body = self.json(response)
-            try:
-                self._raise_error_body(response, body)
-                return parse(body)
-            except Unreadable as exc:
-                raise self.drift(
-                    response,
-                    *exc.fields,
-                    message=gettext(
-                        "SMSHosting answered in a form Vetrina cannot read (%(fields)s); the "
-                        "request may have been applied. The call log shows the answer's shape."
-                    )
-                    % {"fields": "; ".join(exc.fields)},
-                ) from exc
-
-        return read
-
-    def _raise_error_body(self, response: Response, body: Any) -> None:
-        if isinstance(body, dict) and "errorMsg" in body and "errorCode" in body:
-            status = read_int(body.get("errorCode"), "errorCode", 0)
-            if status >= 400:
-                raise self._error(status, body, response.text)
-
-    # --- errors -----------------------------------------------------------------------------
-    def error_for(self, response: Response) -> errors.ProviderError:
-        return self._error(response.status_code, self._json_or_none(response), response.text)
-
-    def parse_error(self, response: Response) -> tuple[str, str]:
-        error = self.error_for(response)
-        return error.code, error.user_message
-
-    def _error(self, status: int, body: Any, text: str) -> errors.ProviderError:
-        """SMSHosting's error as one of ours: the document's codes keep their meaning
-        (GENERIC_ERROR is retried); any other is read by status, then by its wording (not
-        found, transient, credentials); a refusal we cannot name shows SMSHosting's words."""
-        code, said = error_words(body)
-        by_status: type[errors.ProviderError] | None = self.status_errors.get(status)
-        if by_status is None and status >= 500:
-            by_status = errors.ProviderUnavailable
-        cls = error_class(
-            by_status,
-            code,
-            wording(code, said),
-            known=ERROR_MESSAGES,
-            not_found=frozenset(),
-            retryable=RETRYABLE_CODES,
-        )
-        message: Any = ERROR_MESSAGES.get(code)
-        if message is None:
-            if issubclass(cls, errors.ProviderAuthError):
-                message = ERROR_MESSAGES["UNAUTHORIZED"]
-            elif (
-                not cls.retryable
-                and not issubclass(cls, errors.ProviderNotFound)
-                and (said or code)
-            ):
-                message = gettext("SMSHosting refused the request: %(reason)s") % {
-                    "reason": said or code
-                }
-        return cls(
-            message,
-            provider=self.provider,
-            code=code or f"HTTP_{status}",
-            status=status,
-            response_text=text,
-        )
+    unreadable_message = _(
+        "SMSHosting answered in a form Vetrina cannot read (%(fields)s); the "
+        "request may have been applied. The call log shows the answer's shape."
+    )
+    refused_message = _("SMSHosting refused the request: %(reason)s")
 
     # --- calls ------------------------------------------------------------------------------
     def _post_push(self, path: str, request: PushRequest, *, for_send: bool, read) -> Any:
@@ -505,13 +417,7 @@ class SmsHostingClient(ErrorCodeClient):
             params["fromDate"] = format_date(from_date)
         if status:
             params["status"] = status
-        return self.request(
-            "GET",
-            "push/search",
-            operation="push/search",
-            params=params,
-            read=self._read(read_search),
-        )
+        return self._call("GET", "push/search", "push/search", read_search, params=params)
 
     def search_all(self, *, transaction_id: str) -> Iterator[SentMessage]:
         """Every message of a transaction, page by page, until the count (or an empty page)."""
@@ -570,18 +476,12 @@ class SmsHostingClient(ErrorCodeClient):
         # "url":"cqui.it/5izKw2"}` (a link without its scheme, kept as it is). The url is
         # needed; `to` is not read.
         def parse(body: Any) -> str:
-            url = _object(body, "answer").get("url")
+            url = read_object(body, "answer").get("url")
             if not isinstance(url, str) or not url.strip():
                 raise Unreadable(f"url: {type_name(url) if url is not None else 'missing'}")
             return url.strip()
 
-        return self.request(
-            "POST",
-            "push/invitation",
-            operation="push/invitation",
-            data={"to": to},
-            read=self._read(parse),
-        )
+        return self._call("POST", "push/invitation", "push/invitation", parse, data={"to": to})
 
     # --- the read-only check (checkproviders) -------------------------------------------------
     def probes(self) -> list[Probe]:
@@ -593,13 +493,8 @@ class SmsHostingClient(ErrorCodeClient):
                     return [f"answer: {type_name(body)}, expected object"]
                 differing = []
                 if body.get("smsList") is not None or body.get("metadata") is None:
-                    differing += _probe_differing(body.get("smsList"), SentMessage, where="smsList")
-                if body.get("metadata") is not None:
-                    differing += fields_differing(
-                        body["metadata"],
-                        _present(body["metadata"], METADATA_FIELDS),
-                        where="metadata",
-                    )
+                    differing += probe_differing(body.get("smsList"), SentMessage, where="smsList")
+                differing += metadata_differing(body)
                 if not differing:
                     try:
                         read_search(body)
@@ -608,26 +503,24 @@ class SmsHostingClient(ErrorCodeClient):
                 return differing
 
             since = timezone.now() - timedelta(days=PROBE_SEARCH_DAYS)
-            return self.request(
-                "GET",
-                "push/search",
-                operation="push/search",
-                params={"fromDate": format_date(since), "offset": 0, "limit": 1},
-                read=self._read(read),
-            )
+            params = {"fromDate": format_date(since), "offset": 0, "limit": 1}
+            return self._call("GET", "push/search", "push/search", read, params=params)
 
         return [Probe("push/search", search)]
 
 
 def smshosting_client() -> SmsHostingClient:
     return provider_client(
-        SmsHostingClient,
-        base_url=settings.SMSHOSTING_BASE_URL,
-        auth_key=settings.SMSHOSTING_AUTH_KEY,
-        auth_secret=settings.SMSHOSTING_AUTH_SECRET,
+        SmsHostingClient, **provider_settings(SmsHostingClient.provider, *SETTINGS)
     )
 
 
-def smshosting_probes() -> list[Probe]:
-    """The read-only call `checkproviders` makes to SMSHosting (registered in messaging/apps.py)."""
-    return smshosting_client().probes()
+def smshosting_preflight() -> ProviderPreflight:
+    """What `checkproviders` checks for SMSHosting (registered in messaging/apps.py): its
+    settings, then push/search (`SmsHostingClient.probes`)."""
+    return provider_preflight(
+        SmsHostingClient.provider,
+        "SMSHosting",
+        needs=SETTINGS,
+        probes=lambda: smshosting_client().probes(),
+    )

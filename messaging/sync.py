@@ -9,9 +9,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from core.errors import ProviderRejected
 from core.sync import RemoteState, SyncHandler, sync_handler_register
-from messaging.aisac import OrderLine, aisac_client
+from messaging.aisac import OrderLine, aisac_client, request_status
 from messaging.care import care_request_lookup, care_request_send
 from messaging.models import CareRequest, Order, PushBatch
 from messaging.services import (
@@ -98,7 +97,7 @@ class CareRequestSync(SyncHandler):
         """Never called: `remote_delete` is False."""
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
-        return {"status": str(state.data.get("status") or "")[:32]}
+        return {"status": request_status(state.data)[:32]}
 
     def find_existing(self, obj: CareRequest) -> RemoteState | None:
         # Adopted only on an exact match, by our reference (or, when Aisac gives references
@@ -121,24 +120,17 @@ class OrderSync(SyncHandler):
     remote_delete = False
 
     def create(self, obj: Order) -> RemoteState:
-        try:
-            answer = aisac_client().create_order(
-                order_id=obj.number,
-                user_key=obj.customer.amm_msisdn,
-                shop_code=obj.shop.code,
-                total=obj.total,
-                lines=[
-                    OrderLine(
-                        sku=line.sku, name=line.name, quantity=line.quantity, price=line.price
-                    )
-                    for line in obj.lines.all()
-                ],
-            )
-        except ProviderRejected as exc:
-            if exc.code == "DUPLICATE_ORDER":  # an earlier attempt got there: the goal is met
-                return RemoteState(obj.number, {"order_id": obj.number})
-            raise
-        return RemoteState(str(answer["order_id"]), answer)
+        order = aisac_client().place_order(
+            order_id=obj.number,
+            user_key=obj.customer.amm_msisdn,
+            shop_code=obj.shop.code,
+            total=obj.total,
+            lines=[
+                OrderLine(sku=line.sku, name=line.name, quantity=line.quantity, price=line.price)
+                for line in obj.lines.all()
+            ],
+        )
+        return RemoteState(order.order_id, order.raw)
 
     def update(self, obj: Order) -> RemoteState:
         # Aisac has no call to read or change an order: what we sent stands.

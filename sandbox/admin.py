@@ -2,24 +2,12 @@ from django.contrib import admin
 from django.contrib.admin.utils import display_for_value
 from django.utils.translation import gettext_lazy as _
 
-from sandbox.models import SandboxKnob, SandboxObject
+from sandbox.models import KNOB_FIELDS, SandboxKnob, SandboxObject
 
 
 @admin.register(SandboxKnob)
 class SandboxKnobAdmin(admin.ModelAdmin):
-    list_display = (
-        "provider",
-        "latency_ms",
-        "latency_after_ms",
-        "answer_time_ms",
-        "error_rate",
-        "forced_status",
-        "forced_remaining",
-        "malformed_json",
-        "concurrency_cap",
-        "answers",
-        "in_flight",
-    )
+    list_display = ("provider", *KNOB_FIELDS, "in_flight")
     readonly_fields = ("in_flight", "max_in_flight")
 
 

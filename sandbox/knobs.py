@@ -16,20 +16,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from sandbox.models import Provider, SandboxKnob, SandboxObject
+from sandbox.models import KNOB_FIELDS, Provider, SandboxKnob, SandboxObject
 
 PROVIDERS = tuple(Provider.values)  # ("volantinopiu", "amm", "smshosting", "wolkvox", "aisac")
-KNOB_FIELDS = (
-    "latency_ms",
-    "latency_after_ms",
-    "answer_time_ms",
-    "error_rate",
-    "forced_status",
-    "forced_remaining",
-    "malformed_json",
-    "concurrency_cap",
-    "answers",
-)
 
 
 def knob_set(*, provider: str, **values) -> SandboxKnob:

@@ -40,6 +40,20 @@ class Provider(models.TextChoices):
     AISAC = "aisac", "Aisac"
 
 
+# The knobs a test or a demo sets; SandboxKnob's other fields are the counters the sandbox keeps.
+KNOB_FIELDS = (
+    "latency_ms",
+    "latency_after_ms",
+    "answer_time_ms",
+    "error_rate",
+    "forced_status",
+    "forced_remaining",
+    "malformed_json",
+    "concurrency_cap",
+    "answers",
+)
+
+
 class SandboxKnob(models.Model):
     """Fault knobs of one simulated provider, adjustable while it runs."""
 

@@ -49,30 +49,22 @@ class FlyerRequestViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ("status", "shop")
     search_fields = ("promo_name",)
 
-    def _decide(self, request, decide) -> Response:
+    def _decide(self, request, decide, *, note_as: str) -> Response:
+        """Approve or reject: `decide` is the service, which takes the note as `note_as`."""
         if not request.user.has_perm("store.approve_flyerrequest"):
             raise PermissionDenied
         decision = FlyerDecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        flyer_request = decide(self.get_object(), decision.validated_data["note"])
+        note = {note_as: decision.validated_data["note"]}
+        flyer_request = decide(flyer_request=self.get_object(), user=request.user, **note)
         return Response(self.get_serializer(flyer_request).data)
 
     @extend_schema(request=FlyerDecisionSerializer, responses=FlyerRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        return self._decide(
-            request,
-            lambda obj, note: flyer_request_approve(
-                flyer_request=obj, user=request.user, note=note
-            ),
-        )
+        return self._decide(request, flyer_request_approve, note_as="note")
 
     @extend_schema(request=FlyerDecisionSerializer, responses=FlyerRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        return self._decide(
-            request,
-            lambda obj, note: flyer_request_reject(
-                flyer_request=obj, user=request.user, reason=note
-            ),
-        )
+        return self._decide(request, flyer_request_reject, note_as="reason")

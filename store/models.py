@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.models import by_user_field
+
 
 class StoreManager(models.Model):
     """A user who works the counter of some shops: /store/ only, never the admin."""
@@ -67,14 +69,7 @@ class FlyerRequest(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = by_user_field(_("decided by"), on_delete=models.PROTECT)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.TextField(
         _("reason / note to the shop"),

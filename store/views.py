@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loyalty.consent import CONSENT_FIELD, consent_set
+from loyalty.consent import CONSENT_FIELD
 from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram
 from loyalty.services import (
     card_enrol,
-    customer_get_or_create,
+    customer_save,
     movement_add,
     movement_reset,
     movement_reward,
@@ -114,18 +114,16 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @transaction.atomic  # a card refused leaves no customer nor consent made for it behind
 def _enrol(request: HttpRequest, shop, data: dict) -> tuple[Customer, FidelityCard]:
-    customer = customer_get_or_create(
-        msisdn=data["msisdn"], name=data["name"], surname=data["surname"], email=data["email"]
+    customer = customer_save(
+        msisdn=data["msisdn"],
+        name=data["name"],
+        surname=data["surname"],
+        email=data["email"],
+        # A ticked box gives consent; an unticked one changes nothing.
+        consents={channel: True for channel, name in CONSENT_FIELD.items() if data[name]},
+        source=ConsentSource.STORE,
+        user=request.user,
     )
-    for channel, name in CONSENT_FIELD.items():
-        if data[name]:  # ticked at the counter; an unticked box changes nothing
-            consent_set(
-                customer=customer,
-                channel=channel,
-                given=True,
-                source=ConsentSource.STORE,
-                user=request.user,
-            )
     card = card_enrol(
         program=data["program"],
         customer=customer,

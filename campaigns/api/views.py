@@ -4,19 +4,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from campaigns import services
 from campaigns.api.serializers import CampaignSerializer, MediaSerializer, ShopSerializer
 from campaigns.models import Campaign, Media, Shop
-from campaigns.services import (
-    campaign_create,
-    campaign_is_registered,
-    campaign_update,
-    campaign_withdraw,
-    media_create,
-    media_delete,
-    shop_create,
-    shop_delete,
-    shop_update,
-)
 
 
 class Conflict(APIException):
@@ -35,13 +25,15 @@ class ShopViewSet(viewsets.ModelViewSet):
     ordering_fields = ("code", "city", "created_at")
 
     def perform_create(self, serializer: ShopSerializer) -> None:
-        serializer.instance = shop_create(**serializer.validated_data)
+        serializer.instance = services.shop_create(**serializer.validated_data)
 
     def perform_update(self, serializer: ShopSerializer) -> None:
-        serializer.instance = shop_update(shop=serializer.instance, data=serializer.validated_data)
+        serializer.instance = services.shop_update(
+            shop=serializer.instance, data=serializer.validated_data
+        )
 
     def perform_destroy(self, instance: Shop) -> None:
-        shop_delete(shop=instance)
+        services.shop_delete(shop=instance)
 
 
 class MediaViewSet(
@@ -62,10 +54,10 @@ class MediaViewSet(
 
     def perform_create(self, serializer: MediaSerializer) -> None:
         data = serializer.validated_data
-        serializer.instance = media_create(file=data["file"], name=data.get("name", ""))
+        serializer.instance = services.media_create(file=data["file"], name=data.get("name", ""))
 
     def perform_destroy(self, instance: Media) -> None:
-        media_delete(media=instance)
+        services.media_delete(media=instance)
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -89,19 +81,19 @@ class CampaignViewSet(viewsets.ModelViewSet):
     ordering_fields = ("date_send", "created_at")
 
     def perform_create(self, serializer: CampaignSerializer) -> None:
-        serializer.instance = campaign_create(**serializer.validated_data)
+        serializer.instance = services.campaign_create(**serializer.validated_data)
 
     def perform_update(self, serializer: CampaignSerializer) -> None:
-        if campaign_is_registered(serializer.instance):
+        if services.campaign_is_registered(serializer.instance):
             raise Conflict(
                 _(
                     "This campaign is registered with VolantinoPiù, which cannot change it: "
                     "DELETE it (withdraw) and POST it again with the changes."
                 )
             )
-        serializer.instance = campaign_update(
+        serializer.instance = services.campaign_update(
             campaign=serializer.instance, data=serializer.validated_data
         )
 
     def perform_destroy(self, instance: Campaign) -> None:
-        campaign_withdraw(campaign=instance)
+        services.campaign_withdraw(campaign=instance)

@@ -4,8 +4,9 @@ from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from core.api import SYNC_FIELDS
+from loyalty.consent import CONSENT_FIELD
 from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
-from loyalty.services import msisdn_normalise
+from loyalty.services import CUSTOMER_FIELDS, msisdn_normalise
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -18,17 +19,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = (
-            "id",
-            "msisdn",
-            "name",
-            "surname",
-            "email",
-            "consent_push_sms",
-            "consent_whatsapp",
-            "consent_calls",
-            "created_at",
-        )
+        fields = ("id", *CUSTOMER_FIELDS)
         read_only_fields = ("created_at",)
 
     def validate_msisdn(self, value):
@@ -40,7 +31,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Customer):
         data = super().to_representation(instance)
-        for name in ("consent_push_sms", "consent_whatsapp", "consent_calls"):
+        for name in CONSENT_FIELD.values():
             data[name] = {"given": True, "withdrawn": False}.get(getattr(instance, name))
         return data
 

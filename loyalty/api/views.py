@@ -16,24 +16,16 @@ from loyalty.api.serializers import (
     FidelityProgramSerializer,
     PointMovementSerializer,
 )
-from loyalty.consent import CONSENT_FIELD, consent_set
-from loyalty.models import (
-    ConsentSource,
-    Customer,
-    FidelityCard,
-    FidelityProgram,
-    MovementAction,
-    PointMovement,
-)
+from loyalty.consent import CONSENT_FIELD
+from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram, PointMovement
 from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
+    MOVEMENT_FIELDS,
     card_enrol,
     customer_get_or_create,
-    customer_update,
-    movement_add,
+    customer_save,
+    movement_create,
     movement_delete,
-    movement_reset,
-    movement_reward,
 )
 
 
@@ -52,37 +44,28 @@ class CustomerViewSet(
     filterset_fields = ("email",)
 
     def perform_create(self, serializer):
-        data = serializer.validated_data
-        customer = customer_get_or_create(
-            msisdn=str(data["msisdn"]),
-            name=data.get("name", ""),
-            surname=data.get("surname", ""),
-            email=data.get("email", ""),
-        )
-        self._apply_consent(customer, data)
-        serializer.instance = customer
+        self._save(serializer)
 
     def perform_update(self, serializer):
-        instance, data = serializer.instance, serializer.validated_data
-        customer = customer_update(
-            customer=instance,
-            name=data.get("name", instance.name),
-            surname=data.get("surname", instance.surname),
-            email=data.get("email", instance.email),
-        )
-        self._apply_consent(customer, data)
-        serializer.instance = customer
+        self._save(serializer)
 
-    def _apply_consent(self, customer: Customer, data: dict) -> None:
-        for channel, name in CONSENT_FIELD.items():
-            if name in data:  # only what the request says changes; history is kept
-                consent_set(
-                    customer=customer,
-                    channel=channel,
-                    given=data[name],
-                    source=ConsentSource.API,
-                    user=self.request.user,
-                )
+    def _save(self, serializer) -> None:
+        """A POST finds the customer by number or creates them; a PUT or PATCH changes the one
+        in the URL, keeping the details it does not give. Either way only the consents the
+        request names change."""
+        current, data = serializer.instance, serializer.validated_data
+        details = {
+            name: data.get(name, getattr(current, name, ""))
+            for name in ("name", "surname", "email")
+        }
+        serializer.instance = customer_save(
+            customer=current,
+            msisdn=str(data.get("msisdn", "")),
+            consents={ch: data[name] for ch, name in CONSENT_FIELD.items() if name in data},
+            source=ConsentSource.API,
+            user=self.request.user,
+            **details,
+        )
 
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["get"])
@@ -151,9 +134,7 @@ class FidelityCardViewSet(
             customer=customer,
             shop=data.get("shop"),
             code=data.get("code", ""),
-            starting_points=data.get("starting_points")
-            if data.get("starting_amount") is None
-            else None,
+            starting_points=data.get("starting_points"),
             starting_amount=data.get("starting_amount"),
             send_sms=data.get("send_sms", False),
             user=self.request.user,
@@ -195,28 +176,12 @@ class PointMovementViewSet(
         return PointMovement.objects.filter(card_id=self.kwargs["card_pk"]).order_by("-date", "-id")
 
     def perform_create(self, serializer):
-        data, card = serializer.validated_data, self.card()
-        common = {
-            "card": card,
-            "note": data.get("note", ""),
-            "shop": data.get("shop"),
-            "user": self.request.user,
-        }
-        action = data["action"]
-        if action == MovementAction.ADD:
-            movement = movement_add(
-                points=data.get("points"),
-                amount=data.get("amount"),
-                send_sms=data.get("send_sms", False),
-                **common,
-            )
-        elif action == MovementAction.REWARD:
-            movement = movement_reward(
-                reward_id=data.get("reward_id"), send_sms=data.get("send_sms", False), **common
-            )
-        else:
-            movement = movement_reset(**common)
-        serializer.instance = movement
+        data = serializer.validated_data
+        serializer.instance = movement_create(
+            card=self.card(),
+            user=self.request.user,
+            **{name: data[name] for name in MOVEMENT_FIELDS if name in data},
+        )
 
     def perform_destroy(self, instance):
         movement_delete(movement=instance)

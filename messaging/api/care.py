@@ -7,6 +7,15 @@ from messaging.care import care_request_create, order_create
 from messaging.models import CareRequest, CareType, Order, OrderLine
 
 
+class CreateReadViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Records Aisac takes and never lets change: created and read, never updated or deleted."""
+
+
 class CareRequestSerializer(serializers.ModelSerializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), required=False)
     msisdn = serializers.CharField(
@@ -42,12 +51,7 @@ class CareRequestSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class CareRequestViewSet(
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
+class CareRequestViewSet(CreateReadViewSet):
     """WhatsApp customer-care requests handled by Aisac (createRequest, getRequest)."""
 
     queryset = CareRequest.objects.select_related("customer").order_by("-created_at")
@@ -91,12 +95,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = ("total", "remote_id", "sync_status", "sync_error")
 
 
-class OrderViewSet(
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
+class OrderViewSet(CreateReadViewSet):
     """Orders of the chain's e-commerce, sent to Aisac (createOrder). The total is the lines' sum."""
 
     queryset = Order.objects.prefetch_related("lines").order_by("-created_at")

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from messaging.models import PushMessage, PushSend
-from messaging.services import push_send_counts
+from messaging.services import SEND_INPUT_FIELDS, push_send_counts
 
 
 class PushSendSerializer(serializers.ModelSerializer):
@@ -19,19 +19,7 @@ class PushSendSerializer(serializers.ModelSerializer):
         model = PushSend
         fields = (
             "id",
-            "name",
-            "recipients",
-            "groups",
-            "audience_shops",
-            "audience_programs",
-            "text",
-            "image",
-            "only_push",
-            "sms_text",
-            "sms_from",
-            "sms_encoding",
-            "send_at",
-            "sandbox",
+            *SEND_INPUT_FIELDS,
             "transaction_id",
             "status",
             "error",

@@ -57,7 +57,7 @@ def test_upload_from_the_admin_shows_live_progress(admin_client, deliver, campai
     upload = CallUpload.objects.get()
     assert response["Location"] == reverse("admin:callcenter_callupload_change", args=[upload.pk])
     page = admin_client.get(response["Location"]).content.decode()
-    assert 'id="upload-bar"' in page and "upload_progress.js" in page
+    assert 'id="upload-bar"' in page and "live_progress.js" in page
     progress = admin_client.get(
         reverse("admin:callcenter_callupload_progress", args=[upload.pk])
     ).json()

@@ -312,7 +312,7 @@ def test_a_job_page_followed_live_is_shown_again_when_it_ends(admin_client, kind
     kinds("test_plain", lambda job, progress: "ok")
     job = Job.objects.create(kind="test_plain", label="queued")
     page = admin_client.get(reverse("admin:core_job_change", args=[job.pk])).content.decode()
-    assert 'data-finished="0"' in page and "job_progress.js" in page
+    assert 'data-finished="0"' in page and "live_progress.js" in page
 
 
 def test_a_pull_whose_worker_died_runs_again_by_itself(deliver):

@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 
 from campaigns.models import Shop
 from campaigns.services import shop_delete, shop_update
+from core import outbox
 from core.models import OutboxEntry, OutboxState, RemoteCall, SyncStatus
 from core.outbox import outbox_claim, outbox_deliver, outbox_retry, outbox_sweep
 from core.tasks import outbox_deliver_task
@@ -425,14 +426,14 @@ def test_a_claim_reads_then_claims_only_the_entry_as_it_was_read(broker_down, mo
     between, the claim misses instead of claiming with stale attempt counts."""
     make_shop()
     entry = OutboxEntry.objects.get()
-    real_first = type(OutboxEntry.objects.all()).first
+    real_load = outbox.row_load
 
-    def read_then_someone_changes_it(queryset):
-        found = real_first(queryset)
+    def read_then_someone_changes_it(model, pk):
+        found = real_load(model, pk)
         OutboxEntry.objects.filter(pk=entry.pk).update(attempts=3)
         return found
 
-    monkeypatch.setattr(type(OutboxEntry.objects.all()), "first", read_then_someone_changes_it)
+    monkeypatch.setattr(outbox, "row_load", read_then_someone_changes_it)
     assert outbox_claim(entry_id=entry.pk) is None
     monkeypatch.undo()
     claimed = outbox_claim(entry_id=entry.pk)

@@ -104,7 +104,7 @@ def test_the_admin_wizard_estimates_then_sends(admin_client, deliver):
         reverse("admin:messaging_pushsend_change", args=[send.pk])
     ).content.decode()
     assert 'id="delivery-rate"' in page and 'name="text"' not in page
-    assert "send_progress.js" in page
+    assert "live_progress.js" in page
     counts = admin_client.get(reverse("admin:messaging_pushsend_counts", args=[send.pk])).json()
     assert (counts["total"], counts["status"]) == (2, "sent")
 

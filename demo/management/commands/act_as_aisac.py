@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ProviderError
+from core.provider_settings import provider_setting
 from demo.inbound_client import AisacInboundClient
 
 
@@ -41,11 +41,12 @@ class Command(BaseCommand):
     def handle(
         self, *args, action: str, user_key: str, variables: list[str], base_url: str, **options
     ):
-        if not settings.AISAC_INBOUND_KEY:
+        inbound_key = provider_setting("aisac", "INBOUND_KEY", default="")
+        if not inbound_key:
             raise CommandError(
                 "AISAC_INBOUND_KEY is not set: Vetrina's inbound endpoints are closed."
             )
-        client = AisacInboundClient(base_url=base_url, inbound_key=settings.AISAC_INBOUND_KEY)
+        client = AisacInboundClient(base_url=base_url, inbound_key=inbound_key)
         try:
             if action == "get":
                 answer = client.get_object(user_key)

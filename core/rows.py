@@ -1,0 +1,98 @@
+"""Reading and writing one row by primary key with SQL built once per model and field set.
+
+Every outbox delivery reads its entry and its record and writes both back. The ORM builds each
+of those statements anew every time, and building them cost a delivery several times more CPU
+than running them (a profile of 300 VolantinoPiù deliveries: 2,100 statements, 0.13 s in the
+database, about 2 s in the ORM). Here the SQL text and the value converters are made on first
+use and kept; the values still go through each field's own conversion, so what is written and
+read is exactly what the ORM would write and read. Only for the delivery's hot path: anything
+else keeps the ORM."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+def row_load[M: Model](model: type[M], pk: Any) -> M | None:
+    """The instance with primary key `pk` (any field's text form accepted), or None."""
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    pk_field = model._meta.pk
+    sql, fields, converters = _select(model, alias, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk_field.get_db_prep_value(pk_field.to_python(pk), connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, expression, functions in converters:
+        for convert in functions:
+            values[index] = convert(values[index], expression, connection)
+    return model.from_db(alias, [f.attname for f in fields], values)
+
+
+def row_update(
+    model: type[Model], pk: Any, values: dict[str, Any], *, match: dict[str, Any] | None = None
+) -> int:
+    """UPDATE the row `pk` with `values` (field names), only while its fields equal `match`
+    (a conditional write); returns the number of rows changed (0 or 1)."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    match = match or {}
+    sql, fields, match_fields = _update(
+        model, alias, connection.vendor, tuple(values), tuple(match)
+    )
+    pk_field = model._meta.pk
+    params = [
+        field.get_db_prep_save(value, connection)
+        for value, field in zip(values.values(), fields, strict=True)
+    ]
+    params.append(pk_field.get_db_prep_value(pk_field.to_python(pk), connection))
+    params.extend(
+        field.get_db_prep_value(value, connection)
+        for value, field in zip(match.values(), match_fields, strict=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@lru_cache(maxsize=64)
+def _select(model: type[Model], alias: str, vendor: str):
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields]
+    table = quote(model._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(f.column)}" for f in fields)
+    pk = quote(model._meta.pk.column)
+    # Names from the model's own declaration, quoted; every value is a parameter.
+    sql = f"SELECT {columns} FROM {table} WHERE {table}.{pk} = %s"  # noqa: S608
+    converters = []
+    for index, field in enumerate(fields):
+        expression = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if functions:
+            converters.append((index, expression, tuple(functions)))
+    return sql, fields, tuple(converters)
+
+
+@lru_cache(maxsize=256)
+def _update(
+    model: type[Model], alias: str, vendor: str, names: tuple[str, ...], match: tuple[str, ...]
+):
+    quote = connections[alias].ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    match_fields = [model._meta.get_field(name) for name in match]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    condition = " AND ".join(
+        [f"{quote(model._meta.pk.column)} = %s"] + [f"{quote(f.column)} = %s" for f in match_fields]
+    )
+    table = quote(model._meta.db_table)
+    sql = f"UPDATE {table} SET {assignments} WHERE {condition}"  # noqa: S608 (as in _select)
+    return sql, fields, match_fields

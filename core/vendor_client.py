@@ -1,0 +1,153 @@
+"""What the clients of AMM and SMSHosting share: the two come from the same vendor, whose APIs
+follow one convention — HTTP Basic (`core.http.ErrorCodeClient`), errors as `{"errorCode": 400,
+"errorMsg": CODE}` (also inside a 2xx answer), dates as `yyyy-MM-dd'T'HH:mm:ssZ`
+(2019-11-22T16:11:23+0100), lists paged with a `metadata` block.
+
+Each client keeps its own codes and messages (`error_messages`, `not_found_codes`,
+`retryable_codes`, and the wording below) and its own readers; the convention is read here once.
+The documents' lists of codes are incomplete, so a code we do not know is classified by its
+HTTP status, then by its wording (`core.wire.error_class`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from core import errors
+from core.http import ErrorCodeClient, Response
+from core.shapes import fields_differing, items_differing
+from core.wire import Unreadable, error_class, error_words, read_int, wording
+
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# Lists: `"metadata": {"count": 15, "offset": 0, "limit": 3}`, numbers or text, and the list.
+METADATA_FIELDS = {
+    "count": ("number", "text"),
+    "offset": ("number", "text"),
+    "limit": ("number", "text"),
+}
+# How many items of a list the read-only check looks at for optional fields of another type.
+PROBE_ITEMS = 20
+
+
+def format_date(value: datetime) -> str:
+    if value.tzinfo is None:  # %z would print nothing: the provider could not read the date
+        raise ValueError("A provider date needs a time zone")
+    return value.strftime(DATE_FORMAT)
+
+
+def present(obj: Any, expected: dict) -> dict:
+    """The expected fields `obj` has (not null): read when there, not needed."""
+    return {k: v for k, v in expected.items() if isinstance(obj, dict) and obj.get(k) is not None}
+
+
+def probe_differing(items: Any, cls: Any, *, where: str) -> list[str]:
+    """The fields of a list's items that differ from what `cls.from_wire` reads: required ones
+    (`cls.REQUIRED`) missing or of another type, optional ones (`cls.OPTIONAL`) of another
+    type."""
+    found = items_differing(items, cls.REQUIRED, where=where)
+    for item in items[:PROBE_ITEMS] if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            found += fields_differing(item, present(item, cls.OPTIONAL), where=f"{where}[]")
+    return list(dict.fromkeys(found))
+
+
+def metadata_differing(body: dict[str, Any]) -> list[str]:
+    """The fields of a list answer's `metadata` block that differ from METADATA_FIELDS (none
+    when the answer has no block: the list is then read to an empty page)."""
+    meta = body.get("metadata")
+    if meta is None:
+        return []
+    return fields_differing(meta, present(meta, METADATA_FIELDS), where="metadata")
+
+
+class VendorClient(ErrorCodeClient):
+    """A client of this vendor. A subclass sets ErrorCodeClient's codes and says, in its own
+    name, that an answer cannot be read (`unreadable_message`, with %(fields)s) and that the
+    provider refused a request for a reason we have no message of ours for (`refused_message`,
+    with %(reason)s)."""
+
+    unreadable_message: ClassVar[Any]
+    refused_message: ClassVar[Any]
+
+    def _call(
+        self, method: str, path: str, operation: str, parse: Callable[[Any], Any], **kwargs: Any
+    ) -> Any:
+        """One call, its JSON answer read by `parse` (see `_read`)."""
+        return self.request(method, path, operation=operation, read=self._read(parse), **kwargs)
+
+    # --- reading ----------------------------------------------------------------------------
+    def _read(self, parse: Callable[[Any], Any]) -> Callable[[Response], Any]:
+        """A `read` for request(): the JSON body through `parse`, whose Unreadable becomes a
+        ContractDrift naming the fields. A 2xx body that is one of the vendor's error bodies is
+        that error. A body that is not JSON stays a MALFORMED_RESPONSE (core.http: looked up)."""
+
+        def read(response: Response) -> Any:
+            body = self.json(response)
+            try:
+                self._raise_error_body(response, body)
+                return parse(body)
+            except Unreadable as exc:
+                raise self.drift(
+                    response,
+                    *exc.fields,
+                    message=str(self.unreadable_message) % {"fields": "; ".join(exc.fields)},
+                ) from exc
+
+        return read
+
+    def _raise_error_body(self, response: Response, body: Any) -> None:
+        if isinstance(body, dict) and "errorMsg" in body and "errorCode" in body:
+            status = read_int(body.get("errorCode"), "errorCode", 0)
+            if status >= 400:
+                raise self._error(status, body, response.text)
+
+    # --- errors -----------------------------------------------------------------------------
+    def error_for(self, response: Response) -> errors.ProviderError:
+        return self._error(response.status_code, self._json_or_none(response), response.text)
+
+    def parse_error(self, response: Response) -> tuple[str, str]:
+        error = self.error_for(response)
+        return error.code, error.user_message
+
+    def _error(self, status: int, body: Any, text: str) -> errors.ProviderError:
+        """The vendor's error as one of ours (error_class): a known code keeps its meaning,
+        any other is read by its status, then by its wording (not found, transient,
+        credentials); a refusal we cannot name shows the provider's own words."""
+        code, said = error_words(body)
+        words = wording(code, said)
+        cls = error_class(
+            self._status_class(status),
+            code,
+            words,
+            known=self.error_messages,
+            not_found=self.not_found_codes,
+            retryable=self.retryable_codes,
+        )
+        message: Any = self.error_messages.get(code)
+        if message is None:
+            if issubclass(cls, errors.ProviderAuthError):
+                message = self.error_messages["UNAUTHORIZED"]
+            elif issubclass(cls, errors.ProviderNotFound):
+                message = self.not_found_message(words)
+            elif not cls.retryable and (said or code):
+                message = str(self.refused_message) % {"reason": said or code}
+        return cls(
+            message,
+            provider=self.provider,
+            code=code or f"HTTP_{status}",
+            status=status,
+            response_text=text,
+        )
+
+    def not_found_message(self, words: str) -> Any:
+        """The message of a "not found" whose code we do not know, from its words; None: the
+        generic one."""
+        return None
+
+    def _status_class(self, status: int) -> type[errors.ProviderError] | None:
+        if status in self.status_errors:
+            return self.status_errors[status]
+        if status >= 500:
+            return errors.ProviderUnavailable
+        return None
