@@ -19,6 +19,7 @@ from callcenter.models import CallCampaign, CallUpload, UploadStatus
 from callcenter.services import call_upload_create
 from callcenter.wolkvox import MAX_RECORDS_PER_CALL
 from sandbox.knobs import knob_reset, knob_set
+from sandbox.models import WolkvoxTokenUse
 
 LATENCY_MS = 500
 CALLS_IN_FLIGHT = 2
@@ -74,6 +75,7 @@ def run(*, campaign: CallCampaign, leads: int) -> dict[str, float]:
     knob_reset(provider="wolkvox")
     _warm_up()
     knob_set(provider="wolkvox", answer_time_ms=LATENCY_MS)
+    WolkvoxTokenUse.objects.update(max_in_flight=0)  # the sandbox's count of calls at once
     try:
         started = time.monotonic()
         upload = call_upload_create(campaign=campaign)
@@ -85,10 +87,14 @@ def run(*, campaign: CallCampaign, leads: int) -> dict[str, float]:
     upload.refresh_from_db()
     if upload.status != UploadStatus.DONE or upload.records_confirmed != leads:
         raise RuntimeError(f"upload ended {upload.status}, {upload.records_confirmed} confirmed")
+    most_at_once = max(WolkvoxTokenUse.objects.values_list("max_in_flight", flat=True), default=0)
+    if most_at_once > CALLS_IN_FLIGHT:  # the sandbox refuses them, but it must never happen
+        raise RuntimeError(f"{most_at_once} Wolkvox calls were in flight at once")
     calls = math.ceil(leads / MAX_RECORDS_PER_CALL)
     ideal = calls / CALLS_IN_FLIGHT * LATENCY_MS / 1000
     return {
         "wolkvox_upload_efficiency": ideal / elapsed,
         "_wolkvox_upload_s": elapsed,
         "_wolkvox_ideal_s": ideal,
+        "_wolkvox_most_calls_at_once": float(most_at_once),
     }

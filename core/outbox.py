@@ -38,7 +38,11 @@ logger = logging.getLogger("vetrina.outbox")
 QUEUED_STATES = (OutboxState.PENDING, OutboxState.FAILED)
 # How often a delivery waiting for a provider slot looks again: a slot freed is taken at once,
 # which matters when two 0.5 s Wolkvox calls are all that may be in flight.
+# A delivery waiting for a provider slot looks again after 2 ms, then twice as long each time
+# up to 20 ms: with more deliveries than slots (several worker machines), the waiting ones would
+# otherwise ask the database 500 times a second each and take the CPU the slot holders need.
 SLOT_POLL_SECONDS = 0.002
+SLOT_POLL_MAX_SECONDS = 0.02
 
 
 # --- enqueue -----------------------------------------------------------------------------
@@ -373,6 +377,7 @@ class _Held:
         """Unless the claim took a slot, wait for one (SLOT_WAIT_SECONDS); else SlotsBusy."""
         lease = settings.OUTBOX["LEASE_SECONDS"]
         deadline = time.monotonic() + settings.OUTBOX["SLOT_WAIT_SECONDS"]
+        pause = SLOT_POLL_SECONDS
         while not self.slot_token:
             if slot_looks_free(provider=self.provider):
                 self.slot_token = slot_acquire(provider=self.provider, lease_seconds=lease) or ""
@@ -380,7 +385,8 @@ class _Held:
                 return
             if time.monotonic() >= deadline:
                 raise SlotsBusy(self.provider)
-            time.sleep(SLOT_POLL_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 2, SLOT_POLL_MAX_SECONDS)
 
     def settle(self) -> None:
         if self.slot_token:
