@@ -3,10 +3,10 @@
 
 import sys
 
+from config.env import settings_module_select
+
 
 def main() -> None:
-    from config.env import settings_module_select
-
     settings_module_select()  # the environment, else .env, else the embedded default
     from django.core.management import execute_from_command_line
 

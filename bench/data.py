@@ -185,7 +185,10 @@ def push_sends(*, count: int) -> None:
     insert_rows(
         "messaging_pushsend",
         (
-            *SEND_FIELDS,  # name … sms_encoding, send_at, sandbox
+            *(f"{n}_id" if n == "audience" else n for n in SEND_FIELDS),  # name … sandbox
+            "audience_reach",
+            "window_reason",
+            "window_override_reason",
             "transaction_id",
             "status",
             "error",
@@ -195,6 +198,7 @@ def push_sends(*, count: int) -> None:
         ),
         lambda i: (
             f"Invio {i}",
+            None,  # no audience
             "[]",
             "[]",
             "Offerte della settimana",
@@ -205,6 +209,9 @@ def push_sends(*, count: int) -> None:
             "7BIT",
             None,
             False,
+            "{}",
+            "",  # sent inside the send window
+            "",
             f"bench-{i:08d}",
             "sent",
             "",

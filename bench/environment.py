@@ -49,6 +49,11 @@ def prepare(
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "LOG_LEVEL": "WARNING",
         "CACHE_URL": "locmemcache://",
+        # The send window always open: the figures must not depend on the hour of the run.
+        "SEND_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
+        "SEND_WINDOW_START": "00:00",
+        "SEND_WINDOW_END": "24:00",
+        "SEND_WINDOW_HOLIDAYS": "",
     }
     os.environ.update(values)
     return values

@@ -10,10 +10,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from callcenter.forms import RECALL_INPUT_FORMATS
 from callcenter.models import CallCampaign, CallRecord, CallUpload, CallUploadChunk, LeadSource
 from callcenter.previews import (
     IMPORT_DIR,
@@ -25,10 +27,12 @@ from callcenter.previews import (
     lead_file_store,
     lead_preview,
 )
+from callcenter.results import call_upload_results
 from callcenter.services import (
     LeadReport,
     call_chunks_mark_delivered,
     call_chunks_resend,
+    call_records_from_audience,
     call_records_from_inactive_cards,
     call_records_save,
     call_upload_create,
@@ -39,9 +43,37 @@ from campaigns.models import Shop
 from core.admin import LiveProgressPageMixin, ReadOnlyAdmin, SyncAdminMixin, admin_page, job_page
 from core.jobs import JobFailed, JobOutcome, job_checkpoint, job_runner_register, job_start
 from core.models import Job, JobStatus
+from core.send_window import send_window_check
 from loyalty.consent import exclusion_labels
+from loyalty.models import Audience
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+class UploadForm(forms.Form):
+    recall_date = forms.DateTimeField(
+        label=gettext_lazy("recall date"),
+        required=False,
+        input_formats=RECALL_INPUT_FORMATS,
+        help_text=gettext_lazy(
+            "Optional: when Wolkvox calls every lead of this upload back (Italian time, e.g. "
+            "2026-12-14 10:30), within the send window."
+        ),
+    )
+    window_override = forms.BooleanField(
+        label=gettext_lazy("Send outside the send window anyway"), required=False
+    )
+    window_override_reason = forms.CharField(
+        label=gettext_lazy("Reason (kept in the audit trail)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, may_override: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_override:  # the override is marketing's: not even offered to others
+            del self.fields["window_override"], self.fields["window_override_reason"]
 
 
 class LeadFileForm(forms.Form):
@@ -73,6 +105,12 @@ class InactiveLeadsForm(forms.Form):
         min_value=1,
         max_value=3650,
         initial=90,
+    )
+
+
+class AudienceLeadsForm(forms.Form):
+    audience = forms.ModelChoiceField(
+        label=capfirst(gettext_lazy("audience")), queryset=Audience.objects.all()
     )
 
 
@@ -111,8 +149,43 @@ class CallCampaignAdmin(admin.ModelAdmin):
             path(
                 "<int:campaign_id>/inactive/", view(self.inactive_view), name="callcenter_inactive"
             ),
+            path(
+                "<int:campaign_id>/audience/", view(self.audience_view), name="callcenter_audience"
+            ),
+            path("<int:campaign_id>/upload/", view(self.upload_view), name="callcenter_upload"),
             *super().get_urls(),
         ]
+
+    def upload_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+        """Upload the campaign's leads with a recall date, and — outside the send window — the
+        choice of sending anyway (marketing, with a reason) instead of waiting for it."""
+        if not request.user.has_perm("callcenter.change_callcampaign"):
+            raise PermissionDenied
+        campaign = get_object_or_404(CallCampaign, pk=campaign_id)
+        may_override = request.user.has_perm("callcenter.override_send_window")
+        form = UploadForm(request.POST or None, may_override=may_override)
+        if request.method == "POST" and form.is_valid():
+            try:
+                upload = call_upload_create(
+                    campaign=campaign, user=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if upload.window_reason and not upload.window_override_reason:
+                    self.message_user(request, upload.window_reason, messages.WARNING)
+                return HttpResponseRedirect(
+                    reverse("admin:callcenter_callupload_change", args=[upload.pk])
+                )
+        return admin_page(
+            self,
+            request,
+            "admin/callcenter/upload.html",
+            campaign=campaign,
+            title=_("Upload the leads of %(campaign)s to Wolkvox") % {"campaign": campaign},
+            form=form,
+            window=send_window_check(),
+        )
 
     def _campaign(self, request: HttpRequest, campaign_id: int) -> CallCampaign:
         if not request.user.has_perm("callcenter.add_callrecord"):
@@ -227,6 +300,77 @@ class CallCampaignAdmin(admin.ModelAdmin):
             title=_("Leads from card holders who stopped buying"),
             form=form,
         )
+
+    def audience_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+        """Leads from a saved audience: **Stima** shows N in the audience, M with call consent,
+        K on the do-not-call list and what adding them would do (nothing saved); **Aggiungi**
+        has a worker add them, as a job whose page follows it (an audience may be 100,000
+        customers)."""
+        campaign = self._campaign(request, campaign_id)
+        if not request.user.has_perm("loyalty.view_audience"):
+            raise PermissionDenied
+        form = AudienceLeadsForm(request.POST or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            audience = form.cleaned_data["audience"]
+            if "add" in request.POST:
+                job = job_start(
+                    kind="audience_leads",
+                    label=_("Leads from the audience %(audience)s into %(campaign)s")
+                    % {"audience": audience, "campaign": campaign},
+                    params={"campaign": campaign.pk, "audience": audience.pk},
+                    user=request.user,
+                )
+                return job_page(job)
+            report = call_records_from_audience(campaign=campaign, audience=audience, dry_run=True)
+        return admin_page(
+            self,
+            request,
+            "admin/callcenter/audience.html",
+            campaign=campaign,
+            title=_("Leads from an audience"),
+            form=form,
+            report=report,
+            excluded=exclusion_labels(report.reach.excluded) if report else [],
+        )
+
+
+def audience_leads_message(report) -> str:
+    reach, leads = report.reach, report.leads
+    return _(
+        "Audience “%(audience)s”: %(in_audience)d in the audience, %(with_consent)d with call "
+        "consent, %(do_not_call)d on the do-not-call list; %(created)d leads added, %(merged)d "
+        "merged."
+    ) % {
+        "audience": reach.audience,
+        "in_audience": reach.in_audience,
+        "with_consent": reach.with_consent,
+        "do_not_call": reach.do_not_call,
+        "created": leads.created,
+        "merged": leads.merged,
+    }
+
+
+def audience_leads_job(job: Job, progress) -> str:
+    """Add an audience's leads (the job run by a worker). Resumable: run again, it merges into
+    the leads already added and adds the rest."""
+    campaign = CallCampaign.objects.filter(pk=job.params["campaign"]).first()
+    audience = Audience.objects.filter(pk=job.params["audience"]).first()
+    if campaign is None or audience is None:
+        raise JobFailed(_("The campaign or the audience was deleted meanwhile."))
+    step = _("adding the leads")
+    progress(step, 0, 1)
+    report = call_records_from_audience(campaign=campaign, audience=audience)
+    progress(step, 1, 1)
+    return audience_leads_message(report)
+
+
+job_runner_register(
+    "audience_leads",
+    audience_leads_job,
+    resumable=True,
+    permission="callcenter.add_callrecord",
+)
 
 
 # --- the lead file's jobs: its preview and its import ------------------------------------------
@@ -396,6 +540,7 @@ class CallUploadAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
         "records_confirmed",
         "chunks_done",
         "chunks_total",
+        "results_link",
     )
     list_filter = ("status", "campaign")
     date_hierarchy = "created_at"
@@ -409,6 +554,11 @@ class CallUploadAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
                 "<int:upload_id>/decide/",
                 view(self.decide_view),
                 name="callcenter_callupload_decide",
+            ),
+            path(
+                "<int:upload_id>/results/",
+                view(self.results_view),
+                name="callcenter_callupload_results",
             ),
             path(
                 "<int:upload_id>/resume/",
@@ -430,8 +580,30 @@ class CallUploadAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
             "chunks": obj.chunks.order_by("index"),
             "decide_url": reverse("admin:callcenter_callupload_decide", args=[obj.pk]),
             "resume_url": reverse("admin:callcenter_callupload_resume", args=[obj.pk]),
+            "results_url": reverse("admin:callcenter_callupload_results", args=[obj.pk]),
             "may_resume": request.user.has_perm("callcenter.change_callupload"),
         }
+
+    @admin.display(description=gettext_lazy("results"))
+    def results_link(self, obj: CallUpload):
+        url = reverse("admin:callcenter_callupload_results", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Results"))
+
+    def results_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
+        """Leads sent, confirmed, refused, per day and per shop (callcenter/results.py)."""
+        upload = get_object_or_404(self.get_progress_queryset(), pk=upload_id)
+        if not self.has_view_permission(request, upload):
+            raise PermissionDenied
+        results = call_upload_results(upload=upload)
+        return admin_page(
+            self,
+            request,
+            "admin/results.html",
+            title=results.title,
+            record=upload,
+            record_url=reverse("admin:callcenter_callupload_change", args=[upload.pk]),
+            **results.context(),
+        )
 
     def resume_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
         """**Riprova**: prepare the rest of an upload given up after repeated interruptions,

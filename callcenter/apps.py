@@ -15,11 +15,12 @@ class CallcenterConfig(AppConfig):
             call_leads_export,
             call_leads_timeline,
         )
+        from callcenter.dashboard import callcenter_dashboard_register
+        from callcenter.models import CallCampaign, CallUpload
         from callcenter.previews import lead_import_previews_purge
-        from callcenter.selectors import recent_uploads
         from callcenter.wolkvox import wolkvox_preflight
+        from core.audit import audit_register
         from core.customer_data import customer_part_register
-        from core.dashboard import dashboard_panel_register
         from core.preflight import preflight_register
         from core.retention import retention_register
 
@@ -31,4 +32,23 @@ class CallcenterConfig(AppConfig):
             erase=call_leads_erase,
             timeline=call_leads_timeline,
         )
-        dashboard_panel_register("uploads", recent_uploads)
+        callcenter_dashboard_register()  # the admin home (core/dashboard.py)
+        # The audit trail (core/audit.py): campaigns, and who started an upload and how it
+        # ended; not the progress the preparer and the worker write as they go.
+        audit_register(CallCampaign)
+        audit_register(
+            CallUpload,
+            exclude=(
+                "records_sent",
+                "records_confirmed",
+                "chunks_total",
+                "chunks_done",
+                "preparing",
+                "selection",
+                "prepared_through",
+                "preparer",
+                "prepare_lease_until",
+                "prepare_attempts",
+                "prepare_error",
+            ),
+        )

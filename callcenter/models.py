@@ -165,6 +165,17 @@ class CallUpload(models.Model):
     prepare_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     prepare_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     prepare_error = models.TextField(_("preparation error"), blank=True, editable=False)
+    # Wolkvox's `recall_date` for every lead of the upload (else each lead's own).
+    recall_date = models.DateTimeField(_("recall date"), null=True, blank=True)
+    # The send window (core.send_window), decided when the upload starts: its chunks wait
+    # until `send_after` (the next opening), with the reason; or why and by whom it went
+    # outside the window.
+    send_after = models.DateTimeField(_("postponed to"), null=True, blank=True, editable=False)
+    window_reason = models.TextField(_("send window"), blank=True, editable=False)
+    window_override_reason = models.TextField(
+        _("reason for sending outside the window"), blank=True, editable=False
+    )
+    window_override_by = by_user_field(_("sent outside the window by"))
     created_by = by_user_field(_("created by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
@@ -172,6 +183,7 @@ class CallUpload(models.Model):
         verbose_name = _("lead upload")
         verbose_name_plural = _("lead uploads")
         ordering = ["-created_at"]
+        permissions = [("override_send_window", _("Can send outside the send window"))]
 
     def __str__(self) -> str:
         return f"{self.campaign} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

@@ -16,8 +16,10 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import CharField, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -44,8 +46,10 @@ from core.models import Operation, SyncStatus
 from core.outbox import outbox_enqueue, outbox_mark_delivered, outbox_resend
 from core.provider_settings import provider_setting
 from core.selectors import outbox_failed_entries, outbox_has_unknown_outcome
-from loyalty.consent import consent_gate
-from loyalty.models import Channel, FidelityCard
+from core.send_window import send_window_check
+from loyalty.consent import consent_field, consent_gate
+from loyalty.models import Audience, Channel, ConsentState, FidelityCard, MovementAction
+from loyalty.selectors import audience_customers
 
 logger = logging.getLogger("vetrina.callcenter")
 FIELD_NAMES = CallRecordForm.Meta.fields
@@ -143,7 +147,7 @@ def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int)
         FidelityCard.objects.filter(
             shop=shop, active=True, customer__isnull=False, customer__erased_at=None
         )
-        .annotate(last_add=Max("movements__date", filter=Q(movements__action="ADD")))
+        .annotate(last_add=Max("movements__date", filter=Q(movements__action=MovementAction.ADD)))
         .filter(Q(last_add__lt=since) | Q(last_add__isnull=True))
         .select_related("customer")
     )
@@ -164,6 +168,119 @@ def call_records_from_inactive_cards(*, campaign: CallCampaign, shop, days: int)
     return call_records_save(campaign=campaign, rows=rows, source=LeadSource.VETRINA)
 
 
+@dataclass(frozen=True)
+class AudienceCallReach:
+    """Who of an audience a call list may reach, now: N in the audience, M whose call consent
+    allows a call, K of those on the do-not-call list. `allowed`: the numbers that pass the
+    calls gate (international digits); `excluded`: reason → how many, as an upload reports."""
+
+    audience: str
+    in_audience: int
+    with_consent: int
+    do_not_call: int
+    allowed: list[str]
+    excluded: dict[str, int]
+    contacts: dict[str, tuple[str, str, str]]  # number → (name, surname, email)
+
+
+def call_audience_reach(*, audience: Audience) -> AudienceCallReach:
+    """An audience's customers through the calls consent gate. A call is allowed unless the
+    customer withdrew call consent (loyalty.consent); of those, the gate leaves out who is on
+    the do-not-call list (and an invalid or repeated number)."""
+    rows = list(
+        audience_customers(audience)
+        .order_by()
+        .values_list(
+            Cast("msisdn", output_field=CharField()),
+            consent_field(Channel.CALLS),
+            "name",
+            "surname",
+            "email",
+        )
+    )
+    consenting = [
+        (number, state) for number, state, *_rest in rows if state != ConsentState.WITHDRAWN
+    ]
+    gate = consent_gate(channel=Channel.CALLS, numbers=(), stored=consenting)
+    excluded = Counter(gate.excluded)
+    if len(rows) > len(consenting):
+        excluded["withdrawn"] += len(rows) - len(consenting)
+    return AudienceCallReach(
+        audience=audience.name,
+        in_audience=len(rows),
+        with_consent=len(consenting),
+        do_not_call=gate.excluded.get("do_not_call", 0),
+        allowed=gate.allowed,
+        excluded=dict(excluded),
+        contacts={number.lstrip("+"): tuple(rest) for number, _state, *rest in rows if number},
+    )
+
+
+@dataclass(frozen=True)
+class AudienceLeadReport:
+    reach: AudienceCallReach
+    leads: LeadReport
+
+
+def call_records_from_audience(
+    *, campaign: CallCampaign, audience: Audience, dry_run: bool = False
+) -> AudienceLeadReport:
+    """Leads of an audience's customers whom the calls gate allows (call consent not withdrawn,
+    not on the do-not-call list): N in the audience, M with consent, K on the do-not-call list,
+    and the leads added or merged (a phone already in the campaign is merged, filling in what
+    it lacks, never blanking it). The upload passes its leads through the gate again, so
+    consent withdrawn meanwhile still counts. With dry_run, nothing is saved: the report says
+    what adding them would do.
+
+    The customers' data was validated when saved (numbers in E.164), so the leads are built
+    from it directly, not through the lead form a file's rows need: 100,000 customers through
+    the form took a minute."""
+    reach = call_audience_reach(audience=audience)
+    leads: dict[str, dict[str, str]] = {}
+    for number in reach.allowed:
+        name, surname, email = reach.contacts.get(number, ("", "", ""))
+        leads[number] = {
+            "customer_name": name or "",
+            "customer_last_name": surname or "",
+            "email": email or "",
+            "opt1": audience.name,
+        }
+    existing: dict[str, CallRecord] = {}
+    numbers = list(leads)
+    for start in range(0, len(numbers), _LOOKUP_CHUNK):
+        chunk = numbers[start : start + _LOOKUP_CHUNK]
+        for record in CallRecord.objects.filter(campaign=campaign, tel1__in=chunk):
+            existing[record.tel1] = record
+    report = LeadReport(created=len(leads) - len(existing), merged=len(existing))
+    if dry_run:
+        return AudienceLeadReport(reach=reach, leads=report)
+    fields = list(next(iter(leads.values()), {}))
+    with transaction.atomic():
+        CallRecord.objects.bulk_create(
+            [
+                CallRecord(campaign=campaign, source=LeadSource.VETRINA, tel1=number, **data)
+                for number, data in leads.items()
+                if number not in existing
+            ],
+            batch_size=2000,
+        )
+        changed = []
+        for number, record in existing.items():
+            # Merging fills in, never blanks a known field; a lead already up to date (the
+            # same audience added again) is not written again.
+            news = {name: value for name, value in leads[number].items() if value}
+            if any(getattr(record, name) != value for name, value in news.items()):
+                for name, value in news.items():
+                    setattr(record, name, value)
+                changed.append(record)
+        if changed:
+            CallRecord.objects.bulk_update(changed, fields, batch_size=1000)
+    return AudienceLeadReport(reach=reach, leads=report)
+
+
+_LOOKUP_CHUNK = 900  # SQLite allows 999 parameters a query
+
+
 # A preparation interrupted this many times (its process died, or it failed) is given up.
 UPLOAD_PREPARE_MAX_ATTEMPTS = 5
 
@@ -180,9 +297,23 @@ def _prepare_lease_seconds() -> float:
     return float(configured or min(120, settings.OUTBOX["LEASE_SECONDS"]))
 
 
-def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> CallUpload:
+def call_upload_create(
+    *,
+    campaign: CallCampaign,
+    records=None,
+    user=None,
+    recall_date=None,
+    window_override: bool = False,
+    window_override_reason: str = "",
+) -> CallUpload:
     """Send leads to Wolkvox through the consent gate (withdrawn call consent, do-not-call
     list), in chunks of at most WOLKVOX_CHUNK_SIZE, each its own outbox entry.
+
+    `recall_date`: Wolkvox's recall date for every lead of the upload (in the future, within
+    the send window). Outside the send window (core.send_window) the chunks are made now and
+    wait in the outbox until the next opening (`send_after`, the reason on the upload);
+    `window_override` (the permission callcenter.override_send_window, and a reason) sends
+    them at once.
 
     The leads are read and checked a chunk's worth at a time, and each chunk is committed —
     and so goes out — as soon as it is full: the first call to Wolkvox starts while the rest
@@ -192,10 +323,18 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     The preparation holds a lease, renewed as it goes, and each chunk commits how far it got:
     if this process dies (or the preparation fails), the sweeper has it resumed after the last
     committed chunk (`call_uploads_sweep`), and no lead is placed twice."""
+    window = _upload_window(
+        user=user,
+        recall_date=recall_date,
+        override=window_override,
+        reason=window_override_reason,
+    )
     selection = None if records is None else sorted(set(records.values_list("id", flat=True)))
     token = uuid.uuid4().hex
     upload = CallUpload.objects.create(
         campaign=campaign,
+        recall_date=recall_date,
+        **window,
         created_by=user if user is not None and user.is_authenticated else None,
         status=UploadStatus.SENDING,
         preparing=True,
@@ -207,6 +346,54 @@ def call_upload_create(*, campaign: CallCampaign, records=None, user=None) -> Ca
     _upload_prepare(upload.pk, token)
     upload.refresh_from_db()
     return upload
+
+
+def _upload_window(*, user, recall_date, override: bool, reason: str) -> dict[str, Any]:
+    """The send window's decision for a new upload (its fields), or the reason it cannot
+    start: a recall date in the past or outside the window, an override without a reason or
+    by someone other than marketing."""
+    reason = (reason or "").strip()
+    if override and not reason:
+        raise ValidationError(
+            {"window_override_reason": _("Say why the leads must go outside the send window.")}
+        )
+    if override and not (user is not None and user.has_perm("callcenter.override_send_window")):
+        raise PermissionDenied(_("Only marketing may send outside the send window."))
+    if recall_date is not None:
+        if recall_date <= timezone.now():
+            raise ValidationError({"recall_date": _("The recall date must be in the future.")})
+        recall = send_window_check(recall_date)
+        if not recall.allowed and not override:
+            raise ValidationError(
+                {
+                    "recall_date": _("The recall date is outside the send window: %(reason)s")
+                    % {"reason": recall.reason}
+                }
+            )
+    check = send_window_check(timezone.now())
+    if check.allowed:
+        return {}
+    if override:
+        return {
+            "window_override_reason": reason,
+            "window_override_by": user,
+            "window_reason": _("Sent outside the send window by %(user)s: %(reason)s")
+            % {"user": user.get_username(), "reason": reason},
+        }
+    return {"send_after": check.next_opening, "window_reason": check.reason}
+
+
+def call_upload_window_wait(upload: CallUpload) -> tuple[Any, str] | None:
+    """Whether the upload's chunks must wait before going out, and until when and why: until
+    `send_after`, or — the window having closed since (a retry at night) — its next opening.
+    None: they may go now."""
+    now = timezone.now()
+    if upload.send_after and upload.send_after > now:
+        return upload.send_after, upload.window_reason
+    if upload.window_override_reason:
+        return None
+    check = send_window_check(now)
+    return None if check.allowed else (check.next_opening, check.reason)
 
 
 def _upload_prepare(upload_id: int, token: str) -> None:
@@ -468,18 +655,22 @@ def chunk_body(chunk: CallUploadChunk) -> EncodedRecords:
     not allow. Built before a Wolkvox slot is taken, while two other chunks may be in flight."""
     leads = CallRecord.objects.filter(records_of(chunk.record_ids)).order_by("id")
     blocked = _blocked(_secondary_numbers(leads))
+    # The upload's recall date, for every lead (else each lead's own).
+    recall = chunk.upload.recall_date if chunk.upload_id else None
     # The usual chunk: every lead goes as stored, encoded by the database.
-    encoded = None if blocked else encode_stored_leads(leads)
+    encoded = None if blocked else encode_stored_leads(leads, recall_date=recall)
     if encoded is None:
-        encoded = encode_records(_chunk_records(leads, blocked))
+        encoded = encode_records(_chunk_records(leads, blocked, recall))
     return encoded
 
 
-def _chunk_records(leads: QuerySet, blocked: set[str]) -> list[dict[str, Any]]:
+def _chunk_records(leads: QuerySet, blocked: set[str], recall=None) -> list[dict[str, Any]]:
     """The leads as records built here, a number the gate does not allow blanked: a
     do-not-call or withdrawn number never reaches Wolkvox (tel1 passed the gate when the lead
     was queued)."""
-    return lead_records(leads, withheld=blocked, withheld_from=SECONDARY_PHONE_FIELDS)
+    return lead_records(
+        leads, withheld=blocked, withheld_from=SECONDARY_PHONE_FIELDS, recall_date=recall
+    )
 
 
 def _secondary_numbers(leads: QuerySet) -> set[str]:
@@ -625,4 +816,6 @@ def call_upload_progress(*, upload: CallUpload) -> dict[str, Any]:
         "percent": percent,
         "finished": upload.status != UploadStatus.SENDING,
         "prepare_error": upload.prepare_error,
+        "window_reason": upload.window_reason,
+        "send_after": upload.send_after.isoformat() if upload.send_after else None,
     }

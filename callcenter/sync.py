@@ -15,7 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from callcenter.models import CallUploadChunk, WolkvoxDailyUsage
-from callcenter.services import call_upload_record_chunk, call_upload_settle, chunk_body
+from callcenter.services import (
+    call_upload_record_chunk,
+    call_upload_settle,
+    call_upload_window_wait,
+    chunk_body,
+)
 from callcenter.wolkvox import WOLKVOX_TZ, wolkvox_client
 from core.errors import NeedsDecision
 from core.provider_settings import provider_setting
@@ -60,7 +65,11 @@ class UploadChunkSync(SyncHandler):
         """Encode the leads and count the call against today's budget, before a slot is
         taken: a write made while the slot is held waits for the other workers' writes on
         SQLite, and each wait adds to every call's turn (a spent budget defers the chunk
-        without taking a slot either)."""
+        without taking a slot either). Outside the send window the chunk waits, first of all,
+        for its next opening (the outbox's next_attempt_at; the attempt does not count)."""
+        wait = call_upload_window_wait(obj.upload)
+        if wait is not None:
+            raise Deferred(*wait, code="SEND_WINDOW")
         obj.encoded_records = chunk_body(obj)
         obj.upload.campaign  # noqa: B018 (loaded now, not while the slot is held)
         obj.budget_day = wolkvox_budget_take()

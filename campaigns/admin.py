@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from campaigns.forms import CampaignBatchForm
-from campaigns.models import Campaign, CampaignBatch, Media, Shop
+from campaigns.models import Campaign, CampaignBatch, CampaignKind, Media, Shop
+from campaigns.results import READER, campaign_results
 from campaigns.services import (
     CAMPAIGN_FIELDS,
     SHOP_EDITABLE_FIELDS,
@@ -41,6 +42,7 @@ from core.admin import (
     admin_page,
     status_badge,
 )
+from core.results import results_available
 
 
 def _thumbnail(url: str, size: int = 60):
@@ -188,6 +190,12 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
                 reverse("admin:campaigns_campaign_add") + "?" + urlencode({"replace": object_id})
             )
             extra["can_withdraw"] = self.has_delete_permission(request, campaign)
+        if (
+            campaign
+            and campaign.kind == CampaignKind.FLYER
+            and results_available(READER, request.user)
+        ):
+            extra["results_url"] = reverse("admin:campaigns_campaign_results", args=[campaign.pk])
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def add_view(self, request: HttpRequest, form_url="", extra_context=None):
@@ -250,8 +258,35 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.withdraw_view),
                 name="campaigns_campaign_withdraw",
             ),
+            path(
+                "<path:object_id>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="campaigns_campaign_results",
+            ),
             *super().get_urls(),
         ]
+
+    def results_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A flyer's points redeemed in its shops, against the four weeks before
+        (campaigns/results.py)."""
+        campaign = get_object_or_404(
+            self.get_queryset(request).filter(kind=CampaignKind.FLYER), pk=object_id
+        )
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        try:
+            results = campaign_results(campaign=campaign, user=request.user)
+        except PermissionError:
+            raise PermissionDenied from None
+        return admin_page(
+            self,
+            request,
+            "admin/results.html",
+            title=results.title,
+            record=campaign,
+            record_url=reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            **results.context(),
+        )
 
     def withdraw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         campaign = get_object_or_404(Campaign.objects.select_related("shop"), pk=object_id)

@@ -11,7 +11,14 @@ class CampaignsConfig(AppConfig):
             pull,
             sync,
         )
+        from campaigns.models import Campaign, CampaignBatch, Media, Shop
         from campaigns.volantinopiu import volantinopiu_preflight
+        from core.audit import audit_register
         from core.preflight import preflight_register
 
         preflight_register(volantinopiu_preflight())
+        # The audit trail (core/audit.py): what marketing creates, changes and withdraws.
+        audit_register(Shop)
+        audit_register(Media, exclude=("remote_url",))  # VolantinoPiù's address of its copy
+        audit_register(CampaignBatch)
+        audit_register(Campaign)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignBatch, CampaignKind, Media, Shop
 from campaigns.volantinopiu import SHOP_DATA_FIELDS
+from core.audit import AuditEvent, audit_event
 from core.models import Operation, SyncStatus
 from core.outbox import outbox_enqueue, outbox_record_save
 from core.selectors import outbox_create_may_have_arrived
@@ -177,6 +178,7 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
 def campaign_withdraw(*, campaign: Campaign) -> None:
     """Withdraw a campaign: deleteCampaign at VolantinoPiù (if it got there), gone here."""
     with transaction.atomic():
+        audit_event(instance=campaign, event=AuditEvent.WITHDRAWN)  # by the request's user
         outbox_enqueue(obj=campaign, operation=Operation.DELETE)
         campaign.delete()
 

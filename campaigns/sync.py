@@ -270,8 +270,7 @@ class CampaignSync(ListingLookup):
         data = campaign_data(obj)
         remote = volantinopiu_client().register_campaign(data)
         if remote.id is None:
-            operation = "registerCampaignFlyer" if data.kind == "flyer" else "registerCampaign"
-            return self.resolve_missing_id(obj, operation)
+            return self.resolve_missing_id(obj, data.operation)
         return RemoteState(remote.id, remote.raw)
 
     def update(self, obj: Campaign) -> RemoteState:

@@ -260,6 +260,11 @@ class CampaignData:
     template_name: str = ""
     flyer_link: str = ""
 
+    @property
+    def operation(self) -> str:
+        """The call that registers it: registerCampaignFlyer for a flyer, else registerCampaign."""
+        return "registerCampaignFlyer" if self.kind == "flyer" else "registerCampaign"
+
     def wire(self) -> dict[str, Any]:
         # registerCampaign: 'pv_id', 'image', 'link', 'date_send', 'template_name', 'promo_name';
         # registerCampaignFlyer: 'pv_id', 'image', 'flyer_link', 'date_send', 'promo_name'.
@@ -410,10 +415,9 @@ class VolantinoPiuClient(ProviderClient):
         super().__init__(base_url=base_url, **timeouts)
 
     def configure_session(self, session: Session) -> None:
-        # "includi un'intestazione Authorization con il valore "Bearer {YOUR_AUTH_KEY}"";
-        # every example: 'Accept' => 'application/json'.
+        # "includi un'intestazione Authorization con il valore "Bearer {YOUR_AUTH_KEY}"" (and
+        # every example's 'Accept' => 'application/json', which core.http sends for all).
         session.headers["Authorization"] = f"Bearer {self._token}"
-        session.headers["Accept"] = "application/json"
 
     def parse_error(self, response: Response) -> tuple[str, str]:
         body = self._json_or_none(response)
@@ -511,7 +515,7 @@ class VolantinoPiuClient(ProviderClient):
     def register_campaign(self, campaign: CampaignData) -> RemoteCampaign:
         """registerCampaign (template) or registerCampaignFlyer (flyer), by `campaign.kind`.
         A success without an id returns the campaign with `id=None`."""
-        operation = "registerCampaignFlyer" if campaign.kind == "flyer" else "registerCampaign"
+        operation = campaign.operation
         sent = campaign.sent()
 
         def read(response: Response) -> RemoteCampaign:

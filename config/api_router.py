@@ -10,6 +10,7 @@ from rest_framework.utils.formatting import markup_description
 from callcenter.api.views import CallCampaignViewSet, CallRecordViewSet, CallUploadViewSet
 from campaigns.api.views import CampaignViewSet, MediaViewSet, ShopViewSet
 from loyalty.api.views import (
+    AudienceViewSet,
     CustomerViewSet,
     FidelityCardViewSet,
     FidelityProgramViewSet,
@@ -43,6 +44,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("fidelity-programs", FidelityProgramViewSet, basename="fidelity-program")
 router.register("fidelity-cards", FidelityCardViewSet, basename="fidelity-card")
+router.register("audiences", AudienceViewSet, basename="audience")
 router.register("push-sends", PushSendViewSet, basename="push-send")
 router.register("flyer-requests", FlyerRequestViewSet, basename="flyer-request")
 router.register("care-requests", CareRequestViewSet, basename="care-request")

@@ -5,24 +5,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditlog.models import LogEntry as AuditEntry
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from core.audit import (
+    ACTION_LABELS,
+    AuditEvent,
+    audit_author,
+    audit_changed_fields,
+    audit_changes,
+    audit_record,
+    audit_what,
+    audited_models,
+)
 from core.breaker import breaker_close, breaker_status
 from core.jobs import (
     job_kind,
@@ -619,3 +632,96 @@ for _model, _model_admin in ((Group, VetrinaGroupAdmin), (User, VetrinaUserAdmin
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, _model_admin)
+
+
+# --- the audit trail (core/audit.py) --------------------------------------------------------
+class AuditedModelFilter(admin.SimpleListFilter):
+    title = _("record type")
+    parameter_name = "record_type"
+
+    def lookups(self, request, model_admin):
+        models = sorted(audited_models(), key=lambda m: str(m._meta.verbose_name_plural))
+        return [
+            (ContentType.objects.get_for_model(m).pk, capfirst(m._meta.verbose_name_plural))
+            for m in models
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(content_type_id=value) if value and value.isdigit() else queryset
+
+
+class AuditWhatFilter(admin.SimpleListFilter):
+    title = _("what")
+    parameter_name = "what"
+
+    def lookups(self, request, model_admin):
+        actions = [(str(action), label) for action, label in ACTION_LABELS.items()]
+        return [*actions[:3], *AuditEvent.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in AuditEvent.values:
+            return queryset.filter(additional_data__event=value)
+        if value and value.isdigit():
+            return queryset.filter(action=int(value)).exclude(additional_data__has_key="event")
+        return queryset
+
+
+if admin.site.is_registered(AuditEntry):  # django-auditlog's own admin, in English
+    admin.site.unregister(AuditEntry)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The whole audit trail, newest first: read by marketing and auditors, changed by nobody."""
+
+    list_display = ("when", "author", "what", "record", "changed_fields")
+    list_filter = (AuditWhatFilter, AuditedModelFilter, ("timestamp", admin.DateFieldListFilter))
+    search_fields = ("object_repr", "actor__username")
+    list_select_related = ("actor", "content_type")
+    show_full_result_count = False
+    fields = ("when", "author", "what", "record", "changes_made", "remote_addr")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-timestamp", "-pk")
+
+    @admin.display(description=_("when"), ordering="timestamp")
+    def when(self, entry):
+        return display_for_value(timezone.localtime(entry.timestamp), "")
+
+    @admin.display(description=_("who"))
+    def author(self, entry):
+        return audit_author(entry)
+
+    @admin.display(description=_("what"))
+    def what(self, entry):
+        return audit_what(entry)
+
+    @admin.display(description=_("record"))
+    def record(self, entry):
+        label = audit_record(entry)
+        model = entry.content_type.model_class()
+        if model is None or entry.object_id is None:
+            return label
+        try:
+            url = reverse(
+                f"admin:{model._meta.app_label}_{model._meta.model_name}_change",
+                args=[entry.object_id],
+            )
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description=_("fields changed"))
+    def changed_fields(self, entry):
+        return audit_changed_fields(entry)
+
+    @admin.display(description=_("changes"))
+    def changes_made(self, entry):
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong>: {} → {}</div>",
+            ((c.field, c.old, c.new) for c in audit_changes(entry)),
+        )

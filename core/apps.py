@@ -20,16 +20,18 @@ class CoreConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import post_migrate
 
+        from core.audit import audit_trail_purge
         from core.calllog import remote_call_record
         from core.http import add_call_listener, clients_reset
         from core.pull import register_pull_job
-        from core.retention import register_core_purges
+        from core.retention import register_core_purges, retention_register
 
         # Once, after every app's own post_migrate work (this app is listed before them).
         post_migrate.connect(_after_migrate, dispatch_uid="vetrina-roles")
         add_call_listener(remote_call_record)
         register_pull_job()
         register_core_purges()
+        retention_register("audit_trail", audit_trail_purge)  # after AUDIT_RETENTION_DAYS
         # Clients are cached per configuration; a changed setting must not reuse a stale one.
         setting_changed.connect(lambda **kwargs: clients_reset(), weak=False)
 

@@ -211,20 +211,18 @@ class ProviderClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = build_session()
+        # Every provider answers JSON (each document's examples), errors included.
+        self.session.headers["Accept"] = "application/json"
         self.configure_session(self.session)
 
     # --- hooks ---------------------------------------------------------------------------
     def configure_session(self, session: requests.Session) -> None:
-        """Set authentication and default headers."""
+        """Set authentication and the provider's own headers (Accept is set for every one)."""
 
     def parse_error(self, response: requests.Response) -> tuple[str, str]:
-        """Return (provider error code, human message) from an error response."""
-        body = self._json_or_none(response)
-        if isinstance(body, dict):
-            code = str(body.get("code") or body.get("errorCode") or body.get("error") or "")
-            message = str(body.get("message") or body.get("errorMsg") or body.get("error") or "")
-            return code, message
-        return "", ""  # not our business to store an unknown body: the status says enough
+        """Return (provider error code, human message) from an error response: each provider
+        reads its own error body. By default none is read: the status says enough."""
+        return "", ""
 
     # --- the fixed sequence --------------------------------------------------------------
     def request(
@@ -340,15 +338,20 @@ class ProviderClient:
                 )
             )
 
+    @classmethod
+    def status_class(cls, status: int) -> type[errors.ProviderError] | None:
+        """The error an HTTP status means by itself (`status_errors`, any 5xx unavailable);
+        None for any other status: a refusal, unless the provider's code says more."""
+        if status in cls.status_errors:
+            return cls.status_errors[status]
+        if status >= 500:
+            return errors.ProviderUnavailable
+        return None
+
     def error_for(self, response: requests.Response) -> errors.ProviderError:
         code, message = self.parse_error(response)
         status = response.status_code
-        if status in self.status_errors:
-            cls = self.status_errors[status]
-        elif status >= 500:
-            cls = errors.ProviderUnavailable
-        else:
-            cls = errors.ProviderRejected
+        cls = self.status_class(status) or errors.ProviderRejected
         return cls(
             message or None,
             provider=self.provider,
@@ -403,37 +406,3 @@ class ProviderClient:
     def _record(self, record: CallRecord) -> None:
         for listener in _listeners:
             listener(record)
-
-
-class ErrorCodeClient(ProviderClient):
-    """HTTP Basic clients whose errors carry an `errorMsg` code — AMM and SMSHosting, who come
-    from the same vendor. A subclass lists its codes' messages and how to classify them."""
-
-    error_messages: ClassVar[dict[str, Any]] = {}
-    not_found_codes: ClassVar[frozenset[str]] = frozenset()
-    retryable_codes: ClassVar[frozenset[str]] = frozenset()
-
-    def __init__(self, *, base_url: str, auth_key: str, auth_secret: str, **timeouts: float):
-        self._auth = (auth_key, auth_secret)
-        super().__init__(base_url=base_url, **timeouts)
-
-    def configure_session(self, session: requests.Session) -> None:
-        session.auth = self._auth
-        session.headers["Accept"] = "application/json"
-
-    def parse_error(self, response: requests.Response) -> tuple[str, str]:
-        body = self._json_or_none(response)
-        if not isinstance(body, dict):
-            return "", ""
-        code = str(body.get("errorMsg") or "")
-        return code, str(self.error_messages.get(code, body.get("errorDescription") or code))
-
-    def error_for(self, response: requests.Response) -> errors.ProviderError:
-        error = super().error_for(response)
-        if error.code in self.not_found_codes:  # e.g. AMM answers 400 for an unknown card
-            cls: type[errors.ProviderError] = errors.ProviderNotFound
-        elif error.code in self.retryable_codes and not error.retryable:
-            cls = errors.ProviderUnavailable
-        else:
-            return error
-        return cls(error.user_message, provider=self.provider, code=error.code, status=error.status)

@@ -29,6 +29,7 @@ MARKETING = Role(
         ("core", ("change", "view")),  # retry or cancel outbox rows, read the call log
         ("sandbox", ("add", "change", "delete", "view")),
         ("core", ("add", "delete", "view"), ("apitoken",)),  # made (shown once), revoked
+        ("auditlog", ("view",)),  # the audit trail: read, never changed
     ),
 )
 STORE_MANAGER = Role(
@@ -47,7 +48,7 @@ AUDITOR = Role(
     group="Auditors",
     label=_("auditors: read-only access to the admin"),
     staff=True,
-    grants=(*((app, ("view",)) for app in (*MARKETING_APPS, "core", "sandbox")),),
+    grants=(*((app, ("view",)) for app in (*MARKETING_APPS, "core", "sandbox", "auditlog")),),
 )
 API_SCRIPT = Role(
     group="API scripts",

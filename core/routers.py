@@ -12,6 +12,8 @@ other's way; the test suite) the slots stay in the default one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
@@ -19,17 +21,32 @@ SLOTS_DB = "slots"
 _SLOT_MODEL = ("core", "providerslot")
 
 
-def slots_db() -> str:
-    """The database alias the provider slots live in (for raw SQL and transactions)."""
-    return SLOTS_DB if SLOTS_DB in settings.DATABASES else DEFAULT_DB_ALIAS
+@dataclass(frozen=True)
+class OptionalDatabase:
+    """A database the settings may define for some tables of their own (a SQLite file of its
+    own on the embedded default); where they do not, those tables stay in the default one.
+    The slots here, the provider sandboxes (sandbox/routers.py)."""
+
+    alias: str
+
+    @property
+    def defined(self) -> bool:
+        return self.alias in settings.DATABASES
+
+    def using(self) -> str:
+        """The alias those tables live in (for raw SQL and transactions)."""
+        return self.alias if self.defined else DEFAULT_DB_ALIAS
+
+    def connection(self):
+        return connections[self.using()]
+
+    def atomic(self) -> transaction.Atomic:
+        return transaction.atomic(using=self.using())
 
 
-def slots_connection():
-    return connections[slots_db()]
-
-
-def slots_atomic() -> transaction.Atomic:
-    return transaction.atomic(using=slots_db())
+SLOTS = OptionalDatabase(SLOTS_DB)
+# The database alias the provider slots live in, its connection, a transaction in it.
+slots_db, slots_connection, slots_atomic = SLOTS.using, SLOTS.connection, SLOTS.atomic
 
 
 class SlotsRouter:
@@ -41,7 +58,7 @@ class SlotsRouter:
     db_for_write = db_for_read
 
     def allow_migrate(self, db: str, app_label: str, model_name=None, **hints) -> bool | None:
-        if SLOTS_DB not in settings.DATABASES:
+        if not SLOTS.defined:
             return None
         if db == SLOTS_DB:
             return _is_slot(app_label, model_name)  # the slot table, nothing else

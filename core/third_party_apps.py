@@ -7,6 +7,7 @@ django-axes also writes its records' names in English, outside gettext ("Attempt
 2026-…", the admin's titles and breadcrumbs), and leaves its list's "status" column without a
 header: both are given Italian words here, without touching its tables."""
 
+from auditlog.apps import AuditlogConfig as AuditlogAppConfig
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.utils import formats, timezone
@@ -58,3 +59,19 @@ class AxesConfig(AxesAppConfig):
 class KnoxConfig(AppConfig):
     name = "knox"
     verbose_name = _("API token storage")  # its model is the table behind Vetrina's API tokens
+
+
+class AuditlogConfig(AuditlogAppConfig):
+    """django-auditlog, the audit trail's storage (core/audit.py): its sidebar name in the
+    user's language, and its entries named in it too (its own "Created …" is outside gettext's
+    reach here: it has no Italian catalogue)."""
+
+    verbose_name = _("Audit trail")
+
+    def ready(self) -> None:
+        super().ready()
+        from auditlog.models import LogEntry
+
+        from core.audit import audit_entry_str
+
+        LogEntry.__str__ = audit_entry_str

@@ -172,6 +172,15 @@ REST_FRAMEWORK = (
     gettext_noop("This dictionary may not be empty."),
 )
 
+# django-auditlog (the audit trail, core/audit.py) has no Italian catalogue: the names of its
+# entry's fields that the admin shows; and the admin's "History" button, which Vetrina calls
+# "Cronologia" (it opens the record's audit trail, core/admin_site.py).
+AUDITLOG = (
+    gettext_noop("timestamp"),
+    gettext_noop("remote address"),
+    gettext_noop("History"),
+)
+
 DRF_SPECTACULAR = (
     gettext_noop("No response body"),
     gettext_noop("Unspecified response body"),
@@ -187,5 +196,6 @@ MESSAGES = (
     *KNOX,
     *REST_FRAMEWORK,
     *DRF_SPECTACULAR,
+    *AUDITLOG,
 )
 PLURAL_MESSAGES = (*DJANGO_ADMIN_PLURAL, *DJANGO_AUTH_PLURAL)

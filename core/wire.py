@@ -2,10 +2,9 @@
 
 A real provider sends a number as text, an id as a number, a date in an ISO variant of its
 documented format: each reader accepts the forms listed in its docstring and raises `Unreadable`
-(naming the field) for anything else, which the client turns into a ContractDrift. The error
-readers at the end are for AMM and SMSHosting, who come from the same vendor (errors carry an
-`errorMsg` code; `core.http.ErrorCodeClient`): the documents' lists of codes are incomplete, so a
-code we do not know is classified by its HTTP status, then by its wording."""
+(naming the field) for anything else, which the client turns into a ContractDrift. `wording`
+turns an error's texts into words a client can match (core.vendor_client classifies the codes
+it does not know by them)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core import errors
 from core.shapes import type_name
 
 # DATE_FORMAT's shape exactly, which datetime.fromisoformat reads alike, 40 times faster than
@@ -29,22 +27,6 @@ _ISO_DATE = re.compile(
 _INTEGER = re.compile(r"[+-]?\d+(\.0*)?", re.ASCII)
 # AMM is Italian: a date given without an offset is read as Italian time.
 ROME = ZoneInfo("Europe/Rome")
-
-
-# A code we do not know is read by its wording (the code itself, with _ as spaces, and any text
-# beside it), English or Italian. Each wording: the error class, and for "not found" the thing.
-NOT_FOUND_WORDS = re.compile(
-    r"not ?found|non ?trovat|not ?exists?|non ?esist|inesistent|does ?n[o']?t ?exist|no ?such"
-    r"|unknown ?(card|record|fidelity|program)|sconosciut"
-)
-UNAVAILABLE_WORDS = re.compile(
-    r"temporar|try ?again|riprova|time ?out|unavailable|non ?disponibil|internal|errore ?interno"
-    r"|errore ?generico|generic ?error|server ?error"
-)
-AUTH_WORDS = re.compile(
-    r"unauthori[sz]ed|credential|credenzial|forbidden|not ?authori[sz]ed|non ?autorizzat"
-    r"|access ?denied|accesso ?negato"
-)
 
 
 # --- reading values ---------------------------------------------------------------------------
@@ -188,49 +170,3 @@ def parse_date(value: str | float | None) -> datetime | None:
 def wording(*texts: str) -> str:
     """Error texts as words to match: lower case, `_`, `-`, `.` and `:` as spaces."""
     return " ".join(re.sub(r"[_\-.:]+", " ", text).lower() for text in texts if text)
-
-
-def error_words(body: Any) -> tuple[str, str]:
-    """(code, words) of an error body of this vendor: `{"errorCode": 400, "errorMsg": CODE}`
-    (the SMS API's convention; the fidelity document prints no error body), and any text
-    beside it under a usual name (errorDescription, message, description, detail)."""
-    code = said = ""
-    if isinstance(body, dict):
-        value = body.get("errorMsg") or body.get("code") or body.get("error") or ""
-        code = value if isinstance(value, str) else str(value)
-        for key in ("errorDescription", "message", "description", "detail"):
-            if isinstance(body.get(key), str) and body[key].strip():
-                said = body[key].strip()
-                break
-    return code.strip()[:64], said
-
-
-def error_class(
-    by_status: type[errors.ProviderError] | None,
-    code: str,
-    words: str,
-    *,
-    known: dict[str, Any],
-    not_found: frozenset[str],
-    retryable: frozenset[str],
-) -> type[errors.ProviderError]:
-    """The error class for a code of this vendor. Known codes first (`not_found`, `retryable`,
-    UNAUTHORIZED); then the HTTP status (`by_status`: 401/403, 404, 408, 429, 5xx); then, for a
-    code we do not know under a plain 4xx, its wording: not found, transient, credentials. The
-    rest is a refusal."""
-    if code in not_found:
-        return errors.ProviderNotFound
-    if code in retryable:
-        return errors.ProviderUnavailable
-    if code == "UNAUTHORIZED":
-        return errors.ProviderAuthError
-    if by_status is not None:
-        return by_status
-    if code not in known:
-        if NOT_FOUND_WORDS.search(words):
-            return errors.ProviderNotFound
-        if UNAVAILABLE_WORDS.search(words):
-            return errors.ProviderUnavailable
-        if AUTH_WORDS.search(words):
-            return errors.ProviderAuthError
-    return errors.ProviderRejected

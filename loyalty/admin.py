@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -23,15 +23,24 @@ from core.admin import (
 )
 from core.customer_data import customer_admin_sections
 from core.errors import ProviderError
-from core.models import OutboxEntry
 from core.outbox import outbox_resend
+from core.selectors import outbox_awaiting_decision
+from loyalty.audiences import (
+    AudienceForm,
+    AudienceRulesForm,
+    audience_describe,
+    audience_preview,
+    audience_save,
+)
 from loyalty.consent import CONSENT_FIELD
 from loyalty.donotcall import DoNotCallImportForm, do_not_call_import
 from loyalty.forms import PointMovementForm
 from loyalty.models import (
+    Audience,
     ConsentEvent,
     ConsentSource,
     Customer,
+    CustomerTag,
     DoNotCall,
     FidelityCard,
     FidelityProgram,
@@ -47,7 +56,7 @@ from loyalty.services import (
     movement_create,
     movement_delete,
 )
-from loyalty.sync import movement_awaiting_decision, movement_mark_delivered
+from loyalty.sync import DECISION_CODE, movement_awaiting_decision, movement_mark_delivered
 from loyalty.timeline import customer_timeline
 
 
@@ -114,7 +123,7 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = ("msisdn", "name", "surname", "email")
+        fields = ("msisdn", "name", "surname", "email", "tags")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,7 +145,7 @@ class CustomerAdmin(admin.ModelAdmin):
     change_form_template = "admin/loyalty/customer/change_form.html"
 
     def get_fieldsets(self, request, obj=None):
-        main = ["msisdn", "name", "surname", "email", "push_sms", "whatsapp", "calls"]
+        main = ["msisdn", "name", "surname", "email", "push_sms", "whatsapp", "calls", "tags"]
         if obj is None:
             return [(None, {"fields": main})]
         # Then the other apps' sections of the page (core.customer_data), collapsed.
@@ -474,7 +483,8 @@ class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
             return back
         decision = request.POST.get("decision")
         if decision == "resend":
-            if outbox_resend(entries=OutboxEntry.objects.filter(pk=entry.pk)):
+            waiting = outbox_awaiting_decision(obj=movement, code=DECISION_CODE)
+            if outbox_resend(entries=waiting):
                 self.message_user(
                     request, _("The movement is sent to AMM again."), messages.SUCCESS
                 )
@@ -518,3 +528,65 @@ class PointMovementAdmin(LargeListAdminMixin, SyncAdminMixin, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PointMovement]) -> None:
         for movement in queryset:
             movement_delete(movement=movement)
+
+
+@admin.register(CustomerTag)
+class CustomerTagAdmin(admin.ModelAdmin):
+    """Labels put on customers (on the customer's page) to pick them in an audience."""
+
+    list_display = ("name", "customer_count")
+    search_fields = ("name",)
+    fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerTag]:
+        return super().get_queryset(request).annotate(customer_count=Count("customers"))
+
+    @admin.display(description=gettext_lazy("customers"), ordering="customer_count")
+    def customer_count(self, obj: CustomerTag) -> int:
+        return obj.customer_count
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    """Saved rule sets over customers (loyalty.audiences). The page of an audience counts it and
+    shows its first customers as it stands now: save and continue to see a change's effect."""
+
+    form = AudienceForm
+    list_display = ("name", "rules_text", "created_by", "updated_at")
+    list_select_related = ("created_by",)
+    search_fields = ("name",)
+    readonly_fields = ("rules_text", "preview", "created_by", "created_at", "updated_at")
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            rules = {"fields": ["rules_text"]}
+        else:
+            rules = {
+                "fields": list(AudienceRulesForm.base_fields),
+                "description": _(
+                    "Every rule is optional; the customers must meet all those given. The card "
+                    "rules hold for one and the same card."
+                ),
+            }
+        fieldsets = [(None, {"fields": ["name"]}), (_("Audience rules"), rules)]
+        if obj is not None:
+            fieldsets += [
+                (_("Who is in it now"), {"fields": ["preview"]}),
+                (_("Created and changed"), {"fields": ["created_by", "created_at", "updated_at"]}),
+            ]
+        return fieldsets
+
+    @admin.display(description=gettext_lazy("rules"))
+    def rules_text(self, obj: Audience) -> str:
+        return audience_describe(obj.rules)
+
+    @admin.display(description=gettext_lazy("count and first customers"))
+    def preview(self, obj: Audience):
+        return render_to_string(
+            "admin/loyalty/audience/preview.html", {"preview": audience_preview(obj)}
+        )
+
+    def save_model(self, request: HttpRequest, obj: Audience, form, change: bool) -> None:
+        audience_save(
+            audience=obj, name=form.cleaned_data["name"], rules=form.rules, user=request.user
+        )

@@ -73,6 +73,8 @@ NOTE_MAX = 255
 REFERENCE_PREFIX = "vtr:"
 _REFERENCE = re.compile(r"(?<![0-9A-Za-z_])vtr:[0-9a-f]{32}(?![0-9A-Za-z_])")
 
+# A movement AMM does not have (a handler that finds none in its listing says it alike).
+RECORD_NOT_FOUND = "RECORD_NOT_FOUND"
 # The codes the sandbox answers with (docs/sandbox.md), each with what the user can do about
 # it: the document lists none (its lists stop at "I possibili"); these follow the errorMsg
 # convention of the same vendor's SMS API (`{"errorCode": 400, "errorMsg": "BAD_…"}`).
@@ -91,7 +93,7 @@ ERROR_MESSAGES = {
     "CARD_NOT_ACTIVE": _("The card is not active at AMM."),
     "CARD_NOT_FOUND": _("AMM does not know this card."),
     "FIDELITY_NOT_FOUND": _("AMM does not know this fidelity program."),
-    "RECORD_NOT_FOUND": _("AMM does not know this movement (already deleted?)."),
+    RECORD_NOT_FOUND: _("AMM does not know this movement (already deleted?)."),
     "BAD_DATE": _("AMM refused a date filter."),
     "BAD_OFFSET": _("AMM refused the page offset."),
     "BAD_LIMIT": _("AMM refused the page size."),
@@ -100,12 +102,12 @@ ERROR_MESSAGES = {
         "AMM refused our credentials: check AMM_AUTH_KEY and AMM_AUTH_SECRET in the settings."
     ),
 }
-NOT_FOUND_CODES = frozenset({"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", "RECORD_NOT_FOUND"})
+NOT_FOUND_CODES = frozenset({"CARD_NOT_FOUND", "FIDELITY_NOT_FOUND", RECORD_NOT_FOUND})
 # "500 | Errore generico": the same error under a 400 is worth another try too.
 RETRYABLE_CODES = frozenset({"GENERIC_ERROR"})
 
 _NOT_FOUND_SUBJECTS = (  # the more specific first: "fidelity card record" is a record
-    (re.compile(r"record|moviment|operazion"), "RECORD_NOT_FOUND"),
+    (re.compile(r"record|moviment|operazion"), RECORD_NOT_FOUND),
     (re.compile(r"card|carta|tessera"), "CARD_NOT_FOUND"),
     (re.compile(r"fidelity|program"), "FIDELITY_NOT_FOUND"),
 )

@@ -10,15 +10,16 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from core.customer_data import customer_part_register
-        from core.dashboard import dashboard_panel_register
         from core.preflight import preflight_register
         from loyalty import (  # noqa: F401  (registers the sync handlers and the pull)
             pull,
             sync,
         )
         from loyalty.amm import amm_preflight
+        from loyalty.audit import loyalty_audit_register
+        from loyalty.campaign_results import campaign_results_register
+        from loyalty.dashboard import loyalty_dashboard_register
         from loyalty.privacy import loyalty_erase, loyalty_export
-        from loyalty.selectors import cards_per_shop, points_per_shop_week
         from loyalty.timeline import loyalty_timeline
 
         preflight_register(amm_preflight())
@@ -26,5 +27,6 @@ class LoyaltyConfig(AppConfig):
         customer_part_register(
             "loyalty", export=loyalty_export, erase=loyalty_erase, timeline=loyalty_timeline
         )
-        dashboard_panel_register("points", points_per_shop_week)
-        dashboard_panel_register("cards", cards_per_shop)
+        loyalty_audit_register()  # the audit trail (core/audit.py)
+        loyalty_dashboard_register()  # the admin home (core/dashboard.py)
+        campaign_results_register()  # a flyer campaign's results page (core/results.py)

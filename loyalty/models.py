@@ -71,6 +71,9 @@ class Customer(models.Model):
     consent_calls = _consent_field(_("consent to phone calls"))
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    tags = models.ManyToManyField(
+        "CustomerTag", verbose_name=_("tags"), blank=True, related_name="customers"
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -380,3 +383,37 @@ class PointMovement(SyncedModel):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.points:+d}"
+
+
+class CustomerTag(models.Model):
+    """A label marketing puts on customers ("VIP", "newsletter"…) to pick them in an audience.
+    The customers of a tag are read through the index of the join table."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("customer tag")
+        verbose_name_plural = _("customer tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Audience(models.Model):
+    """A saved, named rule set over customers (loyalty.audiences): who a push or a call list is
+    for, counted and previewed live. `rules` holds only the rules given, already checked."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+    created_by = by_user_field(_("created by"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("audience")
+        verbose_name_plural = _("audiences")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

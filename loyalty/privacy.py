@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.access import scope_queryset, user_is_shop_scoped
 from core.customer_data import CustomerErasure, customer_data_erase, customer_data_export
+from loyalty.audit import customer_audit_erase
 from loyalty.models import ConsentEvent, ConsentState, Customer, FidelityCard, PointMovement
 
 
@@ -96,7 +97,7 @@ def customer_erase(*, customer: Customer, user=None) -> list[str]:
     a lead it was sent (add_record only). Those are listed for the DPO to ask the providers
     directly; the point history stays, no longer linked to a person. Every app's part erases
     its own records (core.customer_data), all in one transaction."""
-    number = str(customer.msisdn).lstrip("+")
+    number = customer.msisdn_digits
     placeholder = f"+999{customer.pk:09d}"  # unique, never a real number
     with transaction.atomic():
         Customer.objects.filter(pk=customer.pk).update(
@@ -112,16 +113,20 @@ def customer_erase(*, customer: Customer, user=None) -> list[str]:
         not_propagated = customer_data_erase(
             CustomerErasure(customer=customer, number=number, placeholder=placeholder.lstrip("+"))
         )
+        # Last: the trail loses their details, and says who erased them.
+        customer_audit_erase(customer=customer, placeholder=placeholder, user=user)
     customer.refresh_from_db()
     return not_propagated
 
 
 def loyalty_erase(erasure: CustomerErasure) -> list[str]:
     """Loyalty's part of the erasure: consent events lose who recorded them, cards the copies
-    of AMM's answers (which hold the number and contact). AMM keeps the cards and contact."""
+    of AMM's answers (which hold the number and contact), the customer their tags (what
+    marketing said about them). AMM keeps the cards and contact."""
     customer = erasure.customer
     cards = list(FidelityCard.objects.filter(customer=customer).values_list("code", flat=True))
     ConsentEvent.objects.filter(customer=customer).update(by=None)
+    Customer.tags.through.objects.filter(customer_id=customer.pk).delete()
     FidelityCard.objects.filter(customer=customer).update(remote_data=None)
     if not cards:
         return []

@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncWeek
-from django.utils import timezone
-
-from loyalty.models import FidelityCard, PointMovement
+from loyalty.audiences import audience_rules_customers
+from loyalty.models import Audience, Customer, FidelityCard
 
 
-def points_per_shop_week(weeks: int = 8) -> list[dict[str, Any]]:
-    """The dashboard's "Points issued and redeemed per shop, by week" (last `weeks` weeks)."""
-    since = timezone.now() - timedelta(weeks=weeks)
-    rows = list(
-        PointMovement.objects.filter(date__gte=since, shop__isnull=False)
-        .annotate(week=TruncWeek("date"))
-        .values("week", "shop__code")
-        .annotate(
-            issued=Sum("points", filter=Q(points__gt=0), default=0),
-            redeemed=Sum("points", filter=Q(points__lt=0), default=0),
+def audience_customers(audience: Audience) -> QuerySet[Customer]:
+    """The customers an audience picks now (loyalty.audiences), each once, erased ones never.
+    Consent is not a rule: each channel applies its own gate to this queryset (e.g.
+    `.filter(consent_push_sms="given")`), and `.count()` answers within the benchmark's bound."""
+    return audience_rules_customers(audience.rules)
+
+
+def card_shop_of_number(number: F | OuterRef) -> Subquery:
+    """The shop of the first card (with a shop) of the customer with this number, for rows
+    that keep a number as pushes and leads do (international digits, no "+"): a subquery to
+    annotate them with, e.g. `.annotate(shop_id=card_shop_of_number(OuterRef("msisdn")))`,
+    then GROUP BY it. Each row is one look-up through the customers' unique number and the
+    cards' customer index; None when nobody holds a card under that number."""
+    return Subquery(
+        FidelityCard.objects.filter(
+            customer__msisdn=Concat(Value("+"), number, output_field=CharField()),
+            shop__isnull=False,
         )
-        .order_by("-week", "shop__code")
+        .order_by("id")
+        .values("shop_id")[:1]
     )
-    peak = max((max(r["issued"], -r["redeemed"]) for r in rows), default=0) or 1
-    for row in rows:
-        row["redeemed"] = -row["redeemed"]
-        row["issued_width"] = round(100 * row["issued"] / peak)
-        row["redeemed_width"] = round(100 * row["redeemed"] / peak)
-    return rows
-
-
-def cards_per_shop() -> list[dict[str, Any]]:
-    """The dashboard's "Cards enrolled per shop": the 20 shops with the most cards."""
-    rows = list(
-        FidelityCard.objects.filter(shop__isnull=False)
-        .values("shop__code", "shop__city")
-        .annotate(cards=Count("id"))
-        .order_by("-cards")[:20]
-    )
-    peak = max((r["cards"] for r in rows), default=0) or 1
-    for row in rows:
-        row["width"] = round(100 * row["cards"] / peak)
-    return rows

@@ -21,6 +21,7 @@ from core.outbox import outbox_mark_delivered
 from core.selectors import outbox_awaiting_decision, outbox_remote_ids_deleted
 from core.sync import RemoteState, SyncHandler, sync_handler_register
 from loyalty.amm import (
+    RECORD_NOT_FOUND,
     REFERENCE_PREFIX,
     RemoteCard,
     RemoteRecord,
@@ -310,7 +311,7 @@ class MovementSync(SyncHandler):
         raise ProviderNotFound(
             _("AMM no longer has this movement (id %(id)s).") % {"id": obj.remote_id},
             provider=self.provider,
-            code="RECORD_NOT_FOUND",
+            code=RECORD_NOT_FOUND,
         )
 
     def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """A customer's story across providers, newest first, each item with its provider status.
 
 Every app adds its items (core.customer_data): this module holds loyalty's own (cards, points,
-consent changes)."""
+consent changes, and who changed the customer, their cards and movements: loyalty/audit.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from core.access import scope_queryset
 from core.customer_data import TIMELINE_MAX_ITEMS, TimelineItem, customer_data_timeline
+from loyalty.audit import loyalty_audit_timeline
 from loyalty.models import ConsentEvent, Customer, FidelityCard, PointMovement
 
 
@@ -52,4 +53,5 @@ def loyalty_timeline(customer: Customer, user) -> list[TimelineItem]:
                 "",
             )
         )
+    items.extend(loyalty_audit_timeline(customer, user))
     return items

@@ -7,13 +7,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.admin import LiveProgressAdminMixin, ReadOnlyAdmin, SyncAdminMixin, status_badge
+from core.admin import (
+    LiveProgressAdminMixin,
+    ReadOnlyAdmin,
+    SyncAdminMixin,
+    admin_page,
+    status_badge,
+)
 from core.errors import ProviderError
+from core.send_window import send_window_check
 from loyalty.consent import exclusion_labels
+from loyalty.models import Audience
 from messaging.care import care_request_create
 from messaging.forms import PushSendForm
 from messaging.models import (
@@ -29,6 +38,7 @@ from messaging.models import (
     message_detail_label,
     message_status_label,
 )
+from messaging.results import push_send_results
 from messaging.services import (
     SEND_FIELDS,
     push_invitations_for_unreachable,
@@ -39,7 +49,7 @@ from messaging.services import (
     push_send_update,
     push_status_refresh,
 )
-from messaging.smshosting import smshosting_client
+from messaging.smshosting import OPEN_STATUSES, smshosting_client
 
 SEND_BADGE = {
     SendStatus.DRAFT: "pending",
@@ -54,7 +64,14 @@ SEND_BADGE = {
 class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
     form = PushSendForm
     progress_json_name = "counts"
-    list_display = ("name", "status_badge", "created_at", "resolved_count", "delivery")
+    list_display = (
+        "name",
+        "status_badge",
+        "created_at",
+        "resolved_count",
+        "delivery",
+        "results_link",
+    )
     list_filter = ("status", "sandbox", "only_push")
     search_fields = ("name", "text", "transaction_id")
     date_hierarchy = "created_at"
@@ -66,12 +83,25 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
     def status_badge(self, obj: PushSend):
         return status_badge(SEND_BADGE[obj.status], obj.get_status_display())
 
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        """An audience is offered only to who may see the audiences (not to the counter)."""
+        if db_field.name == "audience" and not request.user.has_perm("loyalty.view_audience"):
+            kwargs["queryset"] = Audience.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.display(description=gettext_lazy("delivered"))
     def delivery(self, obj: PushSend) -> str:
         if obj.status not in (SendStatus.SENT, SendStatus.SENDING):
             return "—"
         counts = push_send_counts(obj)
         return f"{counts['delivered']}/{counts['total']} ({counts['delivery_rate']}%)"
+
+    @admin.display(description=gettext_lazy("results"))
+    def results_link(self, obj: PushSend):
+        if obj.status not in (SendStatus.SENT, SendStatus.SENDING):
+            return "—"
+        url = reverse("admin:messaging_pushsend_results", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Results"))
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         if obj is not None and obj.status not in (SendStatus.DRAFT, SendStatus.ESTIMATED):
@@ -107,8 +137,12 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
                     for name in ("estimate", "confirm", "refresh", "invitations")
                 },
                 "progress_url": self.progress_url(send),
+                "results_url": reverse("admin:messaging_pushsend_results", args=[send.pk]),
                 "messages_url": reverse("admin:messaging_pushmessage_changelist")
                 + f"?send__id__exact={send.pk}",
+                # What confirming now would meet: the send window at the time it would go.
+                "window": send_window_check(send.send_at or timezone.now()),
+                "may_override_window": request.user.has_perm("messaging.override_send_window"),
             }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -132,6 +166,9 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
                 name="messaging_pushsend_invitations",
             ),
             path(
+                "<int:send_id>/results/", view(self.results_view), name="messaging_pushsend_results"
+            ),
+            path(
                 "multimedia/<str:media_id>/",
                 view(self.multimedia_view),
                 name="messaging_pushsend_multimedia",
@@ -143,9 +180,7 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
         """The send's progress for its live page: batches answered, statuses, delivery rate."""
         counts = push_send_counts(obj)
         open_messages = sum(
-            n
-            for status, n in counts["by_status"].items()
-            if status in ("INSERTED", "PENDING", "SENT")
+            n for status, n in counts["by_status"].items() if status in OPEN_STATUSES
         )
         return {
             **counts,
@@ -178,7 +213,14 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
 
     def confirm_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
         def confirm(send):
-            push_send_confirm(send=send, user=request.user)
+            send = push_send_confirm(
+                send=send,
+                user=request.user,
+                window_override=request.POST.get("window_override") == "1",
+                window_override_reason=request.POST.get("window_override_reason", ""),
+            )
+            if send.window_reason and not send.window_override_reason:
+                return _("Confirmed, and postponed: %(reason)s") % {"reason": send.window_reason}
             return _("Confirmed: the send is going out.")
 
         return self._step(request, send_id, confirm)
@@ -195,6 +237,22 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
             return _("%(n)d invitation links created.") % {"n": count}
 
         return self._step(request, send_id, invite)
+
+    def results_view(self, request: HttpRequest, send_id: int) -> HttpResponse:
+        """Delivered, failed, per day and per shop (messaging/results.py)."""
+        send = get_object_or_404(self.get_queryset(request), pk=send_id)
+        if not self.has_view_permission(request, send):
+            raise PermissionDenied
+        results = push_send_results(send=send)
+        return admin_page(
+            self,
+            request,
+            "admin/results.html",
+            title=results.title,
+            record=send,
+            record_url=reverse("admin:messaging_pushsend_change", args=[send.pk]),
+            **results.context(),
+        )
 
     def multimedia_view(self, request: HttpRequest, media_id: str) -> HttpResponse:
         """The image of a sent push, as SMSHosting keeps it (push/multimedia/{id})."""

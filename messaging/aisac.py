@@ -46,7 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import errors
-from core.http import ProviderClient, Response, Session, provider_client
+from core.http import ProviderClient, Response, provider_client
 from core.preflight import Probe, ProviderPreflight, provider_preflight
 from core.provider_settings import provider_settings
 from core.shapes import Expected, items_differing
@@ -68,6 +68,9 @@ CODE_ERRORS: dict[str, type[errors.ProviderError]] = {
     "INVALID_API_KEY": errors.ProviderAuthError,
     "REQUEST_NOT_FOUND": errors.ProviderNotFound,
 }
+# A request's statuses that end it: docs/aisac.md's request goes open → in_progress → closed;
+# "resolved" and "cancelled", common in help desks, end it too. Any other status is open.
+CLOSED_REQUEST_STATUSES = frozenset({"closed", "resolved", "cancelled"})
 # Keys a JSON API commonly wraps its answer in (the document shows no answer at all).
 WRAPPERS = ("data", "result", "response")
 # Words that say a 2xx answer is a success without carrying anything else (createOrder).
@@ -215,9 +218,6 @@ class AisacClient(ProviderClient):
     def __init__(self, *, base_url: str, api_key: str, **timeouts: float) -> None:
         self._api_key = api_key
         super().__init__(base_url=base_url, **timeouts)
-
-    def configure_session(self, session: Session) -> None:
-        session.headers["Accept"] = "application/json"
 
     # --- errors -----------------------------------------------------------------------------
     @staticmethod

@@ -9,8 +9,8 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging (SMSHosting, Aisac)")
 
     def ready(self) -> None:
+        from core.audit import audit_register
         from core.customer_data import CustomerAdminSection, customer_part_register
-        from core.dashboard import dashboard_panel_register
         from core.preflight import preflight_register
         from core.retention import retention_register
         from messaging import (  # noqa: F401  (registers the sync handlers and the pulls)
@@ -25,8 +25,9 @@ class MessagingConfig(AppConfig):
             messaging_export,
             messaging_timeline,
         )
+        from messaging.dashboard import messaging_dashboard_register
         from messaging.inbound import inbound_calls_purge
-        from messaging.selectors import pushes_per_day
+        from messaging.models import PushSend
         from messaging.smshosting import smshosting_preflight
 
         retention_register("inbound_calls", inbound_calls_purge)
@@ -39,4 +40,23 @@ class MessagingConfig(AppConfig):
             timeline=messaging_timeline,
             admin_section=CustomerAdminSection(_("WhatsApp (Aisac)"), aisac_activity),
         )
-        dashboard_panel_register("pushes", pushes_per_day)
+        messaging_dashboard_register()  # the admin home (core/dashboard.py)
+        # The audit trail (core/audit.py): who wrote, estimated and sent a push ("sent" is
+        # recorded by push_send_confirm). Not the numbers (personal data, thousands of them:
+        # their count is in the "sent" entry), nor what SMSHosting's estimate answered.
+        audit_register(
+            PushSend,
+            exclude=(
+                "recipients",
+                "excluded",
+                "transaction_id",
+                "estimate_cost",
+                "estimate_credit",
+                "estimate_sms",
+                "estimate_push",
+                "estimate_push_available",
+                "estimated_at",
+                "resolved_count",
+            ),
+            m2m=("audience_shops", "audience_programs"),
+        )

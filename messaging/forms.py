@@ -51,6 +51,10 @@ class PushSendForm(forms.ModelForm):
         if self.errors:
             return
         try:
-            push_send_validate(self.instance)
+            push_send_validate(
+                self.instance,
+                shops=self.cleaned_data.get("audience_shops"),
+                programs=self.cleaned_data.get("audience_programs"),
+            )
         except ValidationError as exc:
             self._update_errors(exc)

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.models import SyncedModel, by_user_field
+from messaging import smshosting
+from messaging.aisac import CLOSED_REQUEST_STATUSES
 
 SMS_FROM_VALIDATOR = RegexValidator(
     r"^(\+?\d{6,16}|[A-Za-z0-9]{1,11})$",
@@ -55,6 +57,21 @@ class PushSend(models.Model):
         blank=True,
         related_name="+",
     )
+    # A saved audience instead of the lists above. Deleting it leaves the send without one: a
+    # draft then has nobody to send to, and a send that went out keeps who it reached (its
+    # batches and messages) and the audience's reach when it was estimated and sent.
+    audience = models.ForeignKey(
+        "loyalty.Audience",
+        verbose_name=_("audience"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="push_sends",
+        help_text=_(
+            "A saved audience instead of numbers, groups, shops or programs: its customers "
+            "with push/SMS consent."
+        ),
+    )
     text = models.TextField(_("push text"), blank=True)
     image = models.ImageField(_("image"), upload_to="push/%Y/%m/", blank=True)
     only_push = models.BooleanField(
@@ -97,15 +114,26 @@ class PushSend(models.Model):
     )
     estimated_at = models.DateTimeField(_("estimated at"), null=True, blank=True)
     resolved_count = models.PositiveIntegerField(_("recipients"), default=0)
+    # With an audience: its name, how many were in it, with consent, on the do-not-call list
+    # (None: not a rule of this channel) and the recipients, at the estimate and at the send.
+    audience_reach = models.JSONField(_("audience reach"), default=dict, blank=True, editable=False)
     excluded = models.JSONField(_("excluded recipients"), default=dict, blank=True)
     confirmed_by = by_user_field(_("confirmed by"))
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    # The send window (core.send_window), decided when the send is confirmed: why it was
+    # postponed (send_at moved to the next opening), or why and by whom it went outside it.
+    window_reason = models.TextField(_("send window"), blank=True, editable=False)
+    window_override_reason = models.TextField(
+        _("reason for sending outside the window"), blank=True, editable=False
+    )
+    window_override_by = by_user_field(_("sent outside the window by"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("push send")
         verbose_name_plural = _("push sends")
         ordering = ["-created_at"]
+        permissions = [("override_send_window", _("Can send outside the send window"))]
         # The history filtered by status reads its page in list order, not by sorting
         # every send of that status (100,000 sends: 23 ms → 0.2 ms).
         indexes = [models.Index(fields=["status", "-created_at"], name="pushsend_status_idx")]
@@ -143,18 +171,20 @@ class PushBatch(SyncedModel):
 # A message's status and detail as SMSHosting writes them (push/send, then push/search), and as
 # the user reads them; a value the document does not list is shown as it came.
 MESSAGE_STATUS_LABELS = {
-    "INSERTED": pgettext_lazy("push message", "accepted"),
-    "NOT_INSERTED": pgettext_lazy("push message", "not accepted"),
-    "PENDING": pgettext_lazy("push message", "queued"),
-    "SENT": pgettext_lazy("push message", "sent to the operator"),
-    "NOSENT": pgettext_lazy("push message", "not sent to the operator"),
-    "DELIVERED": pgettext_lazy("push message", "delivered"),
-    "NOTDELIVERED": pgettext_lazy("push message", "not delivered"),
+    smshosting.INSERTED: pgettext_lazy("push message", "accepted"),
+    smshosting.NOT_INSERTED: pgettext_lazy("push message", "not accepted"),
+    smshosting.PENDING: pgettext_lazy("push message", "queued"),
+    smshosting.SENT: pgettext_lazy("push message", "sent to the operator"),
+    smshosting.NOSENT: pgettext_lazy("push message", "not sent to the operator"),
+    smshosting.DELIVERED: pgettext_lazy("push message", "delivered"),
+    smshosting.NOTDELIVERED: pgettext_lazy("push message", "not delivered"),
 }
 MESSAGE_DETAIL_LABELS = {
-    "BADNUMBERFORMAT": pgettext_lazy("push message", "wrong number"),
-    "DUPLICATESMS": pgettext_lazy("push message", "same SMS already sent in the last 24 hours"),
-    "EXCLUDED": pgettext_lazy("push message", "no push app (push only)"),
+    smshosting.BADNUMBERFORMAT: pgettext_lazy("push message", "wrong number"),
+    smshosting.DUPLICATESMS: pgettext_lazy(
+        "push message", "same SMS already sent in the last 24 hours"
+    ),
+    smshosting.EXCLUDED: pgettext_lazy("push message", "no push app (push only)"),
 }
 
 
@@ -271,7 +301,7 @@ class CareRequest(SyncedModel):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in ("closed", "resolved", "cancelled")
+        return self.status not in CLOSED_REQUEST_STATUSES
 
 
 class Order(SyncedModel):

@@ -4,12 +4,12 @@ messages → delivery status. The admin wizard and the API call these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Q
 from django.db.models.constants import OnConflict
@@ -18,20 +18,42 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import AuditEvent, audit_event
 from core.errors import ProviderError
 from core.models import Operation, SyncStatus
 from core.outbox import outbox_enqueue
+from core.send_window import send_window_check
 from loyalty.consent import consent_field, consent_gate
-from loyalty.models import Channel, Customer
+from loyalty.models import Audience, Channel, Customer
+from loyalty.selectors import audience_customers
 from loyalty.services import msisdn_normalise
-from messaging.models import PushBatch, PushInvitation, PushMessage, PushSend, SendStatus
-from messaging.smshosting import FINAL_STATUSES, PushRequest, message_values, smshosting_client
+from messaging.models import (
+    PushBatch,
+    PushInvitation,
+    PushMessage,
+    PushSend,
+    SendStatus,
+    SmsEncoding,
+)
+from messaging.smshosting import (
+    DELIVERED,
+    EXCLUDED,
+    EXCLUDED_MESSAGE,
+    FINAL_STATUSES,
+    NOT_INSERTED,
+    OPEN_STATUSES,
+    PushRequest,
+    message_values,
+    smshosting_client,
+)
 
 # What a person gives for a send, in the order the form shows it: the admin's form and the API
 # take these. The audiences are many-to-many, set once the send is saved (`shops`, `programs`
-# below); the other fields are the ones push_send_create and push_send_update take.
+# below); the other fields are the ones push_send_create and push_send_update take. `audience`
+# (a saved loyalty.Audience) replaces the numbers, groups, shops and programs.
 SEND_INPUT_FIELDS = (
     "name",
+    "audience",
     "recipients",
     "groups",
     "audience_shops",
@@ -51,9 +73,15 @@ GSM_SINGLE, GSM_MULTI, UCS2_SINGLE, UCS2_MULTI, MAX_PARTS = 160, 153, 70, 67, 5
 
 
 # --- drafts --------------------------------------------------------------------------------
-def push_send_validate(send: PushSend) -> None:
-    """The document's rules, checked before SMSHosting sees anything."""
+def push_send_validate(send: PushSend, *, shops=None, programs=None) -> None:
+    """The document's rules, checked before SMSHosting sees anything. `shops`, `programs`: the
+    card holders about to be chosen (None: those the saved send has)."""
     errors: dict[str, str] = {}
+    if send.audience_id is not None and _has_other_recipients(send, shops, programs):
+        errors["audience"] = _(
+            "An audience replaces the numbers, the address-book groups and the card holders of "
+            "shops or programs: leave those empty, or choose no audience."
+        )
     if not send.text and not send.image:
         errors["text"] = _("The push needs a text or an image.")
     if not send.only_push:
@@ -61,7 +89,7 @@ def push_send_validate(send: PushSend) -> None:
             errors["sms_text"] = _(
                 "Without “push only”, the SMS text for who has no app is needed."
             )
-        elif send.sms_encoding == "7BIT" and not _is_gsm(send.sms_text):
+        elif send.sms_encoding == SmsEncoding.GSM and not _is_gsm(send.sms_text):
             errors["sms_text"] = _(
                 "The SMS text has characters that 7BIT cannot carry (e.g. emoji): remove them "
                 "or choose UCS2 or AUTO."
@@ -72,6 +100,12 @@ def push_send_validate(send: PushSend) -> None:
         errors.update(_image_errors(send.image))
     if send.send_at and send.send_at <= timezone.now():
         errors["send_at"] = _("The deferred date must be in the future.")
+    elif send.send_at and send.send_at > timezone.now() + timedelta(
+        days=settings.PUSH_SCHEDULE_MAX_DAYS
+    ):
+        errors["send_at"] = _(
+            "A push can be scheduled at most %(days)d days ahead: check the year."
+        ) % {"days": settings.PUSH_SCHEDULE_MAX_DAYS}
     if not isinstance(send.groups, list) or not all(str(g).isdigit() for g in send.groups):
         errors["groups"] = _("Groups are address-book ids (numbers).")
     if not isinstance(send.recipients, list):
@@ -95,7 +129,7 @@ def _is_gsm(text: str) -> bool:
 def _sms_parts(text: str, encoding: str) -> int:
     """How many SMS the text takes, as the operator counts them. UCS2 counts UTF-16 units: a
     character outside the basic plane (most emoji) takes two."""
-    if encoding == "UCS2" or (encoding == "AUTO" and not _is_gsm(text)):
+    if encoding == SmsEncoding.UCS2 or (encoding == SmsEncoding.AUTO and not _is_gsm(text)):
         length, single, multi = len(text.encode("utf-16-le")) // 2, UCS2_SINGLE, UCS2_MULTI
     else:
         length = sum(2 if ch in GSM_EXTENDED else 1 for ch in text)
@@ -120,13 +154,23 @@ def _image_errors(image) -> dict[str, str]:
     return {}
 
 
+def _has_other_recipients(send: PushSend, shops, programs) -> bool:
+    if send.recipients or send.groups:
+        return True
+    if shops is None and send.pk:
+        shops = send.audience_shops.exists()
+    if programs is None and send.pk:
+        programs = send.audience_programs.exists()
+    return bool(shops) or bool(programs)
+
+
 def push_send_create(*, shops=(), programs=(), user=None, **fields: Any) -> PushSend:
     unknown = set(fields) - set(SEND_FIELDS)
     if unknown:
         raise ValueError(f"Unknown fields: {', '.join(sorted(unknown))}")
     send = PushSend(**fields)
     send.full_clean()
-    push_send_validate(send)
+    push_send_validate(send, shops=shops, programs=programs)
     with transaction.atomic():
         send.save()
         send.audience_shops.set(shops)
@@ -145,7 +189,7 @@ def push_send_update(
             raise ValueError(f"Not editable: {name}")
         setattr(send, name, value)
     send.full_clean()
-    push_send_validate(send)
+    push_send_validate(send, shops=shops, programs=programs)
     send.status = SendStatus.DRAFT
     with transaction.atomic():
         send.save()
@@ -160,8 +204,17 @@ def push_send_update(
 def push_send_resolve(send: PushSend) -> tuple[list[str], dict[str, int]]:
     """The numbers to send to (SMSHosting's form) and how many were left out, and why.
 
-    Explicit numbers and the card holders of the chosen shops and programs, resolved now, all
-    through the consent gate: only who gave push/SMS consent is kept."""
+    Explicit numbers and the card holders of the chosen shops and programs — or the customers
+    of the send's audience — resolved now, all through the consent gate: only who gave push/SMS
+    consent is kept."""
+    numbers, excluded, _reach = _push_recipients(send)
+    return numbers, excluded
+
+
+def _push_recipients(send: PushSend) -> tuple[list[str], dict[str, int], dict[str, Any]]:
+    """push_send_resolve's answer, and the audience's reach (empty without an audience)."""
+    if send.audience_id is not None:
+        return _push_audience_recipients(send.audience)
     numbers: list[str] = [str(raw) for raw in send.recipients]
     audience = Q()
     if send.pk and send.audience_shops.exists():
@@ -182,7 +235,31 @@ def push_send_resolve(send: PushSend) -> tuple[list[str], dict[str, int]]:
             .distinct()
         )
     gate = consent_gate(channel=Channel.PUSH_SMS, numbers=numbers, stored=holders)
-    return gate.allowed, dict(gate.excluded)
+    return gate.allowed, dict(gate.excluded), {}
+
+
+def _push_audience_recipients(
+    audience: Audience,
+) -> tuple[list[str], dict[str, int], dict[str, Any]]:
+    """An audience's customers through the push consent gate, and its reach: N in the
+    audience, M with push/SMS consent. The do-not-call list (the opposition register) is about
+    phone calls: it leaves nobody out of a push, and the reach says so (`do_not_call`: None)."""
+    rows = list(
+        audience_customers(audience)
+        .order_by()
+        .values_list(Cast("msisdn", output_field=CharField()), consent_field(Channel.PUSH_SMS))
+    )
+    gate = consent_gate(channel=Channel.PUSH_SMS, numbers=(), stored=rows)
+    without = gate.excluded.get("no_consent", 0) + gate.excluded.get("withdrawn", 0)
+    reach = {
+        "audience_id": audience.pk,
+        "audience": audience.name,
+        "in_audience": len(rows),
+        "with_consent": len(rows) - without,
+        "do_not_call": None,
+        "recipients": len(gate.allowed),
+    }
+    return gate.allowed, dict(gate.excluded), reach
 
 
 def _push_request(
@@ -205,7 +282,7 @@ def _push_request(
         sms_text=send.sms_text if not send.only_push else "",
         sms_from=send.sms_from if not send.only_push else "",
         sms_encoding=send.sms_encoding if not send.only_push else "",
-        send_at=send.send_at,
+        send_at=push_send_date(send),
         transaction_id=transaction_id,
         sandbox=send.sandbox,
     )
@@ -222,9 +299,9 @@ def push_send_estimate(*, send: PushSend) -> PushSend:
     if send.status not in (SendStatus.DRAFT, SendStatus.ESTIMATED):
         raise ValidationError(_("This send has already gone out."))
     push_send_validate(send)
-    numbers, excluded = push_send_resolve(send)
+    numbers, excluded, reach = _push_recipients(send)
     if not numbers and not send.groups:
-        raise ValidationError(_("The send has no recipient: add numbers, groups or an audience."))
+        raise ValidationError(_push_no_recipient(reach))
     try:
         estimate = smshosting_client().estimate(_push_request(send, to=numbers, groups=send.groups))
     except ProviderError as exc:
@@ -235,29 +312,34 @@ def push_send_estimate(*, send: PushSend) -> PushSend:
     send.estimate_push = estimate.push_count
     send.estimate_push_available = estimate.push_available
     send.estimated_at = timezone.now()
-    send.resolved_count, send.excluded = len(numbers), excluded
+    send.resolved_count, send.excluded, send.audience_reach = len(numbers), excluded, reach
     send.status = SendStatus.ESTIMATED
     send.error = ""
     send.save()
     return send
 
 
-def push_send_confirm(*, send: PushSend, user=None) -> PushSend:
+def push_send_confirm(
+    *, send: PushSend, user=None, window_override: bool = False, window_override_reason: str = ""
+) -> PushSend:
     """Send it: resolve the audience again, split it into batches, each its own push/send
-    with its own transaction id, queued through the outbox in one transaction."""
+    with its own transaction id, queued through the outbox in one transaction.
+
+    Outside the send window (core.send_window) it is scheduled at the next opening
+    (SMSHosting's `date`), with the reason on the send; `window_override` (the permission
+    messaging.override_send_window, and a reason) sends it as asked."""
     with transaction.atomic():
         send = PushSend.objects.select_for_update().get(pk=send.pk)
         if send.status != SendStatus.ESTIMATED:
             raise ValidationError(
                 _("Estimate the send first: its cost is shown before it goes out.")
             )
+        _push_send_window(send, user=user, override=window_override, reason=window_override_reason)
         if send.estimate_push and send.estimate_push > (send.estimate_push_available or 0):
             raise ValidationError(_("Not enough pushes left in the SMSHosting plan for this send."))
-        numbers, excluded = push_send_resolve(send)
+        numbers, excluded, reach = _push_recipients(send)
         if not numbers and not send.groups:  # consent withdrawn since the estimate, say
-            raise ValidationError(
-                _("The send has no recipient: add numbers, groups or an audience.")
-            )
+            raise ValidationError(_push_no_recipient(reach))
         size = settings.PUSH_BATCH_SIZE
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)] or [[]]
         batches = [
@@ -275,12 +357,70 @@ def push_send_confirm(*, send: PushSend, user=None) -> PushSend:
             created = PushBatch.objects.filter(send=send).select_related("send")
         for batch in created:
             outbox_enqueue(obj=batch, operation=Operation.CREATE)
-        send.resolved_count, send.excluded = len(numbers), excluded
+        send.resolved_count, send.excluded, send.audience_reach = len(numbers), excluded, reach
         send.status = SendStatus.SENDING
         send.confirmed_by = user if user is not None and user.is_authenticated else None
         send.confirmed_at = timezone.now()
         send.save()
+        audit_event(
+            instance=send,
+            event=AuditEvent.SENT,
+            user=user,
+            details={
+                "recipients": len(numbers),
+                "batches": len(batches),
+                **({"outside_window": True} if send.window_override_reason else {}),
+            },
+        )
     return send
+
+
+def _push_no_recipient(reach: dict[str, Any]) -> str:
+    if reach:
+        return (
+            _(
+                "Nobody in the audience “%(audience)s” can receive this push: %(in_audience)d in "
+                "the audience, %(with_consent)d with push/SMS consent."
+            )
+            % reach
+        )
+    return _("The send has no recipient: add numbers, groups or an audience.")
+
+
+def _push_send_window(send: PushSend, *, user, override: bool, reason: str) -> None:
+    """The send window's decision, written on the send (saved by the caller)."""
+    reason = (reason or "").strip()
+    if override and not reason:
+        raise ValidationError(
+            {"window_override_reason": _("Say why the push must go outside the send window.")}
+        )
+    if override and not (user is not None and user.has_perm("messaging.override_send_window")):
+        raise PermissionDenied(_("Only marketing may send outside the send window."))
+    send.window_reason, send.window_override_reason, send.window_override_by = "", "", None
+    check = send_window_check(send.send_at or timezone.now())
+    if check.allowed:
+        return
+    if override:
+        send.window_override_reason, send.window_override_by = reason, user
+        send.window_reason = _("Sent outside the send window by %(user)s: %(reason)s") % {
+            "user": user.get_username(),
+            "reason": reason,
+        }
+        return
+    send.send_at, send.window_reason = check.next_opening, check.reason
+
+
+def push_send_date(send: PushSend) -> datetime | None:
+    """The `date` a batch goes with, decided when it goes out: the scheduled time if still
+    ahead; else now (None), unless the window has closed since (a retry at night): then the
+    next opening. A send confirmed outside the window by marketing goes at once."""
+    now = timezone.now()
+    if send.send_at and send.send_at > now:
+        return send.send_at
+    if send.window_override_reason:
+        return None
+    check = send_window_check(now)
+    return None if check.allowed else check.next_opening
 
 
 # --- results -------------------------------------------------------------------------------
@@ -300,8 +440,6 @@ class PreparedMessages:
     rows: list[tuple]
 
 
-# message_values() of a number SMSHosting left out of a push-only send (no push app)
-_EXCLUDED = ("", "", "NOT_INSERTED", "EXCLUDED", "", None, None, None, None, "")
 _MESSAGE_FIELDS = ("remote_id", "msisdn", "status", "status_detail", "type")
 _LATER_FIELDS = ("insert_date", "sent_date", "delivery_date", "price")  # push/search answers
 _OUR_FIELDS = ("multimedia_id", "send", "batch", "updated_at")
@@ -324,7 +462,7 @@ def push_batch_prepare(*, batch: PushBatch, answer: list[dict[str, Any]]) -> Pre
         messages[values[1]] = values
     for number in batch.recipients:
         if number not in messages:
-            messages[number] = _EXCLUDED
+            messages[number] = EXCLUDED_MESSAGE
     later = any(m[5] or m[6] or m[7] or m[8] is not None for m in messages.values())
 
     def when(value: datetime | None) -> Any:
@@ -445,9 +583,9 @@ def push_send_counts_many(send_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def _counts(by_status: dict[str, int], batches: dict[str, int]) -> dict[str, Any]:
     total = sum(by_status.values())
-    delivered = by_status.get("DELIVERED", 0)
+    delivered = by_status.get(DELIVERED, 0)
     final = sum(n for status, n in by_status.items() if status in FINAL_STATUSES)
-    reached = total - by_status.get("NOT_INSERTED", 0)
+    reached = total - by_status.get(NOT_INSERTED, 0)
     return {
         "total": total,
         "by_status": by_status,
@@ -463,9 +601,8 @@ def _counts(by_status: dict[str, int], batches: dict[str, int]) -> dict[str, Any
 def push_status_refresh(*, sends=None, now: datetime | None = None) -> int:
     """Bring PENDING/SENT messages up to date from push/search, batch by batch, until final."""
     client = smshosting_client()
-    open_statuses = ("INSERTED", "PENDING", "SENT")
     batches = PushBatch.objects.filter(
-        send__status=SendStatus.SENT, messages__status__in=open_statuses
+        send__status=SendStatus.SENT, messages__status__in=OPEN_STATUSES
     ).distinct()
     if sends is not None:
         batches = batches.filter(send__in=sends)
@@ -473,7 +610,7 @@ def push_status_refresh(*, sends=None, now: datetime | None = None) -> int:
     for batch in batches.filter(send__sandbox=False):
         current = {m.id: m for m in client.search_all(transaction_id=batch.transaction_id)}
         changed = []
-        for message in batch.messages.filter(status__in=open_statuses).exclude(remote_id=""):
+        for message in batch.messages.filter(status__in=OPEN_STATUSES).exclude(remote_id=""):
             remote = current.get(message.remote_id)
             if remote is None or remote.status == message.status:
                 continue
@@ -503,7 +640,7 @@ def push_invitation_create(*, msisdn: str) -> PushInvitation:
 
 def push_invitations_for_unreachable(*, send: PushSend) -> int:
     """An invitation link for every recipient of a send that push could not reach."""
-    numbers = send.messages.filter(status="NOT_INSERTED", status_detail="EXCLUDED").values_list(
+    numbers = send.messages.filter(status=NOT_INSERTED, status_detail=EXCLUDED).values_list(
         "msisdn", flat=True
     )
     created = 0

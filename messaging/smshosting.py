@@ -50,12 +50,24 @@ from core.wire import (
 # What the client is made from: SMSHOSTING_BASE_URL, SMSHOSTING_AUTH_KEY, SMSHOSTING_AUTH_SECRET.
 SETTINGS = ("BASE_URL", "AUTH_KEY", "AUTH_SECRET")
 SEARCH_PAGE_SIZE = 500
-# A message's status: INSERTED or NOT_INSERTED when sent, then PENDING, SENT, and at last one of
-# FINAL_STATUSES. The rest of Vetrina names them by these.
+# A message's status: INSERTED or NOT_INSERTED when sent ("Dati Invio"), then PENDING, SENT, and
+# at last one of FINAL_STATUSES ("I possibili stati di un sms"). The rest of Vetrina names them
+# by these.
+INSERTED = "INSERTED"
 NOT_INSERTED = "NOT_INSERTED"
+PENDING = "PENDING"
+SENT = "SENT"
+NOSENT = "NOSENT"
 DELIVERED = "DELIVERED"
-OPEN_STATUSES = ("INSERTED", "PENDING", "SENT")  # on their way: push/search tells how they end
-FINAL_STATUSES = {DELIVERED, "NOTDELIVERED", "NOSENT"}
+NOTDELIVERED = "NOTDELIVERED"
+OPEN_STATUSES = (INSERTED, PENDING, SENT)  # on their way: push/search tells how they end
+FINAL_STATUSES = {DELIVERED, NOTDELIVERED, NOSENT}
+# A message's detail when not inserted: "BADNUMBERFORMAT - Numero del destinatario non
+# corretto", "DUPLICATESMS - Sms già inserito nelle ultime 24 ore"; EXCLUDED is ours, for a
+# number SMSHosting left out of a push-only send (no push app).
+BADNUMBERFORMAT = "BADNUMBERFORMAT"
+DUPLICATESMS = "DUPLICATESMS"
+EXCLUDED = "EXCLUDED"
 # How far back `checkproviders` searches (push/search wants at least one parameter).
 PROBE_SEARCH_DAYS = 30
 # Every errorMsg of the document, with what the user can do about it.
@@ -117,6 +129,8 @@ class PushRequest:
             "smsEncoding": self.sms_encoding or None,
         }
         if for_send:  # date, transactionId and sandbox belong to push/send only
+            # "date … (in formato yyyy-MM-ddTHH:mm:ssZ) alla quale sarà inviato il messaggio",
+            # e.g. 2014-12-25T08:00:00+0200: the moment with its own offset.
             values["date"] = format_date(self.send_at) if self.send_at else None
             values["transactionId"] = self.transaction_id or None
             values["sandbox"] = "true" if self.sandbox else None
@@ -239,6 +253,10 @@ def message_values(raw: Any, where: str = "sms[]") -> tuple:
         None if price is None else read_decimal(price, f"{where}.price", None),
         _multimedia_id(multimedia, f"{where}.multimediaContent") if multimedia else "",
     )
+
+
+# message_values() of a number SMSHosting left out of a push-only send (no push app).
+EXCLUDED_MESSAGE = ("", "", NOT_INSERTED, EXCLUDED, "", None, None, None, None, "")
 
 
 def _multimedia_id(value: Any, name: str) -> str:

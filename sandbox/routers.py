@@ -8,24 +8,13 @@ PostgreSQL install) they share the default one. See docs/sandbox.md."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from core.routers import OptionalDatabase
 
 SANDBOX_DB = "sandbox"
 APP_LABEL = "sandbox"
-
-
-def sandbox_db() -> str:
-    """The database alias the sandbox's models live in (for raw SQL and transactions)."""
-    return SANDBOX_DB if SANDBOX_DB in settings.DATABASES else DEFAULT_DB_ALIAS
-
-
-def sandbox_connection():
-    return connections[sandbox_db()]
-
-
-def sandbox_atomic() -> transaction.Atomic:
-    return transaction.atomic(using=sandbox_db())
+SANDBOX = OptionalDatabase(SANDBOX_DB)
+# The database alias the sandbox's models live in, its connection, a transaction in it.
+sandbox_db, sandbox_connection, sandbox_atomic = SANDBOX.using, SANDBOX.connection, SANDBOX.atomic
 
 
 class SandboxRouter:
@@ -35,7 +24,7 @@ class SandboxRouter:
     db_for_write = db_for_read
 
     def allow_migrate(self, db: str, app_label: str, **hints) -> bool | None:
-        if SANDBOX_DB not in settings.DATABASES:
+        if not SANDBOX.defined:
             return None
         # The sandbox's tables in its database only, and nothing else there.
         return (app_label == APP_LABEL) == (db == SANDBOX_DB)

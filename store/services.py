@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from campaigns.images import validate_campaign_image
 from campaigns.models import CampaignKind, Shop
 from campaigns.services import campaign_create, media_create
+from core.audit import AuditEvent, audit_event
 from store.access import store_shops
 from store.models import FlyerRequest, FlyerRequestStatus
 
@@ -70,6 +71,12 @@ def flyer_request_approve(*, flyer_request: FlyerRequest, user, note: str = "") 
         _decide(flyer_request, FlyerRequestStatus.APPROVED, user, note)
         flyer_request.campaign = campaign
         flyer_request.save()
+        audit_event(
+            instance=flyer_request,
+            event=AuditEvent.APPROVED,
+            user=user,
+            details={"campaign": campaign.pk},
+        )
     return flyer_request
 
 
@@ -83,6 +90,7 @@ def flyer_request_reject(*, flyer_request: FlyerRequest, user, reason: str) -> F
         flyer_request = _pending_locked(flyer_request)
         _decide(flyer_request, FlyerRequestStatus.REJECTED, user, reason.strip())
         flyer_request.save()
+        audit_event(instance=flyer_request, event=AuditEvent.REJECTED, user=user)
     return flyer_request
 
 

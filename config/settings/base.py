@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "core.third_party_apps.KnoxConfig",  # knox and axes, with Italian names
     "core.third_party_apps.AxesConfig",
+    "core.third_party_apps.AuditlogConfig",  # the audit trail (core/audit.py), before core
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made each change in the audit trail: the signed-in user, or the API token's.
+    "core.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -258,6 +261,11 @@ REST_KNOX = {
 # Days the call log, the log of Aisac's inbound calls and finished jobs are kept (beat purges
 # them hourly, core/retention.py).
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=90)
+# Days the audit trail (who created, changed, sent, withdrew, approved or erased what) is kept;
+# beat purges older entries hourly with the logs (core/audit.py).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+# django-auditlog: no correlation id taken from a client's header (free text from outside).
+AUDITLOG_CID_HEADER = None
 # How long an Idempotency-Key's first answer is kept (core.idempotency).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Jobs (pulls, lead previews and imports; core/jobs.py). A running job holds a lease that its
@@ -309,8 +317,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # How long an idle worker sleeps before looking at the folder again (kombu: 1 s).
-        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.2),
+        # How long an idle worker sleeps before looking at the folder again (kombu: 1 s). It is
+        # the wait a lone change adds before its delivery starts (25 ms on average at 0.05 s;
+        # docs/benchmarks.md, sync latency); an idle worker polling at this pace uses 0.5% of
+        # a core (0.2% at 0.2 s).
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.05),
     }
 else:
     # With Redis an unacked task comes back after the visibility timeout; our retries are
@@ -343,7 +354,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.idempotency_keys_purge_task",
         "schedule": 3600.0,
     },
-    # Logs and finished jobs after LOG_RETENTION_DAYS, lead-file previews after 24 h.
+    # Logs and finished jobs after LOG_RETENTION_DAYS, lead-file previews after 24 h, the
+    # audit trail after AUDIT_RETENTION_DAYS.
     "retention-purge": {
         "task": "core.tasks.retention_purge_task",
         "schedule": 3600.0,
@@ -488,3 +500,33 @@ WOLKVOX_CHUNK_SIZE = env.int("WOLKVOX_CHUNK_SIZE", default=10000)
 # How long an upload's preparer may go without a sign of life before the sweeper resumes the
 # upload elsewhere; 0: the outbox lease, at most two minutes.
 CALL_UPLOAD_LEASE_SECONDS = env.int("CALL_UPLOAD_LEASE_SECONDS", default=0)
+
+# The chain-wide send window (core/send_window.py): pushes and call uploads go out only on these
+# days (mon … sun), from START to END Europe/Rome time, never on a holiday; a send outside it is
+# postponed to the next opening (marketing may override it, with a reason). Holidays: a date
+# (2026-08-14), a yearly day (MM-DD) or "easter"/"easter-monday"; the default is Italy's
+# national holidays, every year (4 October, San Francesco, is one again from 2026).
+SEND_WINDOW_DAYS = env.list("SEND_WINDOW_DAYS", default=["mon", "tue", "wed", "thu", "fri", "sat"])
+SEND_WINDOW_START = env("SEND_WINDOW_START", default="09:00")
+SEND_WINDOW_END = env("SEND_WINDOW_END", default="20:00")
+SEND_WINDOW_HOLIDAYS = env.list(
+    "SEND_WINDOW_HOLIDAYS",
+    default=[
+        "01-01",  # Capodanno
+        "01-06",  # Epifania
+        "easter",  # Pasqua
+        "easter-monday",  # Lunedì dell'Angelo
+        "04-25",  # Festa della Liberazione
+        "05-01",  # Festa del Lavoro
+        "06-02",  # Festa della Repubblica
+        "08-15",  # Ferragosto
+        "10-04",  # San Francesco d'Assisi
+        "11-01",  # Ognissanti
+        "12-08",  # Immacolata Concezione
+        "12-25",  # Natale
+        "12-26",  # Santo Stefano
+    ],
+)
+# How far ahead a push may be scheduled. SMSHosting's document sets no limit on `date`: this
+# one is Vetrina's, against a mistyped year.
+PUSH_SCHEDULE_MAX_DAYS = env.int("PUSH_SCHEDULE_MAX_DAYS", default=365)

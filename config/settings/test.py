@@ -54,3 +54,10 @@ if DATABASES["default"]["ENGINE"] == "core.sqlite":  # noqa: F405 (set in base)
     # and only a file database (WAL, busy timeout) lets them wait for each other like in
     # production instead of failing with "database table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-vetrina.sqlite3")}  # noqa: F405
+
+# The send window always open (core/send_window.py): a test's outcome must not depend on the
+# hour it runs at. The send window's own tests set the chain's window with `settings`.
+SEND_WINDOW_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SEND_WINDOW_START = "00:00"
+SEND_WINDOW_END = "24:00"
+SEND_WINDOW_HOLIDAYS = []

@@ -1,11 +1,20 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
 
 from core.api import SYNC_FIELDS
+from loyalty.audiences import audience_count, audience_rules_clean, audience_rules_schema
 from loyalty.consent import CONSENT_FIELD
-from loyalty.models import Customer, FidelityCard, FidelityProgram, MovementAction, PointMovement
+from loyalty.models import (
+    Audience,
+    Customer,
+    FidelityCard,
+    FidelityProgram,
+    MovementAction,
+    PointMovement,
+)
 from loyalty.services import CUSTOMER_FIELDS, msisdn_normalise
 
 
@@ -115,3 +124,50 @@ class PointMovementSerializer(serializers.ModelSerializer):
         if value not in MovementAction.values:
             raise serializers.ValidationError(_("Unknown action."))
         return value
+
+
+@extend_schema_field(audience_rules_schema())
+class AudienceRulesField(serializers.JSONField):
+    """The rules as JSON, checked by loyalty.audiences (one error per wrong rule, by name)."""
+
+    def to_internal_value(self, data):
+        try:
+            return audience_rules_clean(super().to_internal_value(data))
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            raise serializers.ValidationError(detail) from exc
+
+
+class AudienceSerializer(serializers.ModelSerializer):
+    rules = AudienceRulesField(
+        required=False,
+        help_text="Every rule is optional; customers must meet all those given. The card rules "
+        "hold for one and the same card. Null or an empty list: no such rule.",
+    )
+    count = serializers.SerializerMethodField(
+        help_text="The customers in the audience now (erased ones never; consent not applied)."
+    )
+
+    class Meta:
+        model = Audience
+        fields = ("id", "name", "rules", "count")
+
+    def get_count(self, obj: Audience) -> int:
+        return audience_count(obj)
+
+
+class AudienceRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The customer's id.")
+    name = serializers.CharField()
+    msisdn = serializers.CharField(help_text="Masked: the last three digits only.")
+    shop = serializers.CharField(help_text="Code of the shop of the card that matched.")
+    points = serializers.IntegerField(allow_null=True, help_text="That card's balance.")
+
+
+class AudiencePreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = AudienceRowSerializer(many=True, source="rows")
+
+
+class AudienceRulesPreviewSerializer(serializers.Serializer):
+    rules = AudienceRulesField(help_text="Rules to try, as an audience's `rules`.")

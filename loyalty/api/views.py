@@ -9,15 +9,26 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from core.access import scope_queryset
-from core.api import CursorPagination, ShopScopeFilter
+from core.api import CursorPagination, PageNumberPagination, ShopScopeFilter
 from loyalty.api.serializers import (
+    AudiencePreviewSerializer,
+    AudienceRulesPreviewSerializer,
+    AudienceSerializer,
     CustomerSerializer,
     FidelityCardSerializer,
     FidelityProgramSerializer,
     PointMovementSerializer,
 )
+from loyalty.audiences import audience_preview, audience_rules_preview, audience_save
 from loyalty.consent import CONSENT_FIELD
-from loyalty.models import ConsentSource, Customer, FidelityCard, FidelityProgram, PointMovement
+from loyalty.models import (
+    Audience,
+    ConsentSource,
+    Customer,
+    FidelityCard,
+    FidelityProgram,
+    PointMovement,
+)
 from loyalty.privacy import customer_erase, customer_export
 from loyalty.services import (
     MOVEMENT_FIELDS,
@@ -185,3 +196,54 @@ class PointMovementViewSet(
 
     def perform_destroy(self, instance):
         movement_delete(movement=instance)
+
+
+class AudiencePagination(PageNumberPagination):
+    """Each audience of a page is counted live: a short page."""
+
+    page_size = 10
+    max_page_size = 50
+
+
+class AudienceViewSet(viewsets.ModelViewSet):
+    """Audiences: saved, named rule sets over customers, with their live `count`. `preview`
+    answers the count and the first customers; POST `audiences/preview/` tries rules without
+    saving them. A wrong rule answers 400 naming it (`fields.rules.<rule>`)."""
+
+    queryset = Audience.objects.all().order_by("name", "id")
+    serializer_class = AudienceSerializer
+    pagination_class = AudiencePagination
+    search_fields = ("name",)
+    ordering_fields = ("name", "id")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = audience_save(
+            name=data["name"], rules=data.get("rules", {}), user=self.request.user
+        )
+
+    def perform_update(self, serializer):
+        current, data = serializer.instance, serializer.validated_data
+        serializer.instance = audience_save(
+            audience=current,
+            name=data.get("name", current.name),
+            rules=data.get("rules", current.rules),
+            user=self.request.user,
+        )
+
+    @extend_schema(request=None, responses={200: AudiencePreviewSerializer})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The audience's count now and its first customers (numbers masked)."""
+        return Response(AudiencePreviewSerializer(audience_preview(self.get_object())).data)
+
+    @extend_schema(
+        request=AudienceRulesPreviewSerializer, responses={200: AudiencePreviewSerializer}
+    )
+    @action(detail=False, methods=["post"], url_path="preview", url_name="preview-rules")
+    def preview_rules(self, request):
+        """Count and preview rules without saving an audience (needs the right to add one)."""
+        serializer = AudienceRulesPreviewSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        found = audience_rules_preview(serializer.validated_data["rules"])
+        return Response(AudiencePreviewSerializer(found).data)

@@ -6,8 +6,14 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from messaging.api.serializers import PushMessageSerializer, PushSendSerializer
+from core.results import ResultsSerializer
+from messaging.api.serializers import (
+    PushMessageSerializer,
+    PushSendConfirmSerializer,
+    PushSendSerializer,
+)
 from messaging.models import PushSend
+from messaging.results import push_send_results
 from messaging.services import (
     SEND_FIELDS,
     push_send_confirm,
@@ -80,12 +86,23 @@ class PushSendViewSet(
         send = push_send_estimate(send=self.get_object())
         return Response(self.get_serializer(send).data)
 
-    @extend_schema(request=None, responses={202: PushSendSerializer})
+    @extend_schema(request=PushSendConfirmSerializer, responses={202: PushSendSerializer})
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
-        """Confirm and send an estimated send (push/send, in batches)."""
-        send = push_send_confirm(send=self.get_object(), user=request.user)
+        """Confirm and send an estimated send (push/send, in batches). Outside the send window
+        it is scheduled at the next opening (`send_at`, the reason in `window_reason`), unless
+        `window_override` with a `window_override_reason` (marketing only)."""
+        body = PushSendConfirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        send = push_send_confirm(send=self.get_object(), user=request.user, **body.validated_data)
         return Response(self.get_serializer(send).data, status=202)
+
+    @extend_schema(responses=ResultsSerializer)
+    @action(detail=True, methods=["get"])
+    def results(self, request, pk=None):
+        """The send's results, as its admin page shows them: totals (recipients, delivered,
+        failed, pending), per day (delivered, failed) and per shop of the recipient's card."""
+        return Response(push_send_results(send=self.get_object()).as_json())
 
     @extend_schema(responses=PushMessageSerializer(many=True))
     @action(detail=True, methods=["get"])

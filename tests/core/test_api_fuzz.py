@@ -84,6 +84,7 @@ _REFERENCES = {
     "media": "media",
     "audience_shops": "shops",
     "audience_programs": "fidelity-programs",
+    "audience": "audiences",
 }
 
 
@@ -130,15 +131,17 @@ def superuser_token(db) -> str:
 def seeded(db):
     """One record of each kind the detail endpoints serve."""
     from callcenter.models import CallCampaign
+    from loyalty.audiences import audience_save
     from loyalty.services import movement_add
     from messaging.care import care_request_create
-    from messaging.services import push_send_create
+    from messaging.services import push_send_create, push_send_estimate
     from store.services import flyer_request_create
 
     shop = make_shop()
     card = make_card(shop=shop)
     movement = movement_add(card=card, points=10, amount=None, note="", shop=shop, user=None)
-    push = push_send_create(name="Offerta", text="Offerta!", recipients=["3480000002"])
+    push = push_send_create(name="Offerta", text="Offerta!", recipients=["3480000002"], groups=[1])
+    push_send_estimate(send=push)  # so that `send` (with a body: the window override) can go
     call_campaign = CallCampaign.objects.create(remote_campaign_id="42", name="Riattivazione")
     care = care_request_create(
         customer=card.customer, type="information", subject="Orari", message="Quando aprite?"
@@ -167,6 +170,7 @@ def seeded(db):
             "call-campaigns": call_campaign.pk,
             "campaign_pk": call_campaign.pk,
             "flyer-requests": flyer.pk,
+            "audiences": audience_save(name="Milano", rules={"shops": [shop.pk]}).pk,
         }
     )
     yield
@@ -309,6 +313,10 @@ def _valid_bodies() -> dict[tuple[str, str], dict]:
         "sandbox": True,
     }
     call_campaign = {"remote_campaign_id": "77", "name": "Richiamo", "status": "start"}
+    audience = {
+        "name": "Milano con punti",
+        "rules": {"shops": [_seeded["shops"]], "points_min": 5, "card_active": True},
+    }
     flyer_decision = {"note": "Va bene"}
     return {
         ("POST", "/api/v1/shops/"): shop,
@@ -342,6 +350,19 @@ def _valid_bodies() -> dict[tuple[str, str], dict]:
         ("POST", "/api/v1/push-sends/"): push,
         ("PUT", "/api/v1/push-sends/{id}/"): push,
         ("PATCH", "/api/v1/push-sends/{id}/"): push,
+        ("POST", "/api/v1/push-sends/{id}/send/"): {
+            "window_override": False,
+            "window_override_reason": "",
+        },
+        ("POST", "/api/v1/call-campaigns/{id}/audience-leads/"): {
+            "audience": _seeded["audiences"],
+            "dry_run": False,
+        },
+        ("POST", "/api/v1/call-campaigns/{id}/upload/"): {
+            "recall_date": None,
+            "window_override": False,
+            "window_override_reason": "",
+        },
         ("POST", "/api/v1/flyer-requests/{id}/approve/"): flyer_decision,
         ("POST", "/api/v1/flyer-requests/{id}/reject/"): flyer_decision,
         ("POST", "/api/v1/care-requests/"): {
@@ -357,6 +378,10 @@ def _valid_bodies() -> dict[tuple[str, str], dict]:
             "shop": _seeded["shops"],
             "lines": [{"sku": "A1", "name": "Pasta", "quantity": 2, "price": "1.50"}],
         },
+        ("POST", "/api/v1/audiences/"): audience,
+        ("PUT", "/api/v1/audiences/{id}/"): audience,
+        ("PATCH", "/api/v1/audiences/{id}/"): audience,
+        ("POST", "/api/v1/audiences/preview/"): {"rules": audience["rules"]},
         ("POST", "/api/v1/call-campaigns/"): call_campaign,
         ("PUT", "/api/v1/call-campaigns/{id}/"): call_campaign,
         ("PATCH", "/api/v1/call-campaigns/{id}/"): call_campaign,

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from campaigns.models import Campaign, CampaignBatch, Media, Shop
 from core.models import SyncStatus
+from demo.history import CARD_PREFIX
 from loyalty.models import FidelityCard
 from messaging.models import PushSend, SendStatus
 
@@ -23,8 +24,10 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     printed = out.getvalue()
     assert re.search(r"(user|utente): admin  password: \S+", printed)
     assert Shop.objects.count() == 5 and Media.objects.count() == 1
-    assert CampaignBatch.objects.get().campaigns.count() == 5
-    assert Campaign.objects.count() == 6
+    assert CampaignBatch.objects.get(promo_name="Volantino di dicembre").campaigns.count() == 5
+    # and the history's flyer of three weeks ago, one per shop (demo/history.py)
+    assert CampaignBatch.objects.get(promo_name="Volantino del weekend").campaigns.count() == 5
+    assert Campaign.objects.count() == 6 + 5
     assert set(Campaign.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
     assert re.search(r"/store/, Milano\) — (user|utente): negozio\.milano  password: ", printed)
     assert re.search(r"— (user|utente): revisore  password: ", printed)
@@ -33,7 +36,7 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
 
     flyer_request = FlyerRequest.objects.get()
     assert flyer_request.status == "pending" and flyer_request.shop.code == "PV-MI-01"
-    sent, draft = PushSend.objects.order_by("id")
+    sent, draft = PushSend.objects.order_by("id")[:2]  # then the history (demo/history.py)
     assert (sent.status, draft.status) == (SendStatus.SENT, SendStatus.DRAFT)
     assert sent.messages.count() == 2  # Sara gave no push consent
     assert sent.excluded == {"no_consent": 1}
@@ -43,11 +46,11 @@ def test_demo_data_fills_every_app_once_syncs_it_and_prints_a_login(
     assert Order.objects.get().sync_status == SyncStatus.SYNCED
     from callcenter.models import CallUpload
 
-    upload = CallUpload.objects.get()
+    upload = CallUpload.objects.order_by("id").first()
     # 3 outside leads + 3 card holders; Luca is on the do-not-call list, Marco withdrew nothing
     assert (upload.status, upload.excluded) == ("done", {"do_not_call": 1})
     assert upload.records_confirmed == upload.records_total == 5
-    cards = FidelityCard.objects.all()
+    cards = FidelityCard.objects.exclude(code__startswith=CARD_PREFIX)
     assert len(cards) == 3
     assert {(c.points, c.remote_points, c.sync_status) for c in cards} == {
         (6, 6, SyncStatus.SYNCED),
@@ -90,3 +93,39 @@ def test_the_demo_logins_are_the_same_on_every_start_until_someone_changes_one(
     # The demo rewards, for the counter's picker: the sandbox AMM's, with their rewardId.
     assert Reward.objects.count() >= 1
     assert all(r.remote_id for r in Reward.objects.all())
+
+
+def test_demo_data_seeds_sixty_days_of_history_for_the_dashboard(
+    django_capture_on_commit_callbacks,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from callcenter.models import CallUpload
+    from loyalty.dashboard import points_per_day, points_per_shop
+    from loyalty.models import PointMovement
+    from messaging.dashboard import pushes_per_day
+    from sandbox.models import AmmCard
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo_data", "--no-password", stdout=StringIO())
+
+    history = PointMovement.objects.filter(card__code__startswith=CARD_PREFIX)
+    oldest = timezone.localdate() - timedelta(days=59)
+    assert timezone.localtime(history.order_by("date").first().date).date() >= oldest
+    assert history.filter(date__lt=timezone.now() - timedelta(days=31)).exists()
+    assert not history.exclude(sync_status=SyncStatus.SYNCED).exists()
+    # The sandbox AMM holds the same cards with the same balances.
+    for card in FidelityCard.objects.filter(code__startswith=CARD_PREFIX):
+        assert AmmCard.objects.get(code=card.code).points == card.points == card.remote_points
+    issued, _redeemed = (values for _label, values in points_per_day().lines)
+    assert sum(1 for v in issued if v) >= 25  # most of the 30 days have points
+    assert len(points_per_shop().bars) == 5
+    sent, delivered = (values for _label, values in pushes_per_day().lines)
+    assert sum(1 for v in sent if v) >= 6 and 0 < sum(delivered) < sum(sent)
+    assert CallUpload.objects.count() >= 8
+    # Once only.
+    before = PointMovement.objects.count()
+    call_command("demo_data", "--no-password", stdout=StringIO())
+    assert PointMovement.objects.count() == before

@@ -7,7 +7,7 @@ from django.utils import timezone
 from callcenter import customer_data as callcenter_part
 from callcenter.models import CallCampaign, CallRecord
 from callcenter.services import call_upload_create
-from loyalty.models import Customer
+from loyalty.models import Customer, CustomerTag
 from loyalty.privacy import customer_erase
 from loyalty.services import customer_get_or_create
 
@@ -123,3 +123,16 @@ def test_given_erasure_fails_after_the_leads_when_erasing_then_nothing_is_change
     assert CallRecord.objects.get().customer_name == "Anna"
     assert CallRecord.objects.get().tel1 == NUMBER
     assert Customer.objects.get(pk=anna.pk).erased_at is None
+
+
+def test_given_a_tagged_customer_when_erasing_then_the_tags_are_taken_off(anna):
+    """A tag is what marketing said about the person: it goes with the rest; the tag stays."""
+    vip = CustomerTag.objects.create(name="VIP")
+    anna.tags.add(vip)
+    other = customer_get_or_create(msisdn="+393480000003", name="Bea")
+    other.tags.add(vip)
+
+    customer_erase(customer=anna)
+
+    assert not Customer.objects.get(pk=anna.pk).tags.exists()
+    assert list(vip.customers.all()) == [other]

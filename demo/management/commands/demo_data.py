@@ -31,11 +31,15 @@ from campaigns.models import Campaign, Media, Shop
 from campaigns.services import campaign_batch_create, campaign_create, media_create, shop_create
 from core.pull import pull_run
 from core.roles import ROLES, STORE_MANAGER
+from demo.history import demo_history_seed
 from demo.logins import demo_api_token, demo_password
+from loyalty.audiences import audience_save
 from loyalty.consent import consent_set
 from loyalty.models import (
+    Audience,
     ConsentSource,
     Customer,
+    CustomerTag,
     DoNotCall,
     FidelityCard,
     FidelityProgram,
@@ -144,6 +148,9 @@ class Command(BaseCommand):
         self.stdout.write(
             gettext("Demo fidelity cards: %(n)d.") % {"n": FidelityCard.objects.count()}
         )
+        if not Audience.objects.exists():
+            self._audiences()
+        self.stdout.write(gettext("Demo audiences: %(n)d.") % {"n": Audience.objects.count()})
         if not PushSend.objects.exists():
             self._pushes()
         self.stdout.write(gettext("Demo push sends: %(n)d.") % {"n": PushSend.objects.count()})
@@ -162,6 +169,8 @@ class Command(BaseCommand):
         self.stdout.write(
             gettext("Demo flyer requests: %(n)d.") % {"n": FlyerRequest.objects.count()}
         )
+        moved = demo_history_seed()  # 60 days for the dashboard's charts (demo/history.py)
+        self.stdout.write(gettext("Demo history: %(n)d point movements.") % {"n": moved})
         if not no_password:
             self._login()
 
@@ -227,8 +236,20 @@ class Command(BaseCommand):
             )
             movement_add(card=card, amount=Decimal(receipt), shop=card.shop, note="scontrino demo")
 
+    @transaction.atomic
+    def _audiences(self) -> None:
+        """Two saved audiences: Milano's active cards, and the VIP customers with points."""
+        vip, _ = CustomerTag.objects.get_or_create(name="VIP")
+        vip.customers.add(*Customer.objects.filter(msisdn__in=["+393471234501", "+393332221103"]))
+        audience_save(
+            name="Clienti di Milano con carta attiva",
+            rules={"shops": [Shop.objects.get(code="PV-MI-01").pk], "card_active": True},
+        )
+        audience_save(name="Clienti VIP con almeno 5 punti", rules={"tag": vip.pk, "points_min": 5})
+
     def _pushes(self) -> None:
-        """One push already sent to every card holder who agreed, one draft for the wizard."""
+        """One push already sent to every card holder who agreed, one draft for the wizard, one
+        scheduled, and one to a saved audience waiting for confirmation."""
         sent = push_send_create(
             name="Benvenuto nel programma fedeltà",
             text="Grazie per esserti iscritto: 10% di sconto sul prossimo acquisto!",
@@ -245,6 +266,27 @@ class Command(BaseCommand):
             shops=Shop.objects.filter(code="PV-MI-01"),
             recipients=["+39 348 000 0002"],
         )
+        # One scheduled for the day after tomorrow at 10:00 (SMSHosting's `date`; moved to the
+        # send window's next opening if that falls on a Sunday or a holiday).
+        later = timezone.localtime() + timedelta(days=2)
+        scheduled = push_send_create(
+            name="Promo del weekend (programmata)",
+            text="Da domani sconti del 20% su tutta la spesa!",
+            programs=FidelityProgram.objects.all(),
+            send_at=later.replace(hour=10, minute=0, second=0, microsecond=0),
+        )
+        push_send_estimate(send=scheduled)
+        push_send_confirm(send=scheduled)
+        # One to a saved audience, estimated: its page shows who is in it and who may get it.
+        vip = push_send_create(
+            name="Anteprima saldi per i clienti VIP",
+            text="Per te, in anteprima: i saldi iniziano domani!",
+            only_push=False,
+            sms_text="Vetrina: per te, in anteprima, i saldi iniziano domani!",
+            sms_from="Vetrina",
+            audience=Audience.objects.get(name="Clienti VIP con almeno 5 punti"),
+        )
+        push_send_estimate(send=vip)
 
     @transaction.atomic
     def _care(self) -> None:
