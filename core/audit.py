@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from auditlog.context import auditlog_value
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
@@ -381,11 +382,12 @@ def audit_trail_purge() -> int:
 
 # --- the author ----------------------------------------------------------------------------
 class AuditActorMiddleware(AuditlogMiddleware):
-    """django-auditlog's middleware (the request's user is each entry's author), with two
+    """django-auditlog's middleware (the request's user is each entry's author), with three
     changes: the author is looked up when an entry is written, not when the request comes in,
     so that an API call's entries carry the token's user (DRF authenticates inside the view);
-    and the client's address is the one Vetrina trusts (core.clientaddr), never an
-    X-Forwarded-For header as the client sent it."""
+    the client's address is the one Vetrina trusts (core.clientaddr), never an
+    X-Forwarded-For header as the client sent it; and a request handled inside another one
+    leaves the outer request's author in place."""
 
     @staticmethod
     def _get_actor(request):
@@ -398,3 +400,15 @@ class AuditActorMiddleware(AuditlogMiddleware):
     @staticmethod
     def _get_remote_port(request) -> int | None:
         return None
+
+    def __call__(self, request):
+        """django-auditlog sets its context on the way in and never restores it on the way
+        out: a request handled inside another one in the same context (the test suite's
+        in-process provider sandbox, called while an admin step runs) left the outer request's
+        later saves without an author ("system"). The outer request's context is put back."""
+        outer = auditlog_value.get(None)
+        try:
+            return super().__call__(request)
+        finally:
+            if outer is not None:
+                auditlog_value.set(outer)
