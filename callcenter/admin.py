@@ -40,7 +40,14 @@ from callcenter.services import (
     call_upload_progress,
 )
 from campaigns.models import Shop
-from core.admin import LiveProgressPageMixin, ReadOnlyAdmin, SyncAdminMixin, admin_page, job_page
+from core.admin import (
+    LiveProgressPageMixin,
+    ReadOnlyAdmin,
+    SyncAdminMixin,
+    admin_page,
+    job_page,
+    results_page,
+)
 from core.jobs import JobFailed, JobOutcome, job_checkpoint, job_runner_register, job_start
 from core.models import Job, JobStatus
 from core.send_window import send_window_check
@@ -595,15 +602,7 @@ class CallUploadAdmin(LiveProgressPageMixin, ReadOnlyAdmin):
         if not self.has_view_permission(request, upload):
             raise PermissionDenied
         results = call_upload_results(upload=upload)
-        return admin_page(
-            self,
-            request,
-            "admin/results.html",
-            title=results.title,
-            record=upload,
-            record_url=reverse("admin:callcenter_callupload_change", args=[upload.pk]),
-            **results.context(),
-        )
+        return results_page(self, request, record=upload, results=results)
 
     def resume_view(self, request: HttpRequest, upload_id: int) -> HttpResponse:
         """**Riprova**: prepare the rest of an upload given up after repeated interruptions,

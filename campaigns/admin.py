@@ -40,6 +40,7 @@ from core.admin import (
     PullAdminMixin,
     SyncAdminMixin,
     admin_page,
+    results_page,
     status_badge,
 )
 from core.results import results_available
@@ -278,15 +279,7 @@ class CampaignAdmin(SyncAdminMixin, admin.ModelAdmin):
             results = campaign_results(campaign=campaign, user=request.user)
         except PermissionError:
             raise PermissionDenied from None
-        return admin_page(
-            self,
-            request,
-            "admin/results.html",
-            title=results.title,
-            record=campaign,
-            record_url=reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
-            **results.context(),
-        )
+        return results_page(self, request, record=campaign, results=results)
 
     def withdraw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         campaign = get_object_or_404(Campaign.objects.select_related("shop"), pk=object_id)

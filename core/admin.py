@@ -171,6 +171,20 @@ def admin_page(model_admin, request: HttpRequest, template: str, **context) -> T
     return TemplateResponse(request, template, {**frame, **context})
 
 
+def results_page(model_admin, request: HttpRequest, *, record, results) -> TemplateResponse:
+    """A record's results (core/results.py: figures, per day, per shop, charts) in the admin."""
+    opts = model_admin.model._meta
+    return admin_page(
+        model_admin,
+        request,
+        "admin/results.html",
+        title=results.title,
+        record=record,
+        record_url=reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk]),
+        **results.context(),
+    )
+
+
 class LiveProgressAdminMixin:
     """A record whose page is followed live (core/static/core/live_progress.js): `progress(obj)`
     as JSON at `<id>/progress.json`, for who may view the record."""

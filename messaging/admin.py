@@ -16,7 +16,7 @@ from core.admin import (
     LiveProgressAdminMixin,
     ReadOnlyAdmin,
     SyncAdminMixin,
-    admin_page,
+    results_page,
     status_badge,
 )
 from core.errors import ProviderError
@@ -244,15 +244,7 @@ class PushSendAdmin(LiveProgressAdminMixin, admin.ModelAdmin):
         if not self.has_view_permission(request, send):
             raise PermissionDenied
         results = push_send_results(send=send)
-        return admin_page(
-            self,
-            request,
-            "admin/results.html",
-            title=results.title,
-            record=send,
-            record_url=reverse("admin:messaging_pushsend_change", args=[send.pk]),
-            **results.context(),
-        )
+        return results_page(self, request, record=send, results=results)
 
     def multimedia_view(self, request: HttpRequest, media_id: str) -> HttpResponse:
         """The image of a sent push, as SMSHosting keeps it (push/multimedia/{id})."""
