@@ -191,8 +191,13 @@ class LiveProgressAdminMixin:
 
     progress_json_name = "progress"  # the address's last part and the URL name's
 
-    def progress(self, obj) -> dict[str, Any]:
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs):
+        """Each admin using it says what its live page reads: `progress(obj)`, a JSON-ready
+        dict. Checked when an admin class is made (not a mixin built on this one), not when a
+        page first asks."""
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, admin.ModelAdmin) and not callable(getattr(cls, "progress", None)):
+            raise TypeError(f"{cls.__name__} must define progress(obj) for its live page")
 
     def progress_object(self, request: HttpRequest, object_id):
         obj = get_object_or_404(self.get_progress_queryset(), pk=object_id)

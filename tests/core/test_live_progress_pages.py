@@ -3,12 +3,14 @@ answer it (core/admin.py LiveProgressAdminMixin): each page loads the script and
 which answers who may view the record, and nobody else."""
 
 import pytest
+from django.contrib import admin as django_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from callcenter.models import CallCampaign, CallUpload
 from campaigns.models import CampaignBatch
+from core.admin import LiveProgressAdminMixin
 from core.models import Job
 from core.roles import AUDITOR
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
@@ -111,3 +113,8 @@ def test_the_pull_link_is_shown_to_who_may_pull(admin_client, staff):
     shops = staff.get(reverse("admin:campaigns_shop_changelist")).content.decode()
     assert reverse("admin:campaigns_pull") not in shops
     assert staff.get(reverse("admin:campaigns_pull")).status_code == 403
+
+
+def test_an_admin_followed_live_must_say_what_its_page_reads():
+    with pytest.raises(TypeError, match="progress"):
+        type("NoProgressAdmin", (LiveProgressAdminMixin, django_admin.ModelAdmin), {})
