@@ -110,8 +110,8 @@ def ceiling_rate(count: int, concurrency: int) -> float:
     return count / elapsed
 
 
-def _publish_aside(entry_id: int, *, queue: str) -> None:
-    outbox_deliver_task.apply_async((entry_id,), queue=queue)
+def _publish_aside(entry_id: int | None, provider: str = "", *, queue: str) -> None:
+    outbox_deliver_task.apply_async((entry_id, provider), queue=queue)
 
 
 def _purge(queue: str) -> None:

@@ -50,12 +50,16 @@ router.register("flyer-requests", FlyerRequestViewSet, basename="flyer-request")
 router.register("care-requests", CareRequestViewSet, basename="care-request")
 router.register("orders", OrderViewSet, basename="order")
 router.register("call-campaigns", CallCampaignViewSet, basename="call-campaign")
+# At most 18 digits: a larger id exists in no database (a bigint holds 19) and would make
+# the database driver raise instead of the page answering 404.
 router.register(
-    r"call-campaigns/(?P<campaign_pk>[0-9]+)/records", CallRecordViewSet, basename="call-record"
+    r"call-campaigns/(?P<campaign_pk>[0-9]{1,18})/records",
+    CallRecordViewSet,
+    basename="call-record",
 )
 router.register("call-uploads", CallUploadViewSet, basename="call-upload")
 router.register(
-    r"fidelity-cards/(?P<card_pk>[0-9]+)/movements", PointMovementViewSet, basename="movement"
+    r"fidelity-cards/(?P<card_pk>[0-9]{1,18})/movements", PointMovementViewSet, basename="movement"
 )
 
 

@@ -233,7 +233,7 @@ def _release_backlog(provider: str, now) -> None:
     if ids:
         OutboxEntry.objects.filter(id__in=ids).update(enqueued_at=now)
         for entry_id in ids:
-            transaction.on_commit(partial(outbox_publish, entry_id))
+            transaction.on_commit(partial(outbox_publish, entry_id, provider))
 
 
 def breaker_close(provider: str) -> bool:

@@ -130,6 +130,8 @@ class OutboxEntry(models.Model):
             # looks for the entries waiting on its record: with the state alone it read every
             # pending entry, O(backlog) for each delivery.
             models.Index(fields=["waiting_for", "state"], name="outbox_waiting_idx"),
+            # A relay's next claim: its provider's pending entries in the order they came.
+            models.Index(fields=["provider", "state", "id"], name="outbox_relay_idx"),
         ]
 
     def __str__(self) -> str:
@@ -193,6 +195,21 @@ class ProviderSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}#{self.index}"
+
+
+class RelayRequest(models.Model):
+    """Whether a relay for a provider is queued and has not started yet (core/relay.py): while
+    one is, a commit needs no message of its own, since that relay will claim its entry."""
+
+    provider = models.CharField(max_length=32, primary_key=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("relay request")
+        verbose_name_plural = _("relay requests")
+
+    def __str__(self) -> str:
+        return self.provider
 
 
 class BreakerState(models.TextChoices):

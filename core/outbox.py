@@ -8,7 +8,7 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.db import connections, router, transaction
@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.breaker import breaker_admit, breaker_record
+from core.breaker import breaker_admit, breaker_is_open, breaker_record
 from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from core.http import delivery_deadline
@@ -30,8 +30,10 @@ from core.models import (
     SyncStatus,
 )
 from core.publish import outbox_publish
-from core.rows import row_load, row_update
+from core.relay import relay_started
+from core.rows import row_columns, row_from_db, row_load, row_update
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
+from core.tasks import outbox_deliver_task
 
 logger = logging.getLogger("vetrina.outbox")
 
@@ -136,7 +138,7 @@ def _new_entry(
         next_attempt_at=now,
         enqueued_at=now,
     )
-    transaction.on_commit(partial(outbox_publish, entry.pk))
+    transaction.on_commit(partial(outbox_publish, entry.pk, handler.provider))
     return entry
 
 
@@ -168,7 +170,7 @@ def _revive(entry: OutboxEntry) -> bool:
         return False
     for name, value in fresh.items():
         setattr(entry, name, value)
-    transaction.on_commit(partial(outbox_publish, entry.pk))
+    transaction.on_commit(partial(outbox_publish, entry.pk, entry.provider))
     return True
 
 
@@ -247,13 +249,14 @@ def _wake_waiting(object_key: str, now: datetime) -> None:
     """Entries waiting for this record are looked at again now (not in WAITING_RECHECK_SECONDS)."""
     waiting = list(
         OutboxEntry.objects.filter(waiting_for=object_key, state=OutboxState.PENDING).values_list(
-            "id", flat=True
+            "id", "provider"
         )
     )
     if waiting:
-        OutboxEntry.objects.filter(id__in=waiting).update(next_attempt_at=now, enqueued_at=now)
-        for waiting_id in waiting:
-            transaction.on_commit(partial(outbox_publish, waiting_id))
+        ids = [waiting_id for waiting_id, _provider in waiting]
+        OutboxEntry.objects.filter(id__in=ids).update(next_attempt_at=now, enqueued_at=now)
+        for waiting_id, provider in waiting:
+            transaction.on_commit(partial(outbox_publish, waiting_id, provider))
 
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -265,12 +268,18 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
         Q(state=OutboxState.PENDING, next_attempt_at__lte=now)
         & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=reenqueue_before))
     ) | Q(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
-    ids = list(OutboxEntry.objects.filter(due).order_by("id").values_list("id", flat=True)[:limit])
-    if ids:
-        OutboxEntry.objects.filter(id__in=ids).update(enqueued_at=now)
-        for entry_id in ids:
-            outbox_publish(entry_id)
-    return len(ids)
+    rows = list(
+        OutboxEntry.objects.filter(due).order_by("id").values_list("id", "provider", "state")[
+            :limit
+        ]
+    )
+    if rows:
+        OutboxEntry.objects.filter(id__in=[row[0] for row in rows]).update(enqueued_at=now)
+        for entry_id, provider, state in rows:
+            # A due entry is left to its provider's relay if one is queued; an entry whose
+            # worker died is not claimed by a relay, only by a task of its own.
+            outbox_publish(entry_id, provider if state == OutboxState.PENDING else "")
+    return len(rows)
 
 
 # --- claim and deliver -------------------------------------------------------------------
@@ -360,6 +369,133 @@ _CLAIM_DUE_SQL = _CLAIM_SQL.format(due="next_attempt_at <= %s", open_states=_OPE
 _CLAIM_EXPIRED_SQL = _CLAIM_SQL.format(due="lease_until < %s", open_states=_OPEN_PLACEHOLDERS)
 
 
+def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEntry | None:
+    """Take `provider`'s first due entry, as `outbox_claim(take_slot=True)` takes a given one,
+    or return None if none is due and free to go (every earlier entry of its record done).
+
+    One statement picks and claims it: on SQLite it runs alone; on PostgreSQL the pick locks
+    the row it chose and skips any another claimer holds (`FOR UPDATE SKIP LOCKED`), so
+    relays running side by side take different entries instead of queueing for the first."""
+    now = now or timezone.now()
+    connection = connections[router.db_for_write(OutboxEntry)]
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = _claim_next_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                uuid.uuid4().hex,
+                adapt(now + timedelta(seconds=settings.OUTBOX["LEASE_SECONDS"])),
+                str(OutboxState.IN_FLIGHT),
+                provider,
+                str(OutboxState.PENDING),
+                adapt(now),
+                *(str(state) for state in OPEN_STATES),
+                str(OutboxState.PENDING),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry = row_from_db(OutboxEntry, row)
+    slot_token = (
+        slot_acquire(provider=provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
+        if not sync_handler_for(entry.model_label).prepares
+        else None
+    )
+    entry.slot_token = slot_token or ""
+    return entry
+
+
+@lru_cache(maxsize=4)
+def _claim_next_sql(vendor: str) -> str:
+    """outbox_claim's statement for the provider's first due entry, in the order they came."""
+    lock = " FOR UPDATE OF candidate SKIP LOCKED" if vendor == "postgresql" else ""
+    return f"""
+        UPDATE core_outboxentry
+        SET claim_token = %s, lease_until = %s, waiting_for = '', state = %s,
+            attempts = attempts + 1
+        WHERE id = (
+            SELECT candidate.id FROM core_outboxentry AS candidate
+            WHERE candidate.provider = %s AND candidate.state = %s
+              AND candidate.next_attempt_at <= %s
+              AND NOT EXISTS (
+                SELECT 1 FROM core_outboxentry AS earlier
+                WHERE earlier.object_key = candidate.object_key
+                  AND earlier.id < candidate.id
+                  AND earlier.state IN ({_OPEN_PLACEHOLDERS})
+              )
+            ORDER BY candidate.id LIMIT 1{lock}
+        ) AND state = %s
+        RETURNING {row_columns(OutboxEntry)}
+    """  # noqa: S608 (table and column names from the model; every value is a parameter)
+
+
+# How much one relay delivers before it hands over to a fresh task: the worker's other tasks
+# (a job, another provider's relay) get their turn, and no message stays unacknowledged for long.
+RELAY_MAX_ENTRIES = 200
+RELAY_MAX_SECONDS = 10.0
+
+
+def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
+    """A delivery task: deliver `entry_id`, then claim and deliver `provider`'s other due
+    entries one at a time until none is left (core/relay.py says why).
+
+    A relay that finds work asks once for one more relay, so that a queue is drained by as many
+    worker processes as are free (and as the provider's slots allow), not by one alone. It stops
+    when its provider's slots are all taken (the relays holding them go on) or its breaker is
+    open (the entries wait for the trial call); after `RELAY_MAX_ENTRIES` or
+    `RELAY_MAX_SECONDS` it hands over to a fresh one. Returns what happened to `entry_id`
+    (`outbox_deliver`'s words; "skipped" without one)."""
+    provider = provider or _provider_of(entry_id)
+    if not provider:
+        return "skipped"  # no such entry
+    relay_started(provider)
+    outcome = "skipped"
+    asked_for_help = False
+    if entry_id is not None:
+        entry = outbox_claim(entry_id=entry_id, take_slot=True)
+        if entry is not None:
+            asked_for_help = _ask_for_help(provider)
+            outcome = _deliver_claimed(entry)
+    last = outcome
+    started = time.monotonic()
+    for _ in range(RELAY_MAX_ENTRIES):
+        if _relay_stops(provider, last):
+            return outcome
+        if time.monotonic() - started > RELAY_MAX_SECONDS:
+            break
+        entry = outbox_claim_next(provider=provider)
+        if entry is None:
+            return outcome
+        if not asked_for_help:
+            asked_for_help = _ask_for_help(provider)
+        last = _deliver_claimed(entry)
+    outbox_publish(None, provider)  # more may be due: a fresh relay goes on
+    return outcome
+
+
+def _provider_of(entry_id: int | None) -> str:
+    if entry_id is None:
+        return ""
+    return OutboxEntry.objects.filter(pk=entry_id).values_list("provider", flat=True).first() or ""
+
+
+def _ask_for_help(provider: str) -> bool:
+    """One more relay for the provider, unless one is queued already. Not when tasks run
+    inline (the test suite's eager mode): the help would run inside this relay, not beside it."""
+    if not outbox_deliver_task.app.conf.task_always_eager:
+        outbox_publish(None, provider)
+    return True
+
+
+def _relay_stops(provider: str, outcome: str) -> bool:
+    """Whether the last delivery says the provider can take no more now."""
+    if outcome == "busy":
+        return True  # every slot is taken: the relays holding them go on
+    return outcome == "deferred" and breaker_is_open(provider)
+
+
 class _Held:
     """What a delivery holds while it calls the provider: a provider slot and the log of its
     calls. `settle` gives the slot back and writes the log as soon as the calls are over,
@@ -403,6 +539,10 @@ def outbox_deliver(*, entry_id: int) -> str:
     entry = outbox_claim(entry_id=entry_id, take_slot=True)
     if entry is None:
         return "skipped"
+    return _deliver_claimed(entry)
+
+
+def _deliver_claimed(entry: OutboxEntry) -> str:
     held = _Held(entry)
     admission = None
     try:
@@ -722,14 +862,15 @@ class _Followers:
     """What may go once an entry is done, read in one query: the record's next open entry
     (ordering per record) and every entry that was waiting for this record."""
 
-    def __init__(self, entry: OutboxEntry, rows: list[tuple[int, str, str]]) -> None:
+    def __init__(self, entry: OutboxEntry, rows: list[tuple[int, str, str, str]]) -> None:
         key = entry.object_key
-        self.more_of_the_record = any(object_key == key for _, object_key, _ in rows)
-        self.waiting = [i for i, object_key, state in rows if object_key != key]
+        self.provider = entry.provider
+        self.more_of_the_record = any(object_key == key for _, object_key, _, _ in rows)
+        self.waiting = [(i, provider) for i, object_key, _, provider in rows if object_key != key]
         self.following = next(
             (
                 i
-                for i, object_key, state in rows
+                for i, object_key, state, _ in rows
                 if object_key == key and i > entry.pk and state == OutboxState.PENDING
             ),
             None,
@@ -753,19 +894,19 @@ class _Followers:
     def publish(self) -> None:
         now = timezone.now()
         if self.waiting:
-            OutboxEntry.objects.filter(id__in=self.waiting).update(
+            OutboxEntry.objects.filter(id__in=[i for i, _ in self.waiting]).update(
                 waiting_for="", next_attempt_at=now, enqueued_at=now
             )
-            for waiting_id in self.waiting:
-                transaction.on_commit(partial(outbox_publish, waiting_id))
+            for waiting_id, provider in self.waiting:
+                transaction.on_commit(partial(outbox_publish, waiting_id, provider))
         if self.following:
             OutboxEntry.objects.filter(pk=self.following).update(enqueued_at=now)
-            transaction.on_commit(partial(outbox_publish, self.following))
+            transaction.on_commit(partial(outbox_publish, self.following, self.provider))
 
 
 # Read after every success: written once, as the claim is.
 _FOLLOWERS_TEMPLATE = """
-    SELECT id, object_key, state FROM core_outboxentry
+    SELECT id, object_key, state, provider FROM core_outboxentry
     WHERE id <> %s
       AND ((object_key = %s AND state IN ({open_states}))
            OR (waiting_for = %s AND state = %s))

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 SLOTS_DB = "slots"
-_SLOT_MODEL = ("core", "providerslot")
+# The provider slots and the relay requests: leases and flags, written outside any business
+# transaction, read and written by every delivery.
+_SLOT_MODELS = {("core", "providerslot"), ("core", "relayrequest")}
 
 
 @dataclass(frozen=True)
@@ -66,4 +68,4 @@ class SlotsRouter:
 
 
 def _is_slot(app_label: str, model_name: str | None) -> bool:
-    return (app_label, model_name) == _SLOT_MODEL
+    return (app_label, model_name) in _SLOT_MODELS

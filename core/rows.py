@@ -28,6 +28,25 @@ def row_load[M: Model](model: type[M], pk: Any) -> M | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    return _instance(model, alias, fields, converters, row)
+
+
+def row_columns(model: type[Model]) -> str:
+    """Every column of `model`, in `row_from_db`'s order: for a statement's RETURNING."""
+    alias = router.db_for_read(model)
+    quote = connections[alias].ops.quote_name
+    return ", ".join(quote(f.column) for f in _select(model, alias, connections[alias].vendor)[1])
+
+
+def row_from_db[M: Model](model: type[M], row: tuple) -> M:
+    """The instance for a row of `row_columns(model)`, read by a statement of one's own."""
+    alias = router.db_for_read(model)
+    _, fields, converters = _select(model, alias, connections[alias].vendor)
+    return _instance(model, alias, fields, converters, row)
+
+
+def _instance(model, alias: str, fields, converters, row: tuple):
+    connection = connections[alias]
     values = list(row)
     for index, expression, functions in converters:
         for convert in functions:

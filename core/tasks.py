@@ -10,10 +10,11 @@ from core.retention import retention_purge
 
 
 @shared_task(name="core.tasks.outbox_deliver_task", ignore_result=True)
-def outbox_deliver_task(entry_id: int) -> str:
-    from core.outbox import outbox_deliver
+def outbox_deliver_task(entry_id: int | None, provider: str = "") -> str:
+    """A relay: deliver `entry_id`, then the provider's other due entries (core.outbox)."""
+    from core.outbox import outbox_relay
 
-    return outbox_deliver(entry_id=entry_id)
+    return outbox_relay(entry_id=entry_id, provider=provider)
 
 
 @shared_task(name="core.tasks.outbox_sweep_task", ignore_result=True)

@@ -315,7 +315,7 @@ def test_the_first_chunks_go_out_while_the_rest_is_still_being_checked(
     leads(campaign, 250)
     seen_when_published = []
 
-    def publish(entry_id):
+    def publish(entry_id, provider=""):
         upload = CallUpload.objects.get()
         seen_when_published.append((upload.preparing, upload.status, upload.chunks_total))
 

@@ -380,3 +380,12 @@ def test_given_a_campaign_without_its_optional_kind_when_posted_then_it_is_a_tem
 
     assert response.status_code == 201, response.content
     assert response.json()["kind"] == "template" and Campaign.objects.get().kind == "template"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/call-campaigns/{huge}/records/", "/api/v1/fidelity-cards/{huge}/movements/"],
+)
+def test_a_parent_id_larger_than_any_database_holds_is_404_not_500(api, path):
+    response = api.get(path.format(huge="1824964527103327862784"))
+    assert response.status_code == 404

@@ -1,0 +1,224 @@
+"""The relay: one delivery task drains its provider's due entries, and a commit publishes a task
+only when no relay of its provider is queued and not yet started (core/relay.py)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from campaigns.models import Shop
+from campaigns.services import shop_update
+from core import outbox, relay
+from core.limits import slot_acquire
+from core.models import OutboxEntry, OutboxState, ProviderBreaker, SyncStatus
+from core.outbox import outbox_claim_next, outbox_relay
+from core.tasks import outbox_deliver_task
+from tests.campaigns.factories import make_shop
+
+pytestmark = pytest.mark.django_db
+
+PROVIDER = "volantinopiu"
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The messages publishing sends, none of them run: a broker no worker reads."""
+    sent = []
+    monkeypatch.setattr(outbox_deliver_task, "delay", lambda *args: sent.append(args))
+    return sent
+
+
+def test_a_request_is_granted_once_until_its_relay_starts():
+    assert relay.relay_request(PROVIDER) is not None
+    assert relay.relay_request(PROVIDER) is None  # queued, not started: it will claim it
+    assert relay.relay_request("amm") is not None  # another provider has its own
+    relay.relay_started(PROVIDER)
+    assert relay.relay_request(PROVIDER) is not None
+
+
+def test_a_request_older_than_its_freshness_counts_as_lost():
+    assert relay.relay_request(PROVIDER) is not None
+    later = timezone.now() + timedelta(seconds=relay.REQUEST_FRESH_SECONDS + 0.5)
+    with time_machine.travel(later, tick=False):
+        assert relay.relay_request(PROVIDER) is not None
+
+
+def test_a_withdrawn_request_lets_the_next_commit_publish():
+    requested_at = relay.relay_request(PROVIDER)
+    relay.relay_request_withdraw(PROVIDER, requested_at)
+    assert relay.relay_request(PROVIDER) is not None
+
+
+def test_a_burst_of_commits_publishes_one_message_and_one_relay_delivers_it_all_in_order(
+    django_capture_on_commit_callbacks, published, sandbox_records
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shops = [make_shop(code=f"PV-R-{n}") for n in range(5)]
+    entries = list(OutboxEntry.objects.order_by("id"))
+
+    assert published == [(entries[0].pk, PROVIDER)]
+    assert outbox_relay(entry_id=entries[0].pk, provider=PROVIDER) == "done"
+
+    assert [r["codice"] for r in sandbox_records(PROVIDER, "shop")] == [s.code for s in shops]
+    assert {e.state for e in OutboxEntry.objects.all()} == {OutboxState.DONE}
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    # Once the relay started, the next commit publishes again.
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-LATE")
+    assert len(published) == 2
+
+
+def test_a_publish_the_broker_refused_is_taken_back(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    tried = []
+
+    def refuse(*args):
+        tried.append(args)
+        raise OperationalError("Connection refused.")
+
+    monkeypatch.setattr(outbox_deliver_task, "delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-2")
+    assert len(tried) == 2  # the second commit tried again: no relay was queued
+
+
+def test_a_relay_claims_an_edit_only_after_the_create_before_it_is_done(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shop = make_shop(code="PV-R-1")
+    create = OutboxEntry.objects.get()
+    assert outbox_claim_next(provider=PROVIDER).pk == create.pk  # now in flight
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_update(shop=shop, data={"city": "Torino"})
+    edit = OutboxEntry.objects.exclude(pk=create.pk).get()
+
+    assert edit.state == OutboxState.PENDING
+    assert outbox_claim_next(provider=PROVIDER) is None  # its create is still in flight
+
+
+def test_a_relay_claims_only_its_providers_due_entries(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    entry = OutboxEntry.objects.get()
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert outbox_claim_next(provider="amm") is None
+    assert outbox_claim_next(provider=PROVIDER) is None  # not due yet
+
+    OutboxEntry.objects.filter(pk=entry.pk).update(next_attempt_at=timezone.now())
+    claimed = outbox_claim_next(provider=PROVIDER)
+    assert (claimed.pk, claimed.state, claimed.attempts) == (entry.pk, OutboxState.IN_FLIGHT, 1)
+    assert claimed.slot_token  # the provider's slot comes with it, as with outbox_claim
+    assert OutboxEntry.objects.get().claim_token == claimed.claim_token
+
+
+def test_a_relay_stops_while_its_providers_breaker_is_open(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-R-{n}")
+    ProviderBreaker.objects.create(
+        provider=PROVIDER,
+        state="open",
+        failures=5,
+        since=timezone.now(),
+        retry_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    assert outbox_relay(provider=PROVIDER) == "skipped"
+
+    states = list(OutboxEntry.objects.order_by("id").values_list("state", "attempts"))
+    # The first was deferred for the breaker without spending its attempt; the relay stopped
+    # there instead of claiming and deferring the others one by one.
+    assert states == [(OutboxState.PENDING, 0)] * 3
+    assert OutboxEntry.objects.filter(error_code="CIRCUIT_OPEN").count() == 1
+
+
+def test_a_relay_stops_when_every_slot_of_its_provider_is_taken(
+    django_capture_on_commit_callbacks, published, settings
+):
+    settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, PROVIDER: 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-R-{n}")
+    assert slot_acquire(provider=PROVIDER, lease_seconds=60)  # another relay holds the only one
+
+    assert outbox_relay(provider=PROVIDER) == "skipped"
+    assert OutboxEntry.objects.filter(state=OutboxState.PENDING, attempts=0).count() == 3
+
+
+def test_a_relay_hands_over_to_a_fresh_one_after_its_share(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+    monkeypatch.setattr(outbox, "RELAY_MAX_ENTRIES", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-R-{n}")
+    relay.relay_started(PROVIDER)  # the relay the burst published starts
+    published.clear()
+
+    outbox_relay(provider=PROVIDER)
+
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
+    assert published == [(None, PROVIDER)]  # the third goes to the next relay
+    outbox_relay(provider=PROVIDER)
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
+
+
+def test_a_relay_for_an_entry_that_no_longer_exists_does_nothing():
+    assert outbox_relay(entry_id=123456) == "skipped"
+
+
+def test_a_relay_asks_for_one_more_relay_when_it_finds_work(
+    django_capture_on_commit_callbacks, published, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    outbox_deliver_task.app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(3):
+                make_shop(code=f"PV-R-{n}")
+        first = OutboxEntry.objects.order_by("id").first()
+        published.clear()
+        outbox_relay(entry_id=first.pk, provider=PROVIDER)
+    finally:
+        outbox_deliver_task.app.conf.task_always_eager = True
+    # One help request (the queue had more), not one per entry.
+    assert published == [(None, PROVIDER)]
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
+
+
+def test_the_sweeper_leaves_due_entries_to_a_queued_relay_but_takes_over_a_dead_workers(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+        make_shop(code="PV-R-2")
+    first, second = OutboxEntry.objects.order_by("id")
+    OutboxEntry.objects.filter(pk=first.pk).update(
+        state=OutboxState.IN_FLIGHT, lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    OutboxEntry.objects.update(enqueued_at=None)
+    published.clear()
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=0.1), tick=False):
+        assert outbox.outbox_sweep() == 2
+
+    # The burst's relay is still queued: the due entry is left to it; the dead worker's entry
+    # gets a task of its own.
+    assert published == [(first.pk, "")]
+    # The queued relay, when it starts, takes the due entry; the dead worker's it leaves to
+    # that entry's own task.
+    outbox_relay(provider=PROVIDER)
+    states = dict(OutboxEntry.objects.values_list("pk", "state"))
+    assert states == {first.pk: OutboxState.IN_FLIGHT, second.pk: OutboxState.DONE}
