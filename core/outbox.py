@@ -269,9 +269,9 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
         & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=reenqueue_before))
     ) | Q(state=OutboxState.IN_FLIGHT, lease_until__lt=now)
     rows = list(
-        OutboxEntry.objects.filter(due).order_by("id").values_list("id", "provider", "state")[
-            :limit
-        ]
+        OutboxEntry.objects.filter(due)
+        .order_by("id")
+        .values_list("id", "provider", "state")[:limit]
     )
     if rows:
         OutboxEntry.objects.filter(id__in=[row[0] for row in rows]).update(enqueued_at=now)
@@ -460,7 +460,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
             outcome = _deliver_claimed(entry)
     last = outcome
     started = time.monotonic()
-    for _ in range(RELAY_MAX_ENTRIES):
+    for _delivered in range(RELAY_MAX_ENTRIES):
         if _relay_stops(provider, last):
             return outcome
         if time.monotonic() - started > RELAY_MAX_SECONDS:
