@@ -14,6 +14,7 @@ from contextvars import ContextVar
 
 from core.http import CallRecord
 from core.models import RemoteCall
+from core.rows import rows_insert
 
 logger = logging.getLogger("vetrina.calls")
 
@@ -29,7 +30,7 @@ class EntryCalls:
         """Write the calls kept so far (call it in the outcome's transaction)."""
         rows, self.rows = self.rows, []
         if rows:
-            RemoteCall.objects.bulk_create(rows)
+            rows_insert(RemoteCall, rows)  # once per delivery: SQL built once, not per call
 
 
 _current_calls: ContextVar[EntryCalls | None] = ContextVar("current_entry_calls", default=None)

@@ -411,12 +411,16 @@ def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEn
 def _claim_next_sql(vendor: str) -> str:
     """outbox_claim's statement for the provider's first due entry, in the order they came."""
     lock = " FOR UPDATE OF candidate SKIP LOCKED" if vendor == "postgresql" else ""
+    # SQLite's planner, without statistics, took the due index and sorted every pending entry
+    # for each claim (a temporary B-tree over a backlog of thousands); walking the provider's
+    # pending entries in id order stops at the first that may go.
+    indexed = " INDEXED BY outbox_relay_idx" if vendor == "sqlite" else ""
     return f"""
         UPDATE core_outboxentry
         SET claim_token = %s, lease_until = %s, waiting_for = '', state = %s,
             attempts = attempts + 1
         WHERE id = (
-            SELECT candidate.id FROM core_outboxentry AS candidate
+            SELECT candidate.id FROM core_outboxentry AS candidate{indexed}
             WHERE candidate.provider = %s AND candidate.state = %s
               AND candidate.next_attempt_at <= %s
               AND NOT EXISTS (

@@ -1,4 +1,4 @@
-"""Reading and writing one row by primary key with SQL built once per model and field set.
+"""Reading and writing rows with SQL built once per model and field set.
 
 Every outbox delivery reads its entry and its record and writes both back. The ORM builds each
 of those statements anew every time, and building them cost a delivery several times more CPU
@@ -78,6 +78,29 @@ def row_update(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def rows_insert(model: type[Model], instances: list[Model]) -> None:
+    """INSERT new instances (their primary keys left to the database, not read back)."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    sql, fields = _insert(model, alias, connection.vendor)
+    params = [
+        [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+        for obj in instances
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+@lru_cache(maxsize=16)
+def _insert(model: type[Model], alias: str, vendor: str):
+    quote = connections[alias].ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", fields  # noqa: S608
 
 
 @lru_cache(maxsize=64)
