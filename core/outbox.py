@@ -528,12 +528,15 @@ class _Held:
             time.sleep(pause)
             pause = min(pause * 2, SLOT_POLL_MAX_SECONDS)
 
-    def settle(self) -> None:
+    def settle(self, *, log_calls: bool = True) -> None:
+        """Give the slot back and write the call log; without `log_calls`, the caller writes
+        the log itself (a success, in its outcome's transaction: one write lock, not two)."""
         if self.slot_token:
             slot_release(token=self.slot_token)
             self.slot_token = ""
         self.called = self.called or bool(self.calls.rows)
-        self.calls.flush()
+        if log_calls:
+            self.calls.flush()
 
 
 def outbox_deliver(*, entry_id: int) -> str:
@@ -564,8 +567,12 @@ def _deliver_claimed(entry: OutboxEntry) -> str:
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
-    held.settle()
-    recorded = _record_success(entry, state)
+    held.settle(log_calls=False)
+    try:
+        recorded = _record_success(entry, state, held.calls)
+    except Exception:
+        held.calls.flush()  # the outcome could not be recorded: the calls made still are
+        raise
     breaker_record(admission, None, called=held.called)
     return "done" if recorded else "skipped"
 
@@ -749,9 +756,10 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(entry: OutboxEntry, state: RemoteState | None) -> bool:
+def _record_success(entry: OutboxEntry, state: RemoteState | None, calls: EntryCalls) -> bool:
     now = timezone.now()
     with transaction.atomic():
+        calls.flush()  # written whatever follows: the calls were made
         still_ours = row_update(
             OutboxEntry,
             entry.pk,

@@ -198,10 +198,10 @@ class Chaos:
                 chaos._die(kill)
             return response
 
-        def settle(held):
+        def settle(held, **options):
             if chaos.dying:
                 return  # a killed process frees nothing and writes nothing
-            real_settle(held)
+            real_settle(held, **options)
 
         monkeypatch.setattr(Task, "apply", apply)
         monkeypatch.setattr(Task, "apply_async", apply_async)
