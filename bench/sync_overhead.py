@@ -28,6 +28,7 @@ from campaigns.services import shop_create
 from campaigns.volantinopiu import ShopData
 from core.limits import provider_concurrency
 from core.models import OutboxEntry
+from core.relay import relay_started
 from core.tasks import outbox_deliver_task
 from sandbox.knobs import knob_reset
 
@@ -62,17 +63,28 @@ def bare_rate(count: int, concurrency: int, *, prefix: str = "BARE") -> float:
     return count / (time.monotonic() - started)
 
 
-def path_rate(count: int, concurrency: int, *, timeout: float) -> float:
-    """Shops per second from the first shop_create to the last shop synced."""
+def path_rate(count: int, concurrency: int, *, timeout: float) -> tuple[float, int]:
+    """Shops per second from the first shop_create to the last shop synced, and how many
+    messages the producers published (the relays ask for help from the worker's processes)."""
+    published = []
+    delay = outbox_deliver_task.delay
+
+    def counted(*args):
+        published.append(args)
+        return delay(*args)
+
     started = time.monotonic()
-    fan_out(lambda n: shop_create(**shop_fields("SYNC", n)), range(count), threads=concurrency)
+    with mock.patch.object(outbox_deliver_task, "delay", counted):
+        fan_out(lambda n: shop_create(**shop_fields("SYNC", n)), range(count), threads=concurrency)
     synced = Shop.objects.filter(code__startswith="SYNC-", sync_status="synced")
     wait_until(lambda: synced.count() >= count, timeout=timeout, interval=0.05)
-    return count / (time.monotonic() - started)
+    return count / (time.monotonic() - started), len(published)
 
 
-# The ceiling's entries are published as usual, but to a queue no worker reads: publishing is
-# part of what shop_create costs, delivering them is what the ceiling leaves out.
+# The ceiling's entries are published as usual (core.publish, its relay requests included), but
+# to a queue no worker reads: publishing is part of what shop_create costs, delivering them is
+# what the ceiling leaves out. With no relay ever starting, its producers publish the fewest
+# messages they can: the ceiling is the highest the path could reach.
 ASIDE_QUEUE = "bench-aside"
 
 
@@ -89,7 +101,7 @@ def ceiling_rate(count: int, concurrency: int) -> float:
         if calls.stdout.readline().strip() != "ready":
             raise RuntimeError("The bare calls' process did not start")
         publish_aside = partial(_publish_aside, queue=ASIDE_QUEUE)
-        with mock.patch("core.outbox.outbox_publish", publish_aside):
+        with mock.patch.object(outbox_deliver_task, "delay", publish_aside):
             started = time.monotonic()
             calls.stdin.write("go\n")
             calls.stdin.flush()
@@ -103,6 +115,7 @@ def ceiling_rate(count: int, concurrency: int) -> float:
         calls.kill()
         calls.wait()
     _purge(ASIDE_QUEUE)
+    relay_started("volantinopiu")  # the purged relay's request must not hold back the path's
     made = Shop.objects.filter(code__startswith="CEIL-")
     ids = [str(pk) for pk in made.values_list("pk", flat=True)]
     OutboxEntry.objects.filter(model_label="campaigns.shop", object_id__in=ids).delete()
@@ -110,8 +123,8 @@ def ceiling_rate(count: int, concurrency: int) -> float:
     return count / elapsed
 
 
-def _publish_aside(entry_id: int | None, provider: str = "", *, queue: str) -> None:
-    outbox_deliver_task.apply_async((entry_id, provider), queue=queue)
+def _publish_aside(*args, queue: str) -> None:
+    outbox_deliver_task.apply_async(args, queue=queue)
 
 
 def _purge(queue: str) -> None:
@@ -127,13 +140,14 @@ def run(*, shops: int) -> dict[str, float]:
     bare_rate(min(50, shops), concurrency, prefix="WARM")  # warm the server's processes up
     bare = bare_rate(shops, concurrency)
     ceiling = ceiling_rate(shops, concurrency)
-    path = path_rate(shops, concurrency, timeout=300)
+    path, messages = path_rate(shops, concurrency, timeout=300)
     # Gone before the page benchmarks: their shop filters should list a chain's shops.
     Shop.objects.filter(code__startswith="SYNC-").delete()
     return {
         "sync_overhead_ratio": path / bare,
         "_sync_bare_shops_per_s": bare,
         "_sync_path_shops_per_s": path,
+        "_sync_path_messages_published": messages,
         "_sync_ceiling_shops_per_s": ceiling,
         "sync_ceiling_ratio": ceiling / bare,
         # How much of what this machine allows the delivery reaches (1: delivery costs nothing).

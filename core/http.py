@@ -7,6 +7,7 @@ typed errors of `core.errors`."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -143,6 +144,21 @@ def build_session() -> requests.Session:
     return session
 
 
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Read the environment's proxy and CA bundle settings once, for this provider's address.
+
+    With `trust_env`, requests reads them again for every call (the proxy variables, their
+    bypass list and ~/.netrc), which cost a delivery more CPU than all of its SQL. What they
+    say is kept: the proxies for `base_url` (none if NO_PROXY covers it) and a CA bundle from
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE. ~/.netrc is not: a provider's credentials come
+    from the settings only."""
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+
+
 class _DeadlinePassed(Exception):
     """The delivery's deadline passed while an answer was still arriving."""
 
@@ -211,6 +227,7 @@ class ProviderClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = build_session()
+        _settle_environment(self.session, self.base_url)
         # Every provider answers JSON (each document's examples), errors included.
         self.session.headers["Accept"] = "application/json"
         self.configure_session(self.session)

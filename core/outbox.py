@@ -376,7 +376,12 @@ def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEn
     One statement picks and claims it: on SQLite it runs alone; on PostgreSQL the pick locks
     the row it chose and skips any another claimer holds (`FOR UPDATE SKIP LOCKED`), so
     relays running side by side take different entries instead of queueing for the first."""
-    now = now or timezone.now()
+    return _with_slot(_claim_next_row(provider, now or timezone.now()))
+
+
+def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
+    """outbox_claim_next's statement alone: also run inside a success's outcome transaction,
+    where the relay claims its next entry with the same write (one lock, not two)."""
     connection = connections[router.db_for_write(OutboxEntry)]
     adapt = connection.ops.adapt_datetimefield_value
     sql = _claim_next_sql(connection.vendor)
@@ -395,11 +400,16 @@ def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEn
             ],
         )
         row = cursor.fetchone()
-    if row is None:
+    return row_from_db(OutboxEntry, row) if row is not None else None
+
+
+def _with_slot(entry: OutboxEntry | None) -> OutboxEntry | None:
+    """A provider slot for an entry just claimed (`entry.slot_token`, "" if none was free). Not
+    for a handler that prepares its payload first: the slot would wait on that."""
+    if entry is None:
         return None
-    entry = row_from_db(OutboxEntry, row)
     slot_token = (
-        slot_acquire(provider=provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
+        slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
         if not sync_handler_for(entry.model_label).prepares
         else None
     )
@@ -455,28 +465,29 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     if not provider:
         return "skipped"  # no such entry
     relay_started(provider)
-    outcome = "skipped"
-    asked_for_help = False
-    if entry_id is not None:
-        entry = outbox_claim(entry_id=entry_id, take_slot=True)
-        if entry is not None:
-            asked_for_help = _ask_for_help(provider)
-            outcome = _deliver_claimed(entry)
-    last = outcome
     started = time.monotonic()
-    for _delivered in range(RELAY_MAX_ENTRIES):
-        if _relay_stops(provider, last):
-            return outcome
-        if time.monotonic() - started > RELAY_MAX_SECONDS:
-            break
-        entry = outbox_claim_next(provider=provider)
+    entry = outbox_claim(entry_id=entry_id, take_slot=True) if entry_id is not None else None
+    outcome = "skipped"
+    own_entry = entry is not None
+    delivered = 0
+    asked_for_help = False
+    while True:
         if entry is None:
-            return outcome
+            if delivered >= RELAY_MAX_ENTRIES or time.monotonic() - started > RELAY_MAX_SECONDS:
+                outbox_publish(None, provider)  # more may be due: a fresh relay goes on
+                return outcome
+            entry = outbox_claim_next(provider=provider)
+            if entry is None:
+                return outcome
         if not asked_for_help:
             asked_for_help = _ask_for_help(provider)
-        last = _deliver_claimed(entry)
-    outbox_publish(None, provider)  # more may be due: a fresh relay goes on
-    return outcome
+        delivered += 1
+        room = delivered < RELAY_MAX_ENTRIES and time.monotonic() - started <= RELAY_MAX_SECONDS
+        last, entry = _deliver_claimed(entry, claim_next=provider if room else "")
+        if own_entry:
+            outcome, own_entry = last, False
+        if _relay_stops(provider, last):
+            return outcome  # (only a success claims the next entry: `entry` is None here)
 
 
 def _provider_of(entry_id: int | None) -> str:
@@ -546,10 +557,12 @@ def outbox_deliver(*, entry_id: int) -> str:
     entry = outbox_claim(entry_id=entry_id, take_slot=True)
     if entry is None:
         return "skipped"
-    return _deliver_claimed(entry)
+    return _deliver_claimed(entry)[0]
 
 
-def _deliver_claimed(entry: OutboxEntry) -> str:
+def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, OutboxEntry | None]:
+    """Deliver an entry this worker claimed: what happened, and with `claim_next` (a provider),
+    that provider's next due entry, claimed with a success's outcome (None otherwise)."""
     held = _Held(entry)
     admission = None
     try:
@@ -563,18 +576,18 @@ def _deliver_claimed(entry: OutboxEntry) -> str:
         held.settle()
         if admission is not None:
             breaker_record(admission, exc, called=held.called)
-        return _record_exception(entry, exc)
+        return _record_exception(entry, exc), None
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
     held.settle(log_calls=False)
     try:
-        recorded = _record_success(entry, state, held.calls)
+        recorded, ahead = _record_success(entry, state, held.calls, claim_next=claim_next)
     except Exception:
         held.calls.flush()  # the outcome could not be recorded: the calls made still are
         raise
     breaker_record(admission, None, called=held.called)
-    return "done" if recorded else "skipped"
+    return "done" if recorded else "skipped", _with_slot(ahead)
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:
@@ -756,7 +769,11 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(entry: OutboxEntry, state: RemoteState | None, calls: EntryCalls) -> bool:
+def _record_success(
+    entry: OutboxEntry, state: RemoteState | None, calls: EntryCalls, *, claim_next: str = ""
+) -> tuple[bool, OutboxEntry | None]:
+    """Record a success (False: the entry was no longer ours), and with `claim_next`, claim
+    that provider's next due entry in the same transaction."""
     now = timezone.now()
     with transaction.atomic():
         calls.flush()  # written whatever follows: the calls were made
@@ -777,7 +794,7 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None, calls: EntryC
         )
         if not still_ours:  # our lease ran out and another worker took the entry over
             _taken_away(entry)
-            return False
+            return False, None
         followers = _Followers.of(entry)
         if state is not None:
             handler = sync_handler_for(entry.model_label)
@@ -798,7 +815,8 @@ def _record_success(entry: OutboxEntry, state: RemoteState | None, calls: EntryC
             )
             handler.after_success(object_id=entry.object_id, state=state)
         followers.publish()
-    return True
+        ahead = _claim_next_row(claim_next, timezone.now()) if claim_next else None
+    return True, ahead
 
 
 def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:

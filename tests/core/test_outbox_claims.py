@@ -90,10 +90,10 @@ def test_a_cancel_while_a_worker_delivers_loses_and_the_delivery_ends_done(
     else:
         real_record = outbox._record_success
 
-        def cancel_then_record(claimed, state, calls):
+        def cancel_then_record(claimed, state, calls, **options):
             cancels.append(cancel_all())
             cancels.append(outbox_deliver(entry_id=entry.pk))
-            return real_record(claimed, state, calls)
+            return real_record(claimed, state, calls, **options)
 
         monkeypatch.setattr(outbox, "_record_success", cancel_then_record)
 
