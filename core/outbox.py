@@ -403,9 +403,16 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
     return row_from_db(OutboxEntry, row) if row is not None else None
 
 
-def _with_slot(entry: OutboxEntry | None) -> OutboxEntry | None:
+def _with_slot(entry: OutboxEntry | None, held: _Held | None = None) -> OutboxEntry | None:
     """A provider slot for an entry just claimed (`entry.slot_token`, "" if none was free). Not
-    for a handler that prepares its payload first: the slot would wait on that."""
+    for a handler that prepares its payload first: the slot would wait on that. `held`: the
+    delivery before it in the same relay, whose slot passes to this entry if it kept one (two
+    writes fewer a delivery), or is given back."""
+    if held is not None and held.slot_token:
+        if entry is not None and not sync_handler_for(entry.model_label).prepares:
+            entry.slot_token, held.slot_token = held.slot_token, ""
+            return entry
+        held.settle()  # nothing to pass it to: given back
     if entry is None:
         return None
     slot_token = (
@@ -539,10 +546,11 @@ class _Held:
             time.sleep(pause)
             pause = min(pause * 2, SLOT_POLL_MAX_SECONDS)
 
-    def settle(self, *, log_calls: bool = True) -> None:
+    def settle(self, *, log_calls: bool = True, keep_slot: bool = False) -> None:
         """Give the slot back and write the call log; without `log_calls`, the caller writes
-        the log itself (a success, in its outcome's transaction: one write lock, not two)."""
-        if self.slot_token:
+        the log itself (a success, in its outcome's transaction: one write lock, not two); with
+        `keep_slot`, the caller passes the slot on (`_with_slot`) or gives it back."""
+        if self.slot_token and not keep_slot:
             slot_release(token=self.slot_token)
             self.slot_token = ""
         self.called = self.called or bool(self.calls.rows)
@@ -580,14 +588,15 @@ def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, 
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
-    held.settle(log_calls=False)
+    # A relay that goes on to its provider's next entry keeps the slot for it.
+    held.settle(log_calls=False, keep_slot=bool(claim_next))
     try:
         recorded, ahead = _record_success(entry, state, held.calls, claim_next=claim_next)
+        breaker_record(admission, None, called=held.called)
     except Exception:
-        held.calls.flush()  # the outcome could not be recorded: the calls made still are
+        held.settle()  # the outcome could not be recorded: the calls made still are, slot freed
         raise
-    breaker_record(admission, None, called=held.called)
-    return "done" if recorded else "skipped", _with_slot(ahead)
+    return "done" if recorded else "skipped", _with_slot(ahead, held)
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:

@@ -222,3 +222,27 @@ def test_the_sweeper_leaves_due_entries_to_a_queued_relay_but_takes_over_a_dead_
     outbox_relay(provider=PROVIDER)
     states = dict(OutboxEntry.objects.values_list("pk", "state"))
     assert states == {first.pk: OutboxState.IN_FLIGHT, second.pk: OutboxState.DONE}
+
+
+def test_a_relay_keeps_its_slot_from_one_delivery_to_the_next_and_frees_it_at_the_end(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+    from core.models import ProviderSlot
+
+    taken = []
+    real_acquire = outbox.slot_acquire
+
+    def counted(**kwargs):
+        taken.append(kwargs["provider"])
+        return real_acquire(**kwargs)
+
+    monkeypatch.setattr(outbox, "slot_acquire", counted)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(4):
+            make_shop(code=f"PV-R-{n}")
+
+    outbox_relay(provider=PROVIDER)
+
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 4
+    assert taken == [PROVIDER]  # taken once, passed on with each next entry
+    assert not ProviderSlot.objects.exclude(holder="").exists()
