@@ -396,7 +396,6 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
                 str(OutboxState.PENDING),
                 adapt(now),
                 *(str(state) for state in OPEN_STATES),
-                str(OutboxState.PENDING),
             ],
         )
         row = cursor.fetchone()
@@ -426,7 +425,12 @@ def _with_slot(entry: OutboxEntry | None, held: _Held | None = None) -> OutboxEn
 
 @lru_cache(maxsize=4)
 def _claim_next_sql(vendor: str) -> str:
-    """outbox_claim's statement for the provider's first due entry, in the order they came."""
+    """outbox_claim's statement for the provider's first due entry, in the order they came.
+
+    The row is chosen and written by one statement: SQLite runs it alone, and PostgreSQL locks
+    the row as it picks it, re-checking the pick's conditions on its latest version, so the
+    UPDATE needs no condition of its own beyond the id (with one, the planner read the id
+    through the state index, every pending entry of a backlog for each claim)."""
     lock = " FOR UPDATE OF candidate SKIP LOCKED" if vendor == "postgresql" else ""
     # SQLite's planner, without statistics, took the due index and sorted every pending entry
     # for each claim (a temporary B-tree over a backlog of thousands); walking the provider's
@@ -447,7 +451,7 @@ def _claim_next_sql(vendor: str) -> str:
                   AND earlier.state IN ({_OPEN_PLACEHOLDERS})
               )
             ORDER BY candidate.id LIMIT 1{lock}
-        ) AND state = %s
+        )
         RETURNING {row_columns(OutboxEntry)}
     """  # noqa: S608 (table and column names from the model; every value is a parameter)
 
