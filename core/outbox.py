@@ -592,8 +592,10 @@ def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, 
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
-    # A relay that goes on to its provider's next entry keeps the slot for it.
-    held.settle(log_calls=False, keep_slot=bool(claim_next))
+    # A relay that goes on to its provider's next entry keeps the slot for it; not a handler
+    # that prepares (a Wolkvox chunk): its slot goes back before the outcome is written, so
+    # that the next call starts at once.
+    held.settle(log_calls=False, keep_slot=bool(claim_next) and not handler.prepares)
     try:
         recorded, ahead = _record_success(entry, state, held.calls, claim_next=claim_next)
         breaker_record(admission, None, called=held.called)

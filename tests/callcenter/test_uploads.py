@@ -402,3 +402,32 @@ def test_a_recall_date_reaches_wolkvox_in_its_format_and_time(deliver, campaign)
         call_upload_create(campaign=campaign)
     sent = {r.tel1: r.data["recall_date"] for r in WolkvoxRecord.objects.all()}
     assert sent == {"393471111111": "", "393472222222": "20261201103000"}  # Rome, UTC+1
+
+
+def test_a_relay_gives_a_chunks_slot_back_before_its_outcome_is_recorded(
+    campaign, settings, monkeypatch
+):
+    """A relay keeps its slot from one shop to the next, not from one Wolkvox chunk to the
+    next: a chunk's slot goes back before its outcome is written, so the other chunk's call
+    (two in flight at most) starts at once."""
+    from core import outbox
+    from core.models import ProviderSlot
+    from core.tasks import outbox_deliver_task
+
+    settings.WOLKVOX_CHUNK_SIZE = 2
+    leads(campaign, 6)
+    monkeypatch.setattr(outbox_deliver_task, "delay", lambda *args: None)  # nothing runs yet
+    upload = call_upload_create(campaign=campaign)
+    held_while_recording = []
+    real_record = outbox._record_success
+
+    def record(entry, state, calls, **options):
+        held_while_recording.append(ProviderSlot.objects.exclude(holder="").count())
+        return real_record(entry, state, calls, **options)
+
+    monkeypatch.setattr(outbox, "_record_success", record)
+    outbox.outbox_relay(provider="wolkvox")
+
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.DONE
+    assert held_while_recording == [0, 0, 0]
