@@ -524,10 +524,10 @@ def _relay_stops(provider: str, outcome: str) -> bool:
 
 class _Held:
     """What a delivery holds while it calls the provider: a provider slot and the log of its
-    calls. `settle` gives the slot back and writes the log as soon as the calls are over,
-    before the outcome is recorded, each in a statement of its own: on SQLite a statement holds
-    the write lock only while it runs, whereas inside the outcome's transaction the lock would
-    also be held while Python builds them, and every other writer would wait."""
+    calls. `settle` gives the slot back as soon as the calls are over, before the outcome is
+    recorded, and writes the log; a success writes the log in its outcome's transaction
+    instead (the statement is built once, `core.rows.rows_insert`, so holding SQLite's write
+    lock for it costs little, and the delivery takes that lock once, not twice)."""
 
     def __init__(self, entry: OutboxEntry) -> None:
         self.provider = entry.provider
