@@ -55,3 +55,30 @@ def test_a_retry_scheduled_by_the_outbox_is_picked_up_by_the_sweeper(
     assert outbox_sweep() == 1
     wait_for(lambda: Shop.objects.get(pk=shop.pk).sync_status == SyncStatus.SYNCED)
     assert len(sandbox_records("volantinopiu", "shop")) == 1
+
+
+def test_a_burst_of_changes_is_delivered_once_each_by_a_few_relays(
+    worker, sandbox_records, monkeypatch
+):
+    """30 shops committed together: the first commit publishes a relay, the others find it
+    queued and publish nothing; the relay delivers every shop, each once."""
+    from django.db import transaction
+
+    from core.tasks import outbox_deliver_task
+
+    published = []
+    delay = outbox_deliver_task.delay
+
+    def counted(*args):
+        published.append(args)
+        return delay(*args)
+
+    monkeypatch.setattr(outbox_deliver_task, "delay", counted)
+    with transaction.atomic():
+        codes = [make_shop(code=f"PV-BURST-{n:02d}").code for n in range(30)]
+
+    wait_for(lambda: Shop.objects.filter(sync_status=SyncStatus.SYNCED).count() == 30)
+    assert sorted(r["codice"] for r in sandbox_records("volantinopiu", "shop")) == codes
+    assert set(OutboxEntry.objects.values_list("state", flat=True)) == {OutboxState.DONE}
+    # One message, a few at most if the worker started a relay between two commits' hooks.
+    assert 1 <= len(published) <= 5
