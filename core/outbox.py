@@ -337,17 +337,11 @@ def outbox_claim(
         )
         if not cursor.rowcount:
             return None
-    # Not for a handler that prepares its payload first: the slot would wait on that.
-    slot_token = (
-        slot_acquire(provider=entry.provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
-        if take_slot and not sync_handler_for(entry.model_label).prepares
-        else None
-    )
     for name, value in changes.items():
         setattr(entry, name, value)
     entry.attempts += 1
-    entry.slot_token = slot_token or ""
-    return entry
+    entry.slot_token = ""
+    return _with_slot(entry) if take_slot else entry
 
 
 # outbox_claim's statement, written once: the ORM took far longer to build it (the NOT EXISTS
