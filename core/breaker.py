@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ProviderError, ProviderRateLimited, ProviderUnavailable
 from core.models import BreakerState, OutboxEntry, OutboxState, ProviderBreaker
+from core.prepared import prepared_cursor
 from core.providers import provider_label
 from core.publish import outbox_publish
 from core.sync import Deferred
@@ -114,7 +115,7 @@ def is_transient(exc: BaseException) -> bool:
 def _breaker_row(provider: str) -> tuple | None:
     """The breaker's state, read by every delivery: SQL written once, as the outbox's claim."""
     connection = connections[router.db_for_read(ProviderBreaker)]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_BREAKER_ROW_SQL, [provider])
         row = cursor.fetchone()
     if row is None or row[0] == BreakerState.CLOSED:

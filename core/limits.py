@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.models import ProviderSlot
+from core.prepared import prepared_cursor
 from core.routers import slots_atomic, slots_connection
 
 
@@ -60,7 +61,7 @@ def slot_looks_free(*, provider: str) -> bool:
     count = provider_concurrency(provider)
     connection = slots_connection()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_LOOKS_FREE_SQL, [now, provider, count])
         rows, free = cursor.fetchone()
     return (free or 0) > 0 or rows < count
@@ -84,7 +85,7 @@ def _take_first_free(provider: str, count: int, lease_seconds: int) -> str | Non
     connection = slots_connection()
     adapt = connection.ops.adapt_datetimefield_value
     lease_until, now = adapt(now + timedelta(seconds=lease_seconds)), adapt(now)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_TAKE_FIRST_FREE_SQL, [token, lease_until, provider, count, now, now])
         return token if cursor.rowcount else None
 
@@ -122,7 +123,7 @@ def _take_any_free(provider: str, count: int, lease_seconds: int) -> str | None:
 
 
 def slot_release(*, token: str) -> None:
-    with slots_connection().cursor() as cursor:
+    with prepared_cursor(slots_connection()) as cursor:
         cursor.execute(_RELEASE_SQL, [token])
 
 

@@ -29,6 +29,7 @@ from core.models import (
     SyncedModel,
     SyncStatus,
 )
+from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
 from core.rows import row_columns, row_from_db, row_load, row_update
@@ -319,7 +320,7 @@ def outbox_claim(
     # the same record (so a delete never overtakes its create).
     connection = connections[router.db_for_write(OutboxEntry)]
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             claim_sql,
             [
@@ -379,7 +380,7 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
     connection = connections[router.db_for_write(OutboxEntry)]
     adapt = connection.ops.adapt_datetimefield_value
     sql = _claim_next_sql(connection.vendor)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             sql,
             [
@@ -917,7 +918,7 @@ class _Followers:
 
     @classmethod
     def of(cls, entry: OutboxEntry) -> _Followers:
-        with connections[router.db_for_read(OutboxEntry)].cursor() as cursor:
+        with prepared_cursor(connections[router.db_for_read(OutboxEntry)]) as cursor:
             cursor.execute(
                 _FOLLOWERS_SQL,
                 [

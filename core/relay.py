@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from core.prepared import prepared_cursor
 from core.routers import slots_connection
 
 REQUEST_FRESH_SECONDS = 1.0
@@ -55,21 +56,21 @@ def relay_request(provider: str) -> datetime | None:
     connection = slots_connection()
     adapt = connection.ops.adapt_datetimefield_value
     stale = now - timedelta(seconds=REQUEST_FRESH_SECONDS)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_REQUEST_SQL, [provider, adapt(now), adapt(stale)])
         return now if cursor.fetchone() else None
 
 
 def relay_started(provider: str) -> None:
     """A relay of `provider` starts: from now on, a commit publishes again."""
-    with slots_connection().cursor() as cursor:
+    with prepared_cursor(slots_connection()) as cursor:
         cursor.execute(_STARTED_SQL, [provider])
 
 
 def relay_request_withdraw(provider: str, requested_at: datetime) -> None:
     """The broker refused the message: no relay is queued after all."""
     connection = slots_connection()
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             _WITHDRAW_SQL, [provider, connection.ops.adapt_datetimefield_value(requested_at)]
         )

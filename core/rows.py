@@ -16,6 +16,8 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Model
 
+from core.prepared import prepared_cursor
+
 
 def row_load[M: Model](model: type[M], pk: Any) -> M | None:
     """The instance with primary key `pk` (any field's text form accepted), or None."""
@@ -23,7 +25,7 @@ def row_load[M: Model](model: type[M], pk: Any) -> M | None:
     connection = connections[alias]
     pk_field = model._meta.pk
     sql, fields, converters = _select(model, alias, connection.vendor)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [pk_field.get_db_prep_value(pk_field.to_python(pk), connection)])
         row = cursor.fetchone()
     if row is None:
@@ -75,7 +77,7 @@ def row_update(
         field.get_db_prep_value(value, connection)
         for value, field in zip(match.values(), match_fields, strict=True)
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -89,7 +91,7 @@ def rows_insert(model: type[Model], instances: list[Model]) -> None:
         [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
         for obj in instances
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.executemany(sql, params)
 
 

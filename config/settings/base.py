@@ -96,21 +96,30 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # core/routers.py.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["slots"] = env.db_url_config(f"sqlite:///{VAR_DIR / 'slots.sqlite3'}")
+# On PostgreSQL the delivery's statements are prepared once per connection (core/prepared.py);
+# off behind a pooler in transaction mode, which cannot keep them (PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# Every SQLite database's options. WAL lets the web server, the worker and beat read while one
+# of them writes; the timeout makes a writer wait for the lock (up to 30 s) instead of failing
+# at once; BEGIN IMMEDIATE takes the lock when a transaction opens (core/sqlite/base.py).
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_ROUTERS = ["core.routers.SlotsRouter", "sandbox.routers.SandboxRouter"]
 for _database in DATABASES.values():
     _database["ATOMIC_REQUESTS"] = False
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         # Django's backend, waiting for the write lock in finer steps than SQLite does.
         _database["ENGINE"] = "core.sqlite"
-        # WAL lets the web server, the worker and beat read while one of them writes; the
-        # timeout makes a writer wait for the lock (up to 30 s) instead of failing at once.
-        _database["OPTIONS"] = {
-            "timeout": 30,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        _database["OPTIONS"] = dict(SQLITE_OPTIONS)
     else:
         _database["CONN_HEALTH_CHECKS"] = True
+        if DATABASE_PREPARED_STATEMENTS:
+            # psycopg prepares only when given a threshold; Django's own cursors bind on the
+            # client and never prepare: only core.prepared's do (see there).
+            _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     # Connections are kept between requests and tasks: Celery's Django fix-up otherwise closes
     # the connection after every task, and a SQLite connection costs half a dozen statements to
     # open.

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from core.broker import Channel, Transport
@@ -24,7 +25,8 @@ def sqlite_file(tmp_path, django_db_blocker):
     settings = {
         **connection.settings_dict,
         "NAME": str(path),
-        "OPTIONS": {**connection.settings_dict.get("OPTIONS", {}), "timeout": 2},
+        # The product's SQLite options, whatever the suite's own database is.
+        "OPTIONS": {**django_settings.SQLITE_OPTIONS, "timeout": 2},
     }
     ours = DatabaseWrapper(settings, alias="locks")
     with django_db_blocker.unblock():
