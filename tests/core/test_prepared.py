@@ -53,9 +53,8 @@ def test_django_own_cursors_still_prepare_nothing():
 
 
 def test_its_statements_are_counted_like_any_other():
-    with CaptureQueriesContext(connection) as captured:
-        with prepared_cursor(connection) as cursor:
-            cursor.execute(MARK, [1])
+    with CaptureQueriesContext(connection) as captured, prepared_cursor(connection) as cursor:
+        cursor.execute(MARK, [1])
     assert [q["sql"] for q in captured.captured_queries if "prepared_probe" in q["sql"]]
 
 
