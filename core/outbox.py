@@ -32,7 +32,7 @@ from core.models import (
 from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
-from core.rows import row_columns, row_from_db, row_load, row_update
+from core.rows import row_columns, row_from_db, row_insert, row_load, row_update
 from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
 from core.tasks import outbox_deliver_task
 
@@ -128,7 +128,9 @@ def _new_entry(
     obj: SyncedModel, handler: SyncHandler, operation: str, *, payload: dict | None = None
 ) -> OutboxEntry:
     now = timezone.now()
-    entry = OutboxEntry.objects.create(
+    # Every change of a synced record writes one, inside the change's transaction (on SQLite,
+    # while it holds the one write lock): SQL built once (core.rows), not by the ORM each time.
+    entry = OutboxEntry(
         provider=handler.provider,
         model_label=obj._meta.label_lower,
         object_id=str(obj.pk),
@@ -139,6 +141,7 @@ def _new_entry(
         next_attempt_at=now,
         enqueued_at=now,
     )
+    row_insert(entry)
     transaction.on_commit(partial(outbox_publish, entry.pk, handler.provider))
     return entry
 

@@ -82,6 +82,29 @@ def row_update(
         return cursor.rowcount
 
 
+def row_insert(obj: Model) -> None:
+    """INSERT a new instance as `Model.save()` would (automatic dates set, every field
+    converted alike), and give it the primary key the database chose. No signal is sent: only
+    for the outbox's own rows, which nothing listens to (the audit trail tracks the records)."""
+    model = type(obj)
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    sql, fields = _insert_returning(model, alias, connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+@lru_cache(maxsize=16)
+def _insert_returning(model: type[Model], alias: str, vendor: str):
+    sql, fields = _insert(model, alias, vendor)
+    pk = connections[alias].ops.quote_name(model._meta.pk.column)
+    return f"{sql} RETURNING {pk}", fields
+
+
 def rows_insert(model: type[Model], instances: list[Model]) -> None:
     """INSERT new instances (their primary keys left to the database, not read back)."""
     alias = router.db_for_write(model)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.services import shop_create
 from core.models import OutboxEntry
 from core.prepared import prepared_cursor
-from core.rows import row_load
+from core.rows import row_insert, row_load
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +67,27 @@ def test_a_row_read_through_it_equals_the_orms():
         assert loaded.enqueued_at.utcoffset() is not None
         assert loaded.payload == entry.payload
         assert (loaded.state, loaded.object_key) == (entry.state, entry.object_key)
+
+
+def test_an_entry_inserted_with_prebuilt_sql_reads_back_as_the_orm_wrote_it():
+    shop = shop_create(code="PREP-2", address="Via Roma 2", city="Milano")
+    entry = OutboxEntry.objects.get(object_key=shop.outbox_key)  # written by core.rows
+    twin = OutboxEntry(
+        provider=entry.provider,
+        model_label=entry.model_label,
+        object_id=entry.object_id,
+        object_key=entry.object_key,
+        object_repr=entry.object_repr,
+        operation=entry.operation,
+        payload={"nested": {"é": [1, 2]}},
+        next_attempt_at=entry.next_attempt_at,
+        enqueued_at=entry.enqueued_at,
+    )
+    row_insert(twin)
+    assert twin.pk and twin.pk != entry.pk and not twin._state.adding
+    stored = OutboxEntry.objects.get(pk=twin.pk)
+    assert stored.payload == {"nested": {"é": [1, 2]}}
+    assert stored.idempotency_key == twin.idempotency_key
+    assert stored.created_at is not None and stored.updated_at is not None
+    assert (stored.state, stored.attempts, stored.claim_token) == ("pending", 0, "")
+    assert stored.next_attempt_at == entry.next_attempt_at
