@@ -89,12 +89,17 @@ class Operation(models.TextChoices):
 
 
 class OutboxEntry(models.Model):
-    """One change that must reach a provider, written in the same transaction as the change."""
+    """One change that must reach a provider, written in the same transaction as the change.
+
+    Indexed only as it is read: every change writes an entry and every delivery rewrites it,
+    and each index is one more write each time (on PostgreSQL all of them, as the state
+    changes). The record and the next attempt are read through Meta.indexes; the provider keeps
+    an index of its own, in id order, for the admin's list of one provider's entries."""
 
     provider = models.CharField(_("provider"), max_length=32, db_index=True)
     model_label = models.CharField(_("record type"), max_length=100)
     object_id = models.CharField(_("record id"), max_length=64)
-    object_key = models.CharField(_("record"), max_length=170, db_index=True)
+    object_key = models.CharField(_("record"), max_length=170)
     object_repr = models.CharField(_("description"), max_length=200, blank=True, default="")
     operation = models.CharField(_("operation"), max_length=32, choices=Operation.choices)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
@@ -104,7 +109,7 @@ class OutboxEntry(models.Model):
         _("state"), max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
     enqueued_at = models.DateTimeField(_("last enqueued"), null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True, default="", editable=False)
     lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
