@@ -19,14 +19,17 @@ from django.db.models import Model
 from core.prepared import prepared_cursor
 
 
-def row_load[M: Model](model: type[M], pk: Any) -> M | None:
-    """The instance with primary key `pk` (any field's text form accepted), or None."""
+def row_load[M: Model](model: type[M], pk: Any, *, by: str = "") -> M | None:
+    """The instance with primary key `pk` (any field's text form accepted), or None; with `by`,
+    the one whose unique field of that name equals `pk`."""
     alias = router.db_for_read(model)
     connection = connections[alias]
-    pk_field = model._meta.pk
-    sql, fields, converters = _select(model, alias, connection.vendor)
+    key = model._meta.get_field(by) if by else model._meta.pk
+    if not key.unique:
+        raise ValueError(f"{model.__name__}.{by} is not unique: it names no single row")
+    sql, fields, converters = _select(model, alias, connection.vendor, key.name)
     with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, [pk_field.get_db_prep_value(pk_field.to_python(pk), connection)])
+        cursor.execute(sql, [key.get_db_prep_value(key.to_python(pk), connection)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -129,15 +132,15 @@ def _insert(model: type[Model], alias: str, vendor: str):
 
 
 @lru_cache(maxsize=64)
-def _select(model: type[Model], alias: str, vendor: str):
+def _select(model: type[Model], alias: str, vendor: str, key: str = ""):
     connection = connections[alias]
     quote = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields]
     table = quote(model._meta.db_table)
     columns = ", ".join(f"{table}.{quote(f.column)}" for f in fields)
-    pk = quote(model._meta.pk.column)
+    column = quote(model._meta.get_field(key).column if key else model._meta.pk.column)
     # Names from the model's own declaration, quoted; every value is a parameter.
-    sql = f"SELECT {columns} FROM {table} WHERE {table}.{pk} = %s"  # noqa: S608
+    sql = f"SELECT {columns} FROM {table} WHERE {table}.{column} = %s"  # noqa: S608
     converters = []
     for index, field in enumerate(fields):
         expression = field.get_col(model._meta.db_table)

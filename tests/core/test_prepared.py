@@ -91,3 +91,12 @@ def test_an_entry_inserted_with_prebuilt_sql_reads_back_as_the_orm_wrote_it():
     assert stored.created_at is not None and stored.updated_at is not None
     assert (stored.state, stored.attempts, stored.claim_token) == ("pending", 0, "")
     assert stored.next_attempt_at == entry.next_attempt_at
+
+
+def test_a_row_is_found_by_a_unique_field_and_never_by_another():
+    shop = shop_create(code="PREP-3", address="Via Roma 3", city="Milano")
+    found = row_load(type(shop), "PREP-3", by="code")
+    assert (found.pk, found.city) == (shop.pk, "Milano")
+    assert row_load(type(shop), "NOPE", by="code") is None
+    with pytest.raises(ValueError, match="not unique"):
+        row_load(type(shop), "Milano", by="city")
