@@ -27,7 +27,7 @@ def row_load[M: Model](model: type[M], pk: Any, *, by: str = "") -> M | None:
     key = model._meta.get_field(by) if by else model._meta.pk
     if not key.unique:
         raise ValueError(f"{model.__name__}.{by} is not unique: it names no single row")
-    sql, fields, converters = _select(model, alias, connection.vendor, key.name)
+    sql, fields, converters = _select(model, alias, connection.vendor, by)
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [key.get_db_prep_value(key.to_python(pk), connection)])
         row = cursor.fetchone()
@@ -93,9 +93,8 @@ def row_insert(obj: Model) -> None:
     alias = router.db_for_write(model)
     connection = connections[alias]
     sql, fields = _insert_returning(model, alias, connection.vendor)
-    params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
     with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _insert_params(obj, fields, connection))
         obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
     obj._state.db = alias
@@ -113,12 +112,13 @@ def rows_insert(model: type[Model], instances: list[Model]) -> None:
     alias = router.db_for_write(model)
     connection = connections[alias]
     sql, fields = _insert(model, alias, connection.vendor)
-    params = [
-        [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
-        for obj in instances
-    ]
     with prepared_cursor(connection) as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, [_insert_params(obj, fields, connection) for obj in instances])
+
+
+def _insert_params(obj: Model, fields, connection) -> list[Any]:
+    """A new instance's values as `Model.save()` writes them (automatic dates set first)."""
+    return [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
 
 
 @lru_cache(maxsize=16)

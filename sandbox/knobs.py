@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from sandbox.framework import knob_for
 from sandbox.models import KNOB_FIELDS, Provider, SandboxKnob, SandboxObject
 
 PROVIDERS = tuple(Provider.values)  # ("volantinopiu", "amm", "smshosting", "wolkvox", "aisac")
@@ -87,8 +88,7 @@ def knobs_view(request: HttpRequest, provider: str) -> HttpResponse:
     if request.method == "DELETE":
         knob_reset(provider=provider)
         return JsonResponse({})
-    knob = SandboxKnob.objects.filter(provider=provider).first() or SandboxKnob(provider=provider)
-    return JsonResponse(_knob_json(knob))
+    return JsonResponse(_knob_json(knob_for(provider)))
 
 
 @require_http_methods(["GET", "HEAD", "DELETE"])
