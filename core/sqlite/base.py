@@ -1,23 +1,40 @@
-"""Django's SQLite backend, waiting for the write lock in small steps.
+"""Django's SQLite backend, its writers queueing for the write lock instead of polling for it.
 
 On the embedded default the web server, the worker's processes, beat and the sandbox all write
-to one SQLite file, and SQLite lets one writer in at a time. Its own busy handler sleeps 1, 2,
-5, 10, 15, 20, 25, … 100 ms between tries, so under contention a write that needs the lock for
-a millisecond waits tens: a benchmark of 2,000 shops spent most of its time asleep. Here SQLite
-answers "busy" at once and the statement is tried again after 0.25 ms, doubling up to 4 ms,
-with jitter, until the configured timeout.
+to SQLite files, and SQLite lets one writer in at a time. It has no queue: a writer that finds
+the lock taken can only sleep and try again (its own busy handler sleeps 1, 2, 5, 10 … 100 ms;
+ours tried after 0.25 ms, doubling to 4 ms), so the lock sat free while the next writer slept,
+and every try cost a wake-up. Here every write of ours first takes a place in a queue kept by
+the kernel, one per database file (`<file>.writelock`):
 
-Only statements run outside a transaction are tried again — a lone write, or the BEGIN
-IMMEDIATE that opens every atomic block and takes the lock for the whole block — so a retry
-never repeats half a transaction."""
+- inside a process its threads queue on a lock of their own (`threading.Lock`, with the
+  database's timeout, after which "database is locked" is raised as SQLite would);
+- across processes, the process whose thread got through takes a POSIX record lock on the file
+  (`fcntl.lockf`): a blocked process sleeps in the kernel and is woken as the holder lets go.
+  The kernel drops the lock of a process that dies, and answers a wait that would close a
+  circle of processes with an error (EDEADLK) instead of hanging. Like PostgreSQL's own row
+  locks (`lock_timeout` 0), a process waits for as long as the holder's transaction lasts:
+  none of ours talks to a provider inside one (docs/sync.md).
+
+A transaction takes its place before its `BEGIN IMMEDIATE` and leaves it after its COMMIT or
+ROLLBACK; a statement outside a transaction takes it only if it writes. Writers that do not
+queue (the sqlite3 shell, another program) still hold SQLite's own lock now and then: for
+them, SQLite answers "busy" at once and the statement is tried again after 0.25 ms, doubling up
+to 4 ms, with jitter, until the timeout. Only statements run outside a transaction are tried
+again — a lone write, or the BEGIN IMMEDIATE that opens every atomic block — so a retry never
+repeats half a transaction."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import sqlite3
+import threading
 import time
 
 from django.db.backends.sqlite3 import base
+from django.db.utils import OperationalError
 
 FIRST_PAUSE = 0.00025
 LONGEST_PAUSE = 0.004
@@ -25,16 +42,92 @@ SQLITE_BUSY_MS = 2
 # Its own generator: waiting for a lock must not draw from the global one, which the soak test
 # seeds to make the sandbox's fault dice repeatable.
 _jitter = random.Random()  # noqa: S311 (jitter, not crypto)
+# A statement outside a transaction that starts with one of these writes (or changes the
+# schema): it queues. Anything else (a read, a PRAGMA) does not; a write missed here is still
+# tried again patiently, as a non-queueing writer's would be.
+_WRITING = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class WriterQueue:
+    """This process's place in the queue of writers of one SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.threads = threading.Lock()  # this process's writers, one at a time
+        self.fd = -1
+
+    def enter(self, timeout: float) -> None:
+        """Wait for the turn of this thread; raise OperationalError ("database is locked") if
+        another thread of this process holds it longer than `timeout` seconds."""
+        if not self.threads.acquire(timeout=max(timeout, 0)):
+            raise OperationalError("database is locked")
+        try:
+            if self.fd < 0:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.lockf(self.fd, fcntl.LOCK_EX)  # waits in the kernel for the other processes
+        except OSError as exc:  # EDEADLK: waiting would close a circle of processes
+            self.threads.release()
+            raise OperationalError(f"database is locked ({exc.strerror})") from exc
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def leave(self) -> None:
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+_queues: dict[str, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(database_path: str) -> WriterQueue:
+    """The queue of `database_path`'s writers, shared by every connection of this process."""
+    path = f"{os.path.abspath(database_path)}.writelock"
+    with _queues_lock:
+        queue = _queues.get(path)
+        if queue is None:
+            queue = _queues[path] = WriterQueue(path)
+        return queue
+
+
+def _forget_queues() -> None:
+    """In a forked child: the parent's locks are not the child's (a thread lock would be copied
+    as held, and POSIX record locks are not inherited), so it queues afresh."""
+    global _queues_lock
+    _queues.clear()
+    _queues_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_queues)
 
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     deadline_seconds = 30.0
+    owner: DatabaseWrapper | None = None  # set by create_cursor: whose queue a write joins
 
     def execute(self, query, params=None):
-        return self._patiently(super().execute, query, params)
+        return self._queued(query, super().execute, query, params)
 
     def executemany(self, query, param_list):
-        return self._patiently(super().executemany, query, param_list)
+        return self._queued(query, super().executemany, query, param_list)
+
+    def _queued(self, query, run, *args):
+        owner = self.owner
+        if (
+            owner is None
+            or self.connection.in_transaction
+            or owner.queue_held is not None
+            or not query.lstrip()[:7].upper().startswith(_WRITING)
+        ):
+            return self._patiently(run, *args)
+        owner.queue_enter(self.deadline_seconds)
+        try:
+            return self._patiently(run, *args)
+        finally:
+            owner.queue_leave()
 
     def _patiently(self, run, *args):
         if self.connection.in_transaction:
@@ -52,14 +145,62 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    queue_held: WriterQueue | None = None  # while this connection has its turn to write
+
     def get_new_connection(self, conn_params):
         conn = super().get_new_connection(conn_params)  # the pragmas wait the full timeout
         # From here SQLite's own handler waits only briefly (a transaction's later statements);
-        # the cursor does the patient waiting, in finer steps.
+        # the queue, and the cursor's retries, do the patient waiting.
         conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
         return conn
 
+    @property
+    def timeout_seconds(self) -> float:
+        return float(self.settings_dict["OPTIONS"].get("timeout", 5))
+
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=SQLiteCursorWrapper)
-        cursor.deadline_seconds = float(self.settings_dict["OPTIONS"].get("timeout", 5))
+        cursor.deadline_seconds = self.timeout_seconds
+        if not self.is_in_memory_db():  # one connection alone: nobody to queue with
+            cursor.owner = self
         return cursor
+
+    # --- the queue -------------------------------------------------------------------------
+    def queue_enter(self, timeout: float) -> None:
+        queue = writer_queue(self.settings_dict["NAME"])
+        queue.enter(timeout)
+        self.queue_held = queue
+
+    def queue_leave(self) -> None:
+        queue, self.queue_held = self.queue_held, None
+        if queue is not None:
+            queue.leave()
+
+    def _start_transaction_under_autocommit(self):
+        queued = self.queue_held is None and not self.is_in_memory_db()
+        if queued:
+            self.queue_enter(self.timeout_seconds)
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            if queued:
+                self.queue_leave()
+            raise
+
+    def _commit(self):
+        try:
+            return super()._commit()
+        finally:
+            self.queue_leave()
+
+    def _rollback(self):
+        try:
+            return super()._rollback()
+        finally:
+            self.queue_leave()
+
+    def _close(self):
+        try:
+            return super()._close()
+        finally:
+            self.queue_leave()  # SQLite rolls back what the closed connection left open

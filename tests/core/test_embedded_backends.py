@@ -1,7 +1,10 @@
-"""The embedded default's own backends: the SQLite backend that waits for the write lock in
-small steps, and the filesystem broker that writes each message atomically."""
+"""The embedded default's own backends: the SQLite backend whose writers queue for the write
+lock (and wait in small steps for writers that do not queue), and the filesystem broker that
+writes each message atomically."""
 
 import json
+import os
+import signal
 import sqlite3
 import threading
 import time
@@ -11,7 +14,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from core.broker import Channel, Transport
-from core.sqlite.base import DatabaseWrapper
+from core.sqlite import base as base_module
+from core.sqlite.base import DatabaseWrapper, writer_queue
 
 
 @pytest.fixture
@@ -77,6 +81,162 @@ def test_a_lock_held_past_the_timeout_still_fails_with_database_locked(sqlite_fi
     with pytest.raises(Exception, match="locked"), ours.cursor() as cursor:
         cursor.execute("INSERT INTO t (n) VALUES (%s)", [3])
     thread.join()
+
+
+def our_connection(path, timeout: float = 5) -> DatabaseWrapper:
+    """Another connection of ours to the same file (each thread needs its own)."""
+    settings = {
+        **connection.settings_dict,
+        "NAME": str(path),
+        "OPTIONS": {**django_settings.SQLITE_OPTIONS, "timeout": timeout},
+    }
+    return DatabaseWrapper(settings, alias="locks")
+
+
+def in_transaction_for(path, seconds: float, entered: threading.Event, n: int) -> None:
+    """A transaction of ours that writes `n` and keeps its turn for `seconds`."""
+    ours = our_connection(path)
+    try:
+        with ours.cursor():
+            pass
+        ours.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+        with ours.cursor() as cursor:
+            cursor.execute("INSERT INTO t (n) VALUES (%s)", [n])
+        entered.set()
+        time.sleep(seconds)
+        ours.commit()
+        ours.set_autocommit(True)
+    finally:
+        ours.close()
+
+
+def test_our_writers_queue_and_each_goes_in_when_the_last_is_done(sqlite_file, monkeypatch):
+    """Two transactions and a lone write of ours, at once: each waits its turn in the queue
+    (none sees "database is locked"), and none is tried again after a "busy"."""
+    retries = []
+    monkeypatch.setattr(base_module._jitter, "uniform", lambda *args: retries.append(args) or 1.0)
+    ours, other = sqlite_file
+    path = ours.settings_dict["NAME"]
+    entered = threading.Event()
+    first = threading.Thread(target=in_transaction_for, args=(path, 0.3, entered, 1))
+    first.start()
+    assert entered.wait(5)
+    second_entered = threading.Event()
+    second = threading.Thread(target=in_transaction_for, args=(path, 0, second_entered, 2))
+    second.start()
+    with ours.cursor() as cursor:
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [3])  # waits for both, or one
+    first.join()
+    second.join()
+    assert sorted(n for (n,) in other.execute("SELECT n FROM t")) == [1, 2, 3]
+    assert other.execute("SELECT n FROM t").fetchone() == (1,)  # the first went first
+    assert retries == []
+
+
+def test_a_read_does_not_queue_behind_a_writer(sqlite_file):
+    ours, _ = sqlite_file
+    entered = threading.Event()
+    writer = threading.Thread(
+        target=in_transaction_for, args=(ours.settings_dict["NAME"], 0.5, entered, 1)
+    )
+    writer.start()
+    assert entered.wait(5)
+    started = time.monotonic()
+    with ours.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM t")
+        assert cursor.fetchone() == (0,)  # the writer has not committed
+    assert time.monotonic() - started < 0.4
+    writer.join()
+
+
+def test_a_thread_waiting_past_the_timeout_fails_with_database_locked(sqlite_file):
+    ours, _ = sqlite_file
+    path = ours.settings_dict["NAME"]
+    entered = threading.Event()
+    writer = threading.Thread(target=in_transaction_for, args=(path, 0.6, entered, 1))
+    writer.start()
+    assert entered.wait(5)
+    impatient = our_connection(path, timeout=0.1)
+    try:
+        with pytest.raises(Exception, match="locked"), impatient.cursor() as cursor:
+            cursor.execute("INSERT INTO t (n) VALUES (%s)", [2])
+    finally:
+        impatient.close()
+    writer.join()
+
+
+def test_a_process_that_dies_holding_its_turn_frees_it(sqlite_file):
+    """The kernel drops a dead process's record lock: the next writer goes in at once."""
+    ours, other = sqlite_file
+    path = ours.settings_dict["NAME"]
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child takes its turn and is killed holding it
+        try:
+            writer_queue(path).enter(5)
+            os.write(ready_write, b"x")
+            time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(ready_write)
+    assert os.read(ready_read, 1) == b"x"
+    os.close(ready_read)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    started = time.monotonic()
+    with ours.cursor() as cursor:
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [1])
+    assert time.monotonic() - started < 2
+    assert other.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_process_waits_for_another_process_then_goes_in(sqlite_file):
+    """Across processes the wait is in the kernel: the parent's write lands right after the
+    child's turn ends, whatever the timeout of the threads' own lock."""
+    ours, other = sqlite_file
+    path = ours.settings_dict["NAME"]
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            queue = writer_queue(path)
+            queue.enter(5)
+            os.write(ready_write, b"x")
+            time.sleep(0.4)
+            queue.leave()
+        finally:
+            os._exit(0)
+    os.close(ready_write)
+    assert os.read(ready_read, 1) == b"x"
+    os.close(ready_read)
+    started = time.monotonic()
+    with ours.cursor() as cursor:
+        cursor.execute("INSERT INTO t (n) VALUES (%s)", [1])
+    waited = time.monotonic() - started
+    os.waitpid(pid, 0)
+    assert waited >= 0.2
+    assert other.execute("SELECT n FROM t").fetchall() == [(1,)]
+
+
+def test_a_forked_child_does_not_inherit_its_parents_turn(sqlite_file):
+    ours, _ = sqlite_file
+    path = ours.settings_dict["NAME"]
+    queue = writer_queue(path)
+    queue.enter(5)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                # Its own queue, not the parent's held thread lock copied: it waits for the
+                # parent in the kernel rather than for a lock nobody in it will ever release.
+                code = 0 if writer_queue(path) is not queue else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        queue.leave()
 
 
 def test_a_broker_message_is_never_seen_half_written(tmp_path, monkeypatch):
