@@ -135,8 +135,15 @@ class OutboxEntry(models.Model):
             # looks for the entries waiting on its record: with the state alone it read every
             # pending entry, O(backlog) for each delivery.
             models.Index(fields=["waiting_for", "state"], name="outbox_waiting_idx"),
-            # A relay's next claim: its provider's pending entries in the order they came.
-            models.Index(fields=["provider", "state", "id"], name="outbox_relay_idx"),
+            # A relay's next claim: its provider's pending entries in the order they came, and
+            # only those (an entry leaves it when it is claimed: on PostgreSQL, where an
+            # update writes every index whose condition the new row meets, the claim and the
+            # outcome write one index fewer).
+            models.Index(
+                fields=["provider", "id"],
+                condition=models.Q(state=OutboxState.PENDING),
+                name="outbox_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:
