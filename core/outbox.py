@@ -469,7 +469,8 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     entries one at a time until none is left (core/relay.py says why).
 
     A relay that finds work asks once for one more relay, so that a queue is drained by as many
-    worker processes as are free (and as the provider's slots allow), not by one alone. It stops
+    worker processes as are free and as the provider's slots allow, not by one alone (while a
+    slot is free: `_ask_for_help`). It stops
     when its provider's slots are all taken (the relays holding them go on) or its breaker is
     open (the entries wait for the trial call); after `RELAY_MAX_ENTRIES` or
     `RELAY_MAX_SECONDS` it hands over to a fresh one. Returns what happened to `entry_id`
@@ -493,7 +494,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
             if entry is None:
                 return outcome
         if not asked_for_help:
-            asked_for_help = _ask_for_help(provider)
+            asked_for_help = _ask_for_help(entry)
         delivered += 1
         room = delivered < RELAY_MAX_ENTRIES and time.monotonic() - started <= RELAY_MAX_SECONDS
         last, entry = _deliver_claimed(entry, claim_next=provider if room else "")
@@ -509,11 +510,19 @@ def _provider_of(entry_id: int | None) -> str:
     return OutboxEntry.objects.filter(pk=entry_id).values_list("provider", flat=True).first() or ""
 
 
-def _ask_for_help(provider: str) -> bool:
-    """One more relay for the provider, unless one is queued already. Not when tasks run
-    inline (the test suite's eager mode): the help would run inside this relay, not beside it."""
-    if not outbox_deliver_task.app.conf.task_always_eager:
-        outbox_publish(None, provider)
+def _ask_for_help(entry: OutboxEntry) -> bool:
+    """One more relay for the entry's provider, unless one is queued already, or every slot
+    of the provider is taken (this relay's among them): such a helper would only wait for a
+    slot, asking the database every few milliseconds (2 to 20) while the relays holding the
+    slots go on — on PostgreSQL with two worker machines of four processes, four helpers did
+    so for a whole burst. A handler that prepares its payload before it takes a slot (a
+    Wolkvox chunk) gets its helper anyway: it prepares the next chunk while the calls are in
+    flight. Not when tasks run inline (the test suite's eager mode): the help would run inside
+    this relay, not beside it."""
+    if outbox_deliver_task.app.conf.task_always_eager:
+        return True
+    if sync_handler_for(entry.model_label).prepares or slot_looks_free(provider=entry.provider):
+        outbox_publish(None, entry.provider)
     return True
 
 

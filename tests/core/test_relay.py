@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError
 from campaigns.models import Shop
 from campaigns.services import shop_update
 from core import outbox, relay
-from core.limits import slot_acquire
+from core.limits import provider_concurrency, slot_acquire
 from core.models import OutboxEntry, OutboxState, ProviderBreaker, SyncStatus
 from core.outbox import outbox_claim_next, outbox_relay
 from core.tasks import outbox_deliver_task
@@ -195,6 +195,30 @@ def test_a_relay_asks_for_one_more_relay_when_it_finds_work(
         outbox_deliver_task.app.conf.task_always_eager = True
     # One help request (the queue had more), not one per entry.
     assert published == [(None, PROVIDER)]
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
+
+
+def test_a_relay_asks_for_no_help_when_every_slot_is_taken(
+    django_capture_on_commit_callbacks, published, settings
+):
+    """A helper could only wait for a slot: the relays holding them go on with the queue."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    outbox_deliver_task.app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(3):
+                make_shop(code=f"PV-R-{n}")
+        first = OutboxEntry.objects.order_by("id").first()
+        others = [
+            slot_acquire(provider=PROVIDER, lease_seconds=60)
+            for _ in range(provider_concurrency(PROVIDER) - 1)
+        ]
+        assert all(others)  # every slot but the one the relay takes is held by other relays
+        published.clear()
+        outbox_relay(entry_id=first.pk, provider=PROVIDER)
+    finally:
+        outbox_deliver_task.app.conf.task_always_eager = True
+    assert published == []
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
 
 
