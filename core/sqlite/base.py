@@ -32,6 +32,7 @@ import random
 import sqlite3
 import threading
 import time
+from functools import lru_cache
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
@@ -129,6 +130,11 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
         finally:
             owner.queue_leave()
 
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark(query)  # Django's conversion, done once per statement text
+        return super().convert_query(query, param_names=param_names)
+
     def _patiently(self, run, *args):
         if self.connection.in_transaction:
             return run(*args)  # the transaction holds the lock (BEGIN IMMEDIATE)
@@ -142,6 +148,14 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
                     raise
             time.sleep(pause * _jitter.uniform(0.5, 1.5))
             pause = min(pause * 2, LONGEST_PAUSE)
+
+
+@lru_cache(maxsize=1024)
+def _qmark(query: str) -> str:
+    """A statement's `%s` placeholders as SQLite's `?`, as Django converts them (a regular
+    expression over the whole text for every execution: 5–20 µs, for the delivery's and the
+    ORM's statements alike, which repeat)."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -239,6 +239,26 @@ def test_a_forked_child_does_not_inherit_its_parents_turn(sqlite_file):
         queue.leave()
 
 
+def test_placeholders_are_converted_as_django_converts_them(sqlite_file):
+    """The conversion is kept per statement text: the same result as Django's, every time."""
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper as DjangoCursor
+
+    ours, _ = sqlite_file
+    statements = [
+        "INSERT INTO t (n) VALUES (%s)",
+        "SELECT n FROM t WHERE n = %s AND 'a%%b' LIKE 'a%%'",
+        "UPDATE t SET n = %s WHERE n IN (%s, %s)",
+    ]
+    with ours.cursor() as wrapper:
+        cursor = wrapper.cursor
+        for query in statements * 2:
+            assert cursor.convert_query(query) == DjangoCursor.convert_query(cursor, query)
+        named = "SELECT %(a)s, %(b)s"
+        assert cursor.convert_query(named, param_names=["a", "b"]) == "SELECT :a, :b"
+        wrapper.execute("SELECT n FROM t WHERE 'x%%' LIKE %s", ["x%"])
+        assert wrapper.fetchall() == []
+
+
 def test_a_broker_message_is_never_seen_half_written(tmp_path, monkeypatch):
     """The message appears under its queue name only once complete: a reader listing the
     folder while it is written sees nothing, then the whole message."""
