@@ -52,8 +52,9 @@ _WRITING = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 class WriterQueue:
     """This process's place in the queue of writers of one SQLite file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, mode: int = 0o600) -> None:
         self.path = path
+        self.mode = mode  # the database file's own, as SQLite gives its -wal and -shm files
         self.threads = threading.Lock()  # this process's writers, one at a time
         self.fd = -1
 
@@ -64,7 +65,7 @@ class WriterQueue:
             raise OperationalError("database is locked")
         try:
             if self.fd < 0:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self.mode)
             fcntl.lockf(self.fd, fcntl.LOCK_EX)  # waits in the kernel for the other processes
         except OSError as exc:  # EDEADLK: waiting would close a circle of processes
             self.threads.release()
@@ -86,11 +87,16 @@ _queues_lock = threading.Lock()
 
 def writer_queue(database_path: str) -> WriterQueue:
     """The queue of `database_path`'s writers, shared by every connection of this process."""
-    path = f"{os.path.abspath(database_path)}.writelock"
+    database = os.path.abspath(database_path)
+    path = f"{database}.writelock"
     with _queues_lock:
         queue = _queues.get(path)
         if queue is None:
-            queue = _queues[path] = WriterQueue(path)
+            try:  # every process that may write the database may take its turn
+                mode = os.stat(database).st_mode & 0o666
+            except OSError:
+                mode = 0o600
+            queue = _queues[path] = WriterQueue(path, mode)
         return queue
 
 

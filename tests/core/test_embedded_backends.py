@@ -239,6 +239,22 @@ def test_a_forked_child_does_not_inherit_its_parents_turn(sqlite_file):
         queue.leave()
 
 
+def test_the_queue_file_is_as_open_as_the_database_file(sqlite_file):
+    ours, _ = sqlite_file
+    path = ours.settings_dict["NAME"]
+    os.chmod(path, 0o660)  # before any writer of ours made the file's queue
+    queue = writer_queue(path)
+    queue.enter(5)
+    queue.leave()
+    assert os.stat(f"{path}.writelock").st_mode & 0o777 == 0o660 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def test_placeholders_are_converted_as_django_converts_them(sqlite_file):
     """The conversion is kept per statement text: the same result as Django's, every time."""
     from django.db.backends.sqlite3.base import SQLiteCursorWrapper as DjangoCursor
