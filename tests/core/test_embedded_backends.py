@@ -110,6 +110,15 @@ def in_transaction_for(path, seconds: float, entered: threading.Event, n: int) -
         ours.close()
 
 
+def writer_holding(path, seconds: float, n: int) -> threading.Thread:
+    """A thread whose transaction has written `n` and keeps its turn for `seconds`."""
+    entered = threading.Event()
+    writer = threading.Thread(target=in_transaction_for, args=(path, seconds, entered, n))
+    writer.start()
+    assert entered.wait(5)
+    return writer
+
+
 def test_our_writers_queue_and_each_goes_in_when_the_last_is_done(sqlite_file, monkeypatch):
     """Two transactions and a lone write of ours, at once: each waits its turn in the queue
     (none sees "database is locked"), and none is tried again after a "busy"."""
@@ -117,11 +126,8 @@ def test_our_writers_queue_and_each_goes_in_when_the_last_is_done(sqlite_file, m
     monkeypatch.setattr(base_module._jitter, "uniform", lambda *args: retries.append(args) or 1.0)
     ours, other = sqlite_file
     path = ours.settings_dict["NAME"]
-    entered = threading.Event()
-    first = threading.Thread(target=in_transaction_for, args=(path, 0.3, entered, 1))
-    first.start()
-    assert entered.wait(5)
-    second_entered = threading.Event()
+    first = writer_holding(path, 0.3, 1)
+    second_entered = threading.Event()  # not waited for: it queues behind the first
     second = threading.Thread(target=in_transaction_for, args=(path, 0, second_entered, 2))
     second.start()
     with ours.cursor() as cursor:
@@ -135,12 +141,7 @@ def test_our_writers_queue_and_each_goes_in_when_the_last_is_done(sqlite_file, m
 
 def test_a_read_does_not_queue_behind_a_writer(sqlite_file):
     ours, _ = sqlite_file
-    entered = threading.Event()
-    writer = threading.Thread(
-        target=in_transaction_for, args=(ours.settings_dict["NAME"], 0.5, entered, 1)
-    )
-    writer.start()
-    assert entered.wait(5)
+    writer = writer_holding(ours.settings_dict["NAME"], 0.5, 1)
     started = time.monotonic()
     with ours.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM t")
@@ -152,10 +153,7 @@ def test_a_read_does_not_queue_behind_a_writer(sqlite_file):
 def test_a_thread_waiting_past_the_timeout_fails_with_database_locked(sqlite_file):
     ours, _ = sqlite_file
     path = ours.settings_dict["NAME"]
-    entered = threading.Event()
-    writer = threading.Thread(target=in_transaction_for, args=(path, 0.6, entered, 1))
-    writer.start()
-    assert entered.wait(5)
+    writer = writer_holding(path, 0.6, 1)
     impatient = our_connection(path, timeout=0.1)
     try:
         with pytest.raises(Exception, match="locked"), impatient.cursor() as cursor:

@@ -30,6 +30,15 @@ def published(monkeypatch):
     return sent
 
 
+@pytest.fixture
+def tasks_not_inline(settings):
+    """Tasks published, not run inside the caller (a relay asks for help only then)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    outbox_deliver_task.app.conf.task_always_eager = False
+    yield
+    outbox_deliver_task.app.conf.task_always_eager = True
+
+
 def test_a_request_is_granted_once_until_its_relay_starts():
     assert relay.relay_request(PROVIDER) is not None
     assert relay.relay_request(PROVIDER) is None  # queued, not started: it will claim it
@@ -180,44 +189,34 @@ def test_a_relay_for_an_entry_that_no_longer_exists_does_nothing():
 
 
 def test_a_relay_asks_for_one_more_relay_when_it_finds_work(
-    django_capture_on_commit_callbacks, published, settings
+    django_capture_on_commit_callbacks, published, tasks_not_inline
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    outbox_deliver_task.app.conf.task_always_eager = False
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            for n in range(3):
-                make_shop(code=f"PV-R-{n}")
-        first = OutboxEntry.objects.order_by("id").first()
-        published.clear()
-        outbox_relay(entry_id=first.pk, provider=PROVIDER)
-    finally:
-        outbox_deliver_task.app.conf.task_always_eager = True
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-R-{n}")
+    first = OutboxEntry.objects.order_by("id").first()
+    published.clear()
+    outbox_relay(entry_id=first.pk, provider=PROVIDER)
     # One help request (the queue had more), not one per entry.
     assert published == [(None, PROVIDER)]
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
 
 
 def test_a_relay_asks_for_no_help_when_every_slot_is_taken(
-    django_capture_on_commit_callbacks, published, settings
+    django_capture_on_commit_callbacks, published, tasks_not_inline
 ):
     """A helper could only wait for a slot: the relays holding them go on with the queue."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    outbox_deliver_task.app.conf.task_always_eager = False
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            for n in range(3):
-                make_shop(code=f"PV-R-{n}")
-        first = OutboxEntry.objects.order_by("id").first()
-        others = [
-            slot_acquire(provider=PROVIDER, lease_seconds=60)
-            for _ in range(provider_concurrency(PROVIDER) - 1)
-        ]
-        assert all(others)  # every slot but the one the relay takes is held by other relays
-        published.clear()
-        outbox_relay(entry_id=first.pk, provider=PROVIDER)
-    finally:
-        outbox_deliver_task.app.conf.task_always_eager = True
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-R-{n}")
+    first = OutboxEntry.objects.order_by("id").first()
+    others = [
+        slot_acquire(provider=PROVIDER, lease_seconds=60)
+        for _ in range(provider_concurrency(PROVIDER) - 1)
+    ]
+    assert all(others)  # every slot but the one the relay takes is held by other relays
+    published.clear()
+    outbox_relay(entry_id=first.pk, provider=PROVIDER)
     assert published == []
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 3
 
