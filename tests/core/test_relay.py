@@ -1,6 +1,7 @@
 """The relay: one delivery task drains its provider's due entries, and a commit publishes a task
 only when no relay of its provider is queued and not yet started (core/relay.py)."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -269,3 +270,65 @@ def test_a_relay_keeps_its_slot_from_one_delivery_to_the_next_and_frees_it_at_th
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 4
     assert taken == [PROVIDER]  # taken once, passed on with each next entry
     assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+@pytest.fixture
+def looks(monkeypatch):
+    """The lingering relay's looks for a due entry, by provider; `looks.before_first` runs
+    before the first look (a commit arriving while the relay waits)."""
+
+    class Looks(list):
+        before_first = None
+
+    seen = Looks()
+    real_looks_due = outbox._looks_due
+
+    def counted(provider):
+        if not seen and seen.before_first:
+            seen.before_first()
+        seen.append(provider)
+        return real_looks_due(provider)
+
+    monkeypatch.setattr(outbox, "_looks_due", counted)
+    return seen
+
+
+def test_a_relay_that_emptied_its_queue_delivers_an_entry_committed_while_it_lingers(
+    django_capture_on_commit_callbacks, published, tasks_not_inline, looks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    looks.before_first = lambda: make_shop(code="PV-R-2")
+
+    outbox_relay(provider=PROVIDER)
+
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
+    assert set(looks) == {PROVIDER}
+
+
+def test_a_lingering_relay_stops_when_nothing_falls_due(
+    django_capture_on_commit_callbacks, published, tasks_not_inline, looks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    started = time.monotonic()
+
+    outbox_relay(provider=PROVIDER)
+
+    assert time.monotonic() - started >= outbox.RELAY_LINGER_SECONDS
+    # Pauses of 1, 2, 4, 8 and then 16 ms: at most seven looks in 50 ms, each a read.
+    assert 1 <= len(looks) <= 7
+    assert OutboxEntry.objects.get().state == OutboxState.DONE
+
+
+def test_a_relay_that_found_nothing_does_not_linger(published, tasks_not_inline, looks):
+    assert outbox_relay(provider=PROVIDER) == "skipped"
+    assert looks == []
+
+
+def test_a_relay_run_inline_does_not_linger(django_capture_on_commit_callbacks, published, looks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    outbox_relay(provider=PROVIDER)
+    assert OutboxEntry.objects.get().state == OutboxState.DONE
+    assert looks == []
