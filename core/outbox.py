@@ -482,7 +482,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     relay_started(provider)
     started = time.monotonic()
     entry = outbox_claim(entry_id=entry_id, take_slot=True) if entry_id is not None else None
-    outcome = "skipped"
+    outcome = last = "skipped"
     own_entry = entry is not None
     delivered = 0
     asked_for_help = False
@@ -492,7 +492,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
                 outbox_publish(None, provider)  # more may be due: a fresh relay goes on
                 return outcome
             entry = outbox_claim_next(provider=provider)
-            if entry is None and delivered:
+            if entry is None and last == "done":
                 entry = _linger(provider)
             if entry is None:
                 return outcome
@@ -509,9 +509,9 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
 
 # How long a relay that has just emptied its provider's queue waits for the next entry before
 # it stops. Relays outpace the writers (on SQLite the writers take turns in a queue), so a
-# relay used to stop between two commits and the next commit published a fresh task: 268
-# relays for the sync benchmark's 2,000 shops, each paying a message, a worker's pick-up and
-# a slot. Lingering, about 20 did the same work. The pauses grow from 1 to 16 ms, so a
+# relay used to stop between two commits and the next commit published a fresh task: 206 to
+# 268 relays for the sync benchmark's 2,000 shops, each paying a message, a worker's pick-up
+# and a slot. Lingering, 20 to 40 do the same work. The pauses grow from 1 to 16 ms, so a
 # commit right after the queue emptied goes out at once, and an idle provider costs a
 # handful of reads over the 50 ms; each is an index read, not a claim (a write).
 RELAY_LINGER_SECONDS = 0.05
@@ -522,8 +522,9 @@ _LINGER_MAX_PAUSE = 0.016
 def _linger(provider: str) -> OutboxEntry | None:
     """The provider's next entry, claimed if one falls due within `RELAY_LINGER_SECONDS`.
 
-    Only a relay that delivered something lingers (a relay that found nothing has no reason
-    to think more is coming), and not when tasks run inline (the caller would wait). It does
+    Only a relay whose last delivery went through lingers: one that found nothing has no
+    reason to think more is coming, and after a failure the provider gets its back-off, not a
+    relay waiting for the retry. Not when tasks run inline either (the caller would wait). It does
     not touch the relay request: a commit meanwhile may still publish a fresh relay, which
     then finds the entry claimed or claims it itself — claims are exclusive either way."""
     if outbox_deliver_task.app.conf.task_always_eager:

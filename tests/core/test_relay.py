@@ -332,3 +332,15 @@ def test_a_relay_run_inline_does_not_linger(django_capture_on_commit_callbacks, 
     outbox_relay(provider=PROVIDER)
     assert OutboxEntry.objects.get().state == OutboxState.DONE
     assert looks == []
+
+
+def test_a_relay_whose_last_delivery_failed_does_not_linger(
+    django_capture_on_commit_callbacks, published, tasks_not_inline, looks, knobs
+):
+    """The retry waits for its back-off; the relay does not wait beside it."""
+    knobs(PROVIDER, forced_status=502, forced_remaining=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    outbox_relay(provider=PROVIDER)
+    assert OutboxEntry.objects.get().state == OutboxState.PENDING
+    assert looks == []
