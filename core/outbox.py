@@ -33,7 +33,13 @@ from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
 from core.rows import row_columns, row_from_db, row_insert, row_load, row_update
-from core.sync import Deferred, RemoteState, SyncHandler, sync_handler_for
+from core.sync import (
+    Deferred,
+    RemoteState,
+    SyncHandler,
+    sync_handler_for,
+    sync_provider_prepares,
+)
 from core.tasks import outbox_deliver_task
 
 logger = logging.getLogger("vetrina.outbox")
@@ -288,7 +294,7 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
 
 # --- claim and deliver -------------------------------------------------------------------
 def outbox_claim(
-    *, entry_id: int, now: datetime | None = None, take_slot: bool = False
+    *, entry_id: int, now: datetime | None = None, take_slot: bool = False, slot_first: bool = False
 ) -> OutboxEntry | None:
     """Take an entry for delivery, or return None if it is not ours to deliver now.
 
@@ -296,7 +302,9 @@ def outbox_claim(
     second claimer re-check and miss. It is conditional on the state the entry was read in, so
     what is read is what is claimed. An entry waits while an earlier entry of the same record
     is still open, so a delete never overtakes its create. With `take_slot`, one of the
-    provider's slots is taken right after (`entry.slot_token`, "" if none was free)."""
+    provider's slots is taken right after (`entry.slot_token`, "" if none was free). With
+    `slot_first` (a relay), a due entry is claimed only if a slot could be taken first (not
+    for a handler that prepares its payload first): see `_claim_within_slots`."""
     now = now or timezone.now()
     entry = row_load(OutboxEntry, entry_id)
     if entry is None:
@@ -315,6 +323,12 @@ def outbox_claim(
         claim_sql = _CLAIM_EXPIRED_SQL
     else:
         return None  # done, failed, not due yet, or in a live worker's hands
+    slot_token = None
+    prepares = sync_handler_for(entry.model_label).prepares
+    if slot_first and claim_sql is _CLAIM_DUE_SQL and not prepares:
+        slot_token = _slot_if_free(entry.provider)
+        if slot_token is None:
+            return None  # every slot is taken: a holder claims it once it gives its back
     # One statement, its own transaction: on SQLite a statement holds the write lock only while
     # it runs, whereas in a transaction the lock is held while Python builds the next statement
     # too, and every other writer (the web server, the other workers, the sandbox) waits. The
@@ -340,12 +354,14 @@ def outbox_claim(
             ],
         )
         if not cursor.rowcount:
+            if slot_token:
+                slot_release(token=slot_token)
             return None
     for name, value in changes.items():
         setattr(entry, name, value)
     entry.attempts += 1
-    entry.slot_token = ""
-    return _with_slot(entry) if take_slot else entry
+    entry.slot_token = slot_token or ""
+    return _with_slot(entry) if take_slot and not slot_token else entry
 
 
 # outbox_claim's statement, written once: the ORM took far longer to build it (the NOT EXISTS
@@ -466,22 +482,31 @@ RELAY_MAX_SECONDS = 10.0
 
 def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     """A delivery task: deliver `entry_id`, then claim and deliver `provider`'s other due
-    entries one at a time until none is left (core/relay.py says why).
+    entries one at a time until none is left (core/relay.py says why; `provider` is given for
+    a task published through its relay request, whose entry is a due pending one).
 
     A relay that finds work asks once for one more relay, so that a queue is drained by as many
     worker processes as are free and as the provider's slots allow, not by one alone (while a
     slot is free: `_ask_for_help`). Once the queue is empty it lingers a moment for the next
-    commit (`_linger`) before it stops. It stops
-    when its provider's slots are all taken (the relays holding them go on) or its breaker is
-    open (the entries wait for the trial call); after `RELAY_MAX_ENTRIES` or
+    commit (`_linger`) before it stops. It does not start, or stops, when its provider's slots
+    are all taken (the relays holding them go on: `_claim_within_slots`), and stops when its
+    breaker is open (the entries wait for the trial call); after `RELAY_MAX_ENTRIES` or
     `RELAY_MAX_SECONDS` it hands over to a fresh one. Returns what happened to `entry_id`
     (`outbox_deliver`'s words; "skipped" without one)."""
+    if provider and not _slot_may_be_free(provider):
+        # Its relay request is left set, so the commits meanwhile publish no relay that would
+        # only find the slots taken too; the holders clear it before they claim on.
+        return "skipped"
     provider = provider or _provider_of(entry_id)
     if not provider:
         return "skipped"  # no such entry
     relay_started(provider)
     started = time.monotonic()
-    entry = outbox_claim(entry_id=entry_id, take_slot=True) if entry_id is not None else None
+    entry = (
+        outbox_claim(entry_id=entry_id, take_slot=True, slot_first=True)
+        if entry_id is not None
+        else None
+    )
     outcome = last = "skipped"
     own_entry = entry is not None
     delivered = 0
@@ -489,11 +514,15 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     while True:
         if entry is None:
             if delivered >= RELAY_MAX_ENTRIES or time.monotonic() - started > RELAY_MAX_SECONDS:
+                relay_started(provider)  # a request left set (_claim_within_slots) is not a relay
                 outbox_publish(None, provider)  # more may be due: a fresh relay goes on
                 return outcome
-            entry = outbox_claim_next(provider=provider)
-            if entry is None and last == "done":
+            if last == "done":  # its queue just ran dry: the next commit may be close
                 entry = _linger(provider)
+            if entry is None:
+                if delivered:
+                    relay_started(provider)  # before its last look: see _claim_within_slots
+                entry = _claim_within_slots(provider)
             if entry is None:
                 return outcome
         if not asked_for_help:
@@ -534,11 +563,53 @@ def _linger(provider: str) -> OutboxEntry | None:
     while time.monotonic() < deadline:
         time.sleep(pause)
         if _looks_due(provider):
-            entry = outbox_claim_next(provider=provider)
+            entry = _claim_within_slots(provider)
             if entry is not None:
                 return entry
         pause = min(pause * 2, _LINGER_MAX_PAUSE)
     return None
+
+
+def _claim_within_slots(provider: str) -> OutboxEntry | None:
+    """`outbox_claim_next` with the slot taken first, or None if every slot of the provider is
+    taken: the entry would only wait for a slot, polling, while the relays holding the slots go
+    on. Relays that claimed first and waited after polled the database for seconds, about one
+    read per delivery of a whole burst on PostgreSQL.
+
+    Leaving the entries to the holders is safe because a relay claims again at the top of its
+    loop, after it gave its slot back: an entry due before the slots were found taken is
+    claimed by one of those later claims (the last holder to give its slot back finds one
+    free). A relay that finds the slots taken as it starts leaves its provider's relay
+    request set, so that the commits meanwhile publish no relay that would find the same;
+    so before a relay stops, it clears the request (`relay_started`) and looks once more: an
+    entry committed after the clear publishes a relay of its own, one committed before it is
+    seen by that last look. A provider whose handlers prepare their payload before taking a
+    slot (a Wolkvox chunk) is claimed from anyway: its relays prepare the next chunk while
+    the calls are in flight."""
+    if sync_provider_prepares(provider):
+        return outbox_claim_next(provider=provider)
+    slot_token = _slot_if_free(provider)
+    if slot_token is None:
+        return None
+    entry = _claim_next_row(provider, timezone.now())
+    if entry is None:
+        slot_release(token=slot_token)
+        return None
+    entry.slot_token = slot_token
+    return entry
+
+
+def _slot_may_be_free(provider: str) -> bool:
+    """Whether a relay of `provider` has a chance of a slot (always, for a handler that
+    prepares its payload before it takes one)."""
+    return sync_provider_prepares(provider) or slot_looks_free(provider=provider)
+
+
+def _slot_if_free(provider: str) -> str | None:
+    """A slot of the provider, if one is free; a read first, since a failed take is a write."""
+    if not slot_looks_free(provider=provider):
+        return None
+    return slot_acquire(provider=provider, lease_seconds=settings.OUTBOX["LEASE_SECONDS"])
 
 
 def _looks_due(provider: str) -> bool:

@@ -120,3 +120,8 @@ def sync_handler_for(model_label: str) -> SyncHandler:
         return _handlers[model_label.lower()]
     except KeyError:
         raise LookupError(f"No sync handler registered for {model_label}") from None
+
+
+def sync_provider_prepares(provider: str) -> bool:
+    """Whether any of `provider`'s handlers prepares its payload before taking a slot."""
+    return any(h.prepares for h in _handlers.values() if h.provider == provider)

@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError
 from campaigns.models import Shop
 from campaigns.services import shop_update
 from core import outbox, relay
-from core.limits import provider_concurrency, slot_acquire
+from core.limits import provider_concurrency, slot_acquire, slot_release
 from core.models import OutboxEntry, OutboxState, ProviderBreaker, SyncStatus
 from core.outbox import outbox_claim_next, outbox_relay
 from core.tasks import outbox_deliver_task
@@ -268,7 +268,9 @@ def test_a_relay_keeps_its_slot_from_one_delivery_to_the_next_and_frees_it_at_th
     outbox_relay(provider=PROVIDER)
 
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 4
-    assert taken == [PROVIDER]  # taken once, passed on with each next entry
+    # Taken once and passed on with each next entry; the look for more after the last one
+    # takes a slot before it claims, and finds nothing.
+    assert taken == [PROVIDER, PROVIDER]
     assert not ProviderSlot.objects.exclude(holder="").exists()
 
 
@@ -344,3 +346,51 @@ def test_a_relay_whose_last_delivery_failed_does_not_linger(
     outbox_relay(provider=PROVIDER)
     assert OutboxEntry.objects.get().state == OutboxState.PENDING
     assert looks == []
+
+
+def test_a_relay_claims_nothing_while_every_slot_is_taken_and_the_holder_goes_on(
+    django_capture_on_commit_callbacks, published, tasks_not_inline
+):
+    """A relay started while the slots are held leaves the entries to the holders; the holder,
+    once it gives its slot back, claims them."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(2):
+            make_shop(code=f"PV-R-{n}")
+    holders = [
+        slot_acquire(provider=PROVIDER, lease_seconds=60)
+        for _ in range(provider_concurrency(PROVIDER))
+    ]
+
+    first = OutboxEntry.objects.order_by("id").first()
+    assert outbox_relay(provider=PROVIDER) == "skipped"
+    assert outbox_relay(entry_id=first.pk, provider=PROVIDER) == "skipped"  # its own entry too
+    assert OutboxEntry.objects.filter(state=OutboxState.PENDING, attempts=0).count() == 2
+
+    for token in holders:
+        slot_release(token=token)  # the holders give their slots back and claim on
+    outbox_relay(provider=PROVIDER)
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
+
+
+def test_a_relay_that_finds_every_slot_taken_leaves_its_request_set_for_the_holders(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+    """Its commits would only publish more relays finding the slots taken: the request stays
+    set, and a relay that delivered clears it before it stops, then looks once more."""
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")  # its commit set the request
+    holders = [
+        slot_acquire(provider=PROVIDER, lease_seconds=60)
+        for _ in range(provider_concurrency(PROVIDER))
+    ]
+    assert outbox_relay(provider=PROVIDER) == "skipped"
+    assert relay.relay_request(PROVIDER) is None  # still set: a commit publishes nothing
+
+    for token in holders:
+        slot_release(token=token)
+    cleared = []
+    monkeypatch.setattr(outbox, "relay_started", lambda provider: cleared.append(provider))
+    outbox_relay(provider=PROVIDER)
+    # As it starts, and before its last look for more.
+    assert cleared == [PROVIDER, PROVIDER]
+    assert OutboxEntry.objects.get().state == OutboxState.DONE
