@@ -61,12 +61,15 @@ class Admission:
     trial_token: str = ""
 
 
-def breaker_admit(provider: str) -> Admission:
+def breaker_admit(provider: str, *, seen: tuple | None = None) -> Admission:
     """Let a delivery call `provider`, or raise Deferred (with code CIRCUIT_OPEN) while the
-    breaker is open or another delivery makes the trial call."""
-    row = _breaker_row(provider)
-    if row is None or row[0] == BreakerState.CLOSED:
-        return Admission(provider, failures=row[1] if row else 0)
+    breaker is open or another delivery makes the trial call. `seen`: the breaker's state and
+    failure count as the statement that claimed the entry read them
+    (`breaker_seen_columns`); while they say closed, no read of its own."""
+    closed = seen is not None and seen[0] in (None, BreakerState.CLOSED)
+    row = seen if closed else _breaker_row(provider)
+    if row is None or row[0] in (None, BreakerState.CLOSED):
+        return Admission(provider, failures=(row[1] or 0) if row else 0)
     state, failures, retry_at, probe_until, since = row
     now = timezone.now()
     token = uuid.uuid4().hex
@@ -110,6 +113,14 @@ def is_transient(exc: BaseException) -> bool:
         and not isinstance(exc, ProviderRateLimited)
         and bool(exc.provider)
     )
+
+
+def breaker_seen_columns(provider_column: str) -> str:
+    """The breaker's state and failure count as two columns of another statement, for the
+    provider named by `provider_column` (None, None without a breaker row): the outbox's claim
+    returns them with the entry, so a delivery needs no read of the breaker of its own."""
+    where = f"FROM core_providerbreaker WHERE provider = {provider_column}"
+    return f"(SELECT state {where}), (SELECT failures {where})"
 
 
 def _breaker_row(provider: str) -> tuple | None:

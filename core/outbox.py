@@ -16,7 +16,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.breaker import breaker_admit, breaker_is_open, breaker_record
+from core.breaker import (
+    breaker_admit,
+    breaker_is_open,
+    breaker_record,
+    breaker_seen_columns,
+)
 from core.calllog import EntryCalls, calls_for_entry
 from core.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from core.http import delivery_deadline
@@ -412,7 +417,11 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
             ],
         )
         row = cursor.fetchone()
-    return row_from_db(OutboxEntry, row) if row is not None else None
+    if row is None:
+        return None
+    entry = row_from_db(OutboxEntry, row[:-2])
+    entry.breaker_seen = tuple(row[-2:])  # read with the claim: breaker_admit needs no read
+    return entry
 
 
 def _with_slot(entry: OutboxEntry | None, held: _Held | None = None) -> OutboxEntry | None:
@@ -470,7 +479,7 @@ def _claim_next_sql(vendor: str) -> str:
               )
             ORDER BY candidate.id LIMIT 1{lock}
         )
-        RETURNING {row_columns(OutboxEntry)}
+        RETURNING {row_columns(OutboxEntry)}, {breaker_seen_columns("core_outboxentry.provider")}
     """  # noqa: S608 (names from the model, the state a constant of ours; values are parameters)
 
 
@@ -715,7 +724,7 @@ def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, 
         handler = sync_handler_for(entry.model_label)
         # Before anything is prepared or sent: while the provider's breaker is open, the entry
         # waits (Deferred) and spends no attempt.
-        admission = breaker_admit(entry.provider)
+        admission = breaker_admit(entry.provider, seen=getattr(entry, "breaker_seen", None))
         with calls_for_entry(held.calls), delivery_deadline(_deadline_seconds()):
             state = _perform(handler, entry, held)
     except Exception as exc:

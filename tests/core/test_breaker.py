@@ -207,3 +207,27 @@ def test_the_push_status_refresh_leaves_a_provider_alone_while_its_breaker_is_op
     breaker_close("smshosting")
     assert tasks.push_status_refresh_task() == 1
     assert refreshed == [1]
+
+
+def test_a_claim_reads_the_breaker_with_the_entry_and_the_delivery_trusts_only_a_closed_one(
+    django_capture_on_commit_callbacks, broker_idle
+):
+    """The relay's claim returns the breaker's state and count; a delivery reads the breaker
+    itself only when that says anything but closed (a trial to win, a wait to compute)."""
+    from core.outbox import outbox_claim_next
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-B-1")
+    entry = outbox_claim_next(provider="volantinopiu")
+    assert entry.breaker_seen == (None, None)  # no breaker row: never failed
+    assert breaker_admit("volantinopiu", seen=entry.breaker_seen).failures == 0
+    assert breaker_admit("volantinopiu", seen=(BreakerState.CLOSED, 2)).failures == 2
+
+    ProviderBreaker.objects.create(
+        provider="volantinopiu",
+        state=BreakerState.OPEN,
+        failures=THRESHOLD,
+        retry_at=timezone.now() + timedelta(seconds=COOLDOWN),
+    )
+    with pytest.raises(Deferred):  # seen open: read again, and the breaker holds it back
+        breaker_admit("volantinopiu", seen=(BreakerState.OPEN, THRESHOLD))
