@@ -548,8 +548,8 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
 # How long a relay that has just emptied its provider's queue waits for the next entry before
 # it stops. Relays outpace the writers (on SQLite the writers take turns in a queue), so a
 # relay used to stop between two commits and the next commit published a fresh task: 206 to
-# 268 relays for the sync benchmark's 2,000 shops, each paying a message, a worker's pick-up
-# and a slot. Lingering, 20 to 40 do the same work. The pauses grow from 1 to 16 ms, so a
+# 342 relays for the sync benchmark's 2,000 shops, each paying a message, a worker's pick-up
+# and a slot. Lingering, 20 to 100 do the same work. The pauses grow from 1 to 16 ms, so a
 # commit right after the queue emptied goes out at once, and an idle provider costs a
 # handful of reads over the 50 ms; each is an index read, not a claim (a write).
 RELAY_LINGER_SECONDS = 0.05
