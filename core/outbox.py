@@ -329,8 +329,7 @@ def outbox_claim(
     else:
         return None  # done, failed, not due yet, or in a live worker's hands
     slot_token = None
-    prepares = sync_handler_for(entry.model_label).prepares
-    if slot_first and claim_sql is _CLAIM_DUE_SQL and not prepares:
+    if slot_first and claim_sql is _CLAIM_DUE_SQL and not _prepares(entry):
         slot_token = _slot_if_free(entry.provider)
         if slot_token is None:
             return None  # every slot is taken: a holder claims it once it gives its back
@@ -504,7 +503,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     (`outbox_deliver`'s words; "skipped" without one)."""
     if provider and not _slot_may_be_free(provider):
         # Its relay request is left set, so the commits meanwhile publish no relay that would
-        # only find the slots taken too; the holders clear it before they claim on.
+        # only find the slots taken too; a relay clears it before its last look.
         return "skipped"
     provider = provider or _provider_of(entry_id)
     if not provider:
@@ -562,9 +561,9 @@ def _linger(provider: str) -> OutboxEntry | None:
 
     Only a relay whose last delivery went through lingers: one that found nothing has no
     reason to think more is coming, and after a failure the provider gets its back-off, not a
-    relay waiting for the retry. Not when tasks run inline either (the caller would wait). It does
-    not touch the relay request: a commit meanwhile may still publish a fresh relay, which
-    then finds the entry claimed or claims it itself — claims are exclusive either way."""
+    relay waiting for the retry. Not when tasks run inline either (the caller would wait). It
+    does not touch the relay request: a commit meanwhile may still publish a fresh relay,
+    which then finds the entry claimed or claims it itself — claims are exclusive."""
     if outbox_deliver_task.app.conf.task_always_eager:
         return None
     deadline = time.monotonic() + RELAY_LINGER_SECONDS
@@ -582,7 +581,7 @@ def _linger(provider: str) -> OutboxEntry | None:
 def _claim_within_slots(provider: str) -> OutboxEntry | None:
     """`outbox_claim_next` with the slot taken first, or None if every slot of the provider is
     taken: the entry would only wait for a slot, polling, while the relays holding the slots go
-    on. Relays that claimed first and waited after polled the database for seconds, about one
+    on. Relays that claimed first and then waited polled the database for seconds: about one
     read per delivery of a whole burst on PostgreSQL.
 
     Leaving the entries to the holders is safe because a relay claims again at the top of its
@@ -606,6 +605,10 @@ def _claim_within_slots(provider: str) -> OutboxEntry | None:
         return None
     entry.slot_token = slot_token
     return entry
+
+
+def _prepares(entry: OutboxEntry) -> bool:
+    return sync_handler_for(entry.model_label).prepares
 
 
 def _slot_may_be_free(provider: str) -> bool:

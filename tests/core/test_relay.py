@@ -328,65 +328,64 @@ def test_a_relay_that_found_nothing_does_not_linger(published, tasks_not_inline,
     assert looks == []
 
 
-def test_a_relay_run_inline_does_not_linger(django_capture_on_commit_callbacks, published, looks):
-    with django_capture_on_commit_callbacks(execute=True):
-        make_shop(code="PV-R-1")
-    outbox_relay(provider=PROVIDER)
-    assert OutboxEntry.objects.get().state == OutboxState.DONE
-    assert looks == []
-
-
-def test_a_relay_whose_last_delivery_failed_does_not_linger(
-    django_capture_on_commit_callbacks, published, tasks_not_inline, looks, knobs
+@pytest.mark.parametrize("why", ["inline", "its last delivery failed"])
+def test_a_relay_does_not_linger(
+    why, request, django_capture_on_commit_callbacks, published, looks, knobs
 ):
-    """The retry waits for its back-off; the relay does not wait beside it."""
-    knobs(PROVIDER, forced_status=502, forced_remaining=1)
+    """Inline, the caller would wait; after a failure, the retry waits for its back-off and the
+    relay does not wait beside it."""
+    expected = OutboxState.DONE
+    if why != "inline":
+        request.getfixturevalue("tasks_not_inline")
+        knobs(PROVIDER, forced_status=502, forced_remaining=1)
+        expected = OutboxState.PENDING
     with django_capture_on_commit_callbacks(execute=True):
         make_shop(code="PV-R-1")
     outbox_relay(provider=PROVIDER)
-    assert OutboxEntry.objects.get().state == OutboxState.PENDING
+    assert OutboxEntry.objects.get().state == expected
     assert looks == []
+
+
+@pytest.fixture
+def every_slot_held():
+    """Every slot of the provider held by other relays: their tokens."""
+    return [
+        slot_acquire(provider=PROVIDER, lease_seconds=60)
+        for _ in range(provider_concurrency(PROVIDER))
+    ]
 
 
 def test_a_relay_claims_nothing_while_every_slot_is_taken_and_the_holder_goes_on(
-    django_capture_on_commit_callbacks, published, tasks_not_inline
+    django_capture_on_commit_callbacks, published, tasks_not_inline, every_slot_held
 ):
     """A relay started while the slots are held leaves the entries to the holders; the holder,
     once it gives its slot back, claims them."""
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(2):
             make_shop(code=f"PV-R-{n}")
-    holders = [
-        slot_acquire(provider=PROVIDER, lease_seconds=60)
-        for _ in range(provider_concurrency(PROVIDER))
-    ]
 
     first = OutboxEntry.objects.order_by("id").first()
     assert outbox_relay(provider=PROVIDER) == "skipped"
     assert outbox_relay(entry_id=first.pk, provider=PROVIDER) == "skipped"  # its own entry too
     assert OutboxEntry.objects.filter(state=OutboxState.PENDING, attempts=0).count() == 2
 
-    for token in holders:
+    for token in every_slot_held:
         slot_release(token=token)  # the holders give their slots back and claim on
     outbox_relay(provider=PROVIDER)
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
 
 
 def test_a_relay_that_finds_every_slot_taken_leaves_its_request_set_for_the_holders(
-    django_capture_on_commit_callbacks, published, monkeypatch
+    django_capture_on_commit_callbacks, published, monkeypatch, every_slot_held
 ):
     """Its commits would only publish more relays finding the slots taken: the request stays
     set, and a relay that delivered clears it before it stops, then looks once more."""
     with django_capture_on_commit_callbacks(execute=True):
         make_shop(code="PV-R-1")  # its commit set the request
-    holders = [
-        slot_acquire(provider=PROVIDER, lease_seconds=60)
-        for _ in range(provider_concurrency(PROVIDER))
-    ]
     assert outbox_relay(provider=PROVIDER) == "skipped"
     assert relay.relay_request(PROVIDER) is None  # still set: a commit publishes nothing
 
-    for token in holders:
+    for token in every_slot_held:
         slot_release(token=token)
     cleared = []
     monkeypatch.setattr(outbox, "relay_started", lambda provider: cleared.append(provider))
