@@ -121,6 +121,39 @@ def test_redis_stopped_while_users_work_then_everything_is_delivered_in_order(st
         redis.stop()
 
 
+@pytest.mark.skipif(not redis_available(), reason="needs redis-server (CI installs it)")
+def test_redis_stopped_while_a_delivery_is_in_flight_the_worker_lives_on(stack_for, tmp_path):
+    """The broker goes away while a worker runs a delivery, so the worker holds a message it
+    has not acknowledged (tasks acknowledge late). The worker must reconnect, not exit: Celery
+    5.7.0 exited here ("Unrecoverable error", closing a connection it had already collected),
+    which is why pyproject.toml pins 5.6.3."""
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        stack = stack_for(redis.url)
+        stack.env["OUTBOX_LEASE_SECONDS"] = "20"  # a delivery may take half of it: 10 s
+        worker = stack.worker(concurrency=2)
+        stack.beat()
+        # VolantinoPiù acts, then takes 4 s to answer: Redis stops while the worker waits.
+        knob_set(provider="volantinopiu", latency_after_ms=4_000)
+        stack.actor("user", "actors.create_shops('PV-FLY', 1)")
+        wait_for(lambda: remote_shops()["PV-FLY000"] == 1, seconds=60, what="addShop in flight")
+        redis.stop()
+        knob_set(provider="volantinopiu", latency_after_ms=0)
+        wait_for(lambda: all_synced("PV-FLY", 1), seconds=60, what="the delivery in flight")
+        time.sleep(3)  # the worker has noticed the broker is gone
+        assert worker.poll() is None, stack.log("worker")
+
+        redis.start()
+        after = stack.actor("after", "actors.create_shops('PV-AFT', 3)")
+        assert after.wait(timeout=60) == 0, stack.log("after")
+        wait_for(lambda: all_synced("PV-AFT", 3), seconds=120, what="delivery after the outage")
+        assert worker.poll() is None, stack.log("worker")
+        assert_remote_equals_local("PV-")
+    finally:
+        redis.stop()
+
+
 @pytest.mark.skipif(
     not os.environ.get("VETRINA_TEST_PG_RESTART"),
     reason="needs VETRINA_TEST_PG_RESTART, a command that restarts the test PostgreSQL (CI)",
