@@ -34,10 +34,8 @@ def published(monkeypatch):
 @pytest.fixture
 def tasks_not_inline(settings):
     """Tasks published, not run inside the caller (a relay asks for help only then)."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    outbox_deliver_task.app.conf.task_always_eager = False
-    yield
-    outbox_deliver_task.app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # Celery reads it before app.conf's own key
+    assert not outbox_deliver_task.app.conf.task_always_eager
 
 
 def test_a_request_is_granted_once_until_its_relay_starts():

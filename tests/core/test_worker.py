@@ -25,15 +25,15 @@ def wait_for(predicate, *, seconds: float = 30.0) -> None:
 
 
 @pytest.fixture
-def worker():
-    app.conf.task_always_eager = False
+def worker(settings):
+    # Through Django's setting, which Celery reads under its CELERY_ name before any other:
+    # on Celery 5.6, `app.conf.task_always_eager = False` is shadowed by it and tasks ran inline.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    assert not app.conf.task_always_eager
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("celery")  # leftovers of an earlier run
-    try:
-        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
+    with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+        yield
 
 
 def test_a_shop_saved_is_delivered_by_the_worker(worker, sandbox_records):
