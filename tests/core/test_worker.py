@@ -26,8 +26,8 @@ def wait_for(predicate, *, seconds: float = 30.0) -> None:
 
 @pytest.fixture
 def worker(settings):
-    # Through Django's setting, which Celery reads under its CELERY_ name before any other:
-    # on Celery 5.6, `app.conf.task_always_eager = False` is shadowed by it and tasks ran inline.
+    # Through Django's setting, the one Celery reads: a value set on app.conf under its own
+    # name can be shadowed by it (Celery 5.6 did), and the tasks would run inline.
     settings.CELERY_TASK_ALWAYS_EAGER = False
     assert not app.conf.task_always_eager
     with app.connection_for_write() as connection:

@@ -124,9 +124,9 @@ def test_redis_stopped_while_users_work_then_everything_is_delivered_in_order(st
 @pytest.mark.skipif(not redis_available(), reason="needs redis-server (CI installs it)")
 def test_redis_stopped_while_a_delivery_is_in_flight_the_worker_lives_on(stack_for, tmp_path):
     """The broker goes away while a worker runs a delivery, so the worker holds a message it
-    has not acknowledged (tasks acknowledge late). The worker must reconnect, not exit: Celery
-    5.7.0 exited here ("Unrecoverable error", closing a connection it had already collected),
-    which is why pyproject.toml pins 5.6.3."""
+    has not acknowledged (tasks acknowledge late). The worker must reconnect, not exit: with
+    kombu's own Redis transport Celery 5.7 exited here ("Unrecoverable error", closing a
+    connection it had already collected; core/redis_broker.py)."""
     redis = RedisServer(tmp_path)
     redis.start()
     try:
