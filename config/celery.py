@@ -4,8 +4,10 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
 from config.env import settings_module_select
+from core.redis_broker import redis_broker_register
 
 settings_module_select()  # the environment, else .env, else the embedded default
+redis_broker_register()  # before any connection: redis:// URLs use our transport
 
 app = Celery("vetrina")
 app.config_from_object("django.conf:settings", namespace="CELERY")

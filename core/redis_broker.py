@@ -18,7 +18,7 @@ whatever is due), and the relay it starts finds nothing to claim."""
 
 from __future__ import annotations
 
-from kombu.transport import redis
+from kombu.transport import TRANSPORT_ALIASES, redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
@@ -31,3 +31,11 @@ class Channel(redis.Channel):
 
 class Transport(redis.Transport):
     Channel = Channel
+
+
+def redis_broker_register() -> None:
+    """Serve the broker URLs that name Redis with this transport. Registered under kombu's own
+    names rather than set as the broker's transport: the URL keeps its scheme, so a rediss://
+    URL still gets kombu's TLS defaults and the logs still say redis://."""
+    for scheme in ("redis", "rediss"):
+        TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"

@@ -333,11 +333,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.05),
     }
 else:
-    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-        # kombu's Redis transport, with which a worker that loses Redis while it runs a task
-        # reconnects rather than exits (core/redis_broker.py).
-        CELERY_BROKER_TRANSPORT = "core.redis_broker:Transport"
-    # With Redis an unacked task comes back after the visibility timeout; our retries are
+    # A redis:// URL is served by core/redis_broker.py (config/celery.py registers it). With
+    # Redis an unacked task comes back after the visibility timeout; our retries are
     # scheduled by the outbox, never by long countdowns, so one hour is ample.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True
