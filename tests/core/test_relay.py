@@ -34,7 +34,7 @@ def published(monkeypatch):
 @pytest.fixture
 def tasks_not_inline(settings):
     """Tasks published, not run inside the caller (a relay asks for help only then)."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # Celery reads it before app.conf's own key
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the setting Celery reads (see test_worker.py)
     assert not outbox_deliver_task.app.conf.task_always_eager
 
 
