@@ -423,15 +423,21 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
     return entry
 
 
-def _with_slot(entry: OutboxEntry | None, held: _Held | None = None) -> OutboxEntry | None:
+def _with_slot(
+    entry: OutboxEntry | None, held: _Held | None = None, spare: _SpareSlot | None = None
+) -> OutboxEntry | None:
     """A provider slot for an entry just claimed (`entry.slot_token`, "" if none was free). Not
     for a handler that prepares its payload first: the slot would wait on that. `held`: the
     delivery before it in the same relay, whose slot passes to this entry if it kept one (two
-    writes fewer a delivery), or is given back."""
+    writes fewer a delivery), or, with no entry, to `spare` (the relay lingers with it), or is
+    given back."""
     if held is not None and held.slot_token:
         if entry is not None and not sync_handler_for(entry.model_label).prepares:
             entry.slot_token, held.slot_token = held.slot_token, ""
             return entry
+        if entry is None and spare is not None:
+            spare.token, held.slot_token = held.slot_token, ""
+            return None
         held.settle()  # nothing to pass it to: given back
     if entry is None:
         return None
@@ -519,29 +525,33 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     own_entry = entry is not None
     delivered = 0
     asked_for_help = False
-    while True:
-        if entry is None:
-            if delivered >= RELAY_MAX_ENTRIES or time.monotonic() - started > RELAY_MAX_SECONDS:
-                relay_started(provider)  # a request left set (_claim_within_slots) is not a relay
-                outbox_publish(None, provider)  # more may be due: a fresh relay goes on
-                return outcome
-            if last == "done":  # its queue just ran dry: the next commit may be close
-                entry = _linger(provider)
+    spare = _SpareSlot()
+    try:
+        while True:
             if entry is None:
-                if delivered:
-                    relay_started(provider)  # before its last look: see _claim_within_slots
-                entry = _claim_within_slots(provider)
-            if entry is None:
-                return outcome
-        if not asked_for_help:
-            asked_for_help = _ask_for_help(entry)
-        delivered += 1
-        room = delivered < RELAY_MAX_ENTRIES and time.monotonic() - started <= RELAY_MAX_SECONDS
-        last, entry = _deliver_claimed(entry, claim_next=provider if room else "")
-        if own_entry:
-            outcome, own_entry = last, False
-        if _relay_stops(provider, last):
-            return outcome  # (only a success claims the next entry: `entry` is None here)
+                if delivered >= RELAY_MAX_ENTRIES or time.monotonic() - started > RELAY_MAX_SECONDS:
+                    relay_started(provider)  # a request left set (_claim_within_slots): no relay
+                    outbox_publish(None, provider)  # more may be due: a fresh relay goes on
+                    return outcome
+                if last == "done":  # its queue just ran dry: the next commit may be close
+                    entry = _linger(provider, spare)
+                if entry is None:
+                    if delivered:
+                        relay_started(provider)  # before its last look: see _claim_within_slots
+                    entry = _claim_within_slots(provider, spare)
+                if entry is None:
+                    return outcome
+            if not asked_for_help:
+                asked_for_help = _ask_for_help(entry)
+            delivered += 1
+            room = delivered < RELAY_MAX_ENTRIES and time.monotonic() - started <= RELAY_MAX_SECONDS
+            last, entry = _deliver_claimed(entry, claim_next=provider if room else "", spare=spare)
+            if own_entry:
+                outcome, own_entry = last, False
+            if _relay_stops(provider, last):
+                return outcome  # (only a success claims the next entry: `entry` is None here)
+    finally:
+        spare.release()
 
 
 # How long a relay that has just emptied its provider's queue waits for the next entry before
@@ -556,14 +566,33 @@ _LINGER_FIRST_PAUSE = 0.001
 _LINGER_MAX_PAUSE = 0.016
 
 
-def _linger(provider: str) -> OutboxEntry | None:
+class _SpareSlot:
+    """The provider slot a relay kept when its last success found no next entry: it lingers
+    holding it, so the entry that falls due meanwhile is claimed with one write, not three
+    (take a slot, claim, and give the slot back when another relay claimed first). Given back
+    when the relay claims nothing with it (`_claim_within_slots`) or stops."""
+
+    def __init__(self) -> None:
+        self.token = ""
+
+    def take(self) -> str:
+        token, self.token = self.token, ""
+        return token
+
+    def release(self) -> None:
+        if self.token:
+            slot_release(token=self.take())
+
+
+def _linger(provider: str, spare: _SpareSlot | None = None) -> OutboxEntry | None:
     """The provider's next entry, claimed if one falls due within `RELAY_LINGER_SECONDS`.
 
     Only a relay whose last delivery went through lingers: one that found nothing has no
     reason to think more is coming, and after a failure the provider gets its back-off, not a
     relay waiting for the retry. Not when tasks run inline either (the caller would wait). It
-    does not touch the relay request: a commit meanwhile may still publish a fresh relay,
-    which then finds the entry claimed or claims it itself — claims are exclusive."""
+    lingers holding the slot of its last delivery (`spare`) if it kept one. It does not touch
+    the relay request: a commit meanwhile may still publish a fresh relay, which then finds
+    the entry claimed or claims it itself — claims are exclusive."""
     if outbox_deliver_task.app.conf.task_always_eager:
         return None
     deadline = time.monotonic() + RELAY_LINGER_SECONDS
@@ -571,14 +600,20 @@ def _linger(provider: str) -> OutboxEntry | None:
     while time.monotonic() < deadline:
         time.sleep(pause)
         if _looks_due(provider):
-            entry = _claim_within_slots(provider)
-            if entry is not None:
-                return entry
+            if spare is not None and spare.token:
+                entry = _claim_next_row(provider, timezone.now())
+                if entry is not None:
+                    entry.slot_token = spare.take()
+                    return entry
+            else:
+                entry = _claim_within_slots(provider)
+                if entry is not None:
+                    return entry
         pause = min(pause * 2, _LINGER_MAX_PAUSE)
     return None
 
 
-def _claim_within_slots(provider: str) -> OutboxEntry | None:
+def _claim_within_slots(provider: str, spare: _SpareSlot | None = None) -> OutboxEntry | None:
     """`outbox_claim_next` with the slot taken first, or None if every slot of the provider is
     taken: the entry would only wait for a slot, polling, while the relays holding the slots go
     on. Relays that claimed first and then waited polled the database for seconds: about one
@@ -596,7 +631,7 @@ def _claim_within_slots(provider: str) -> OutboxEntry | None:
     the calls are in flight."""
     if sync_provider_prepares(provider):
         return outbox_claim_next(provider=provider)
-    slot_token = _slot_if_free(provider)
+    slot_token = (spare.take() if spare is not None else "") or _slot_if_free(provider)
     if slot_token is None:
         return None
     entry = _claim_next_row(provider, timezone.now())
@@ -718,9 +753,12 @@ def outbox_deliver(*, entry_id: int) -> str:
     return _deliver_claimed(entry)[0]
 
 
-def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, OutboxEntry | None]:
+def _deliver_claimed(
+    entry: OutboxEntry, *, claim_next: str = "", spare: _SpareSlot | None = None
+) -> tuple[str, OutboxEntry | None]:
     """Deliver an entry this worker claimed: what happened, and with `claim_next` (a provider),
-    that provider's next due entry, claimed with a success's outcome (None otherwise)."""
+    that provider's next due entry, claimed with a success's outcome (None otherwise). With
+    `spare`, a slot kept for a next entry that was not there is left in it, not given back."""
     held = _Held(entry)
     admission = None
     try:
@@ -748,7 +786,7 @@ def _deliver_claimed(entry: OutboxEntry, *, claim_next: str = "") -> tuple[str, 
     except Exception:
         held.settle()  # the outcome could not be recorded: the calls made still are, slot freed
         raise
-    return "done" if recorded else "skipped", _with_slot(ahead, held)
+    return "done" if recorded else "skipped", _with_slot(ahead, held, spare)
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:

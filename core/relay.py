@@ -18,8 +18,11 @@ The rule, per provider, kept in one row (`core.RelayRequest`, beside the provide
   the next commit publishes again. While a relay only waits behind others in the queue, this
   adds at most one message a provider per that many seconds.
 
-Written as SQL on the slots' connection (a SQLite file of its own on the embedded default), one
-statement each, outside any business transaction: every commit that queues an entry runs one."""
+Written as SQL on the slots' connection (a SQLite file of its own on the embedded default),
+outside any business transaction: every commit that queues an entry runs `relay_request`. It
+reads first: during a burst a relay is almost always queued already, and a read takes no write
+lock, where the conditional write it replaces took SQLite's (or a PostgreSQL row lock) to
+change nothing."""
 
 from __future__ import annotations
 
@@ -40,6 +43,10 @@ _REQUEST_SQL = """
     WHERE core_relayrequest.requested_at IS NULL OR core_relayrequest.requested_at < %s
     RETURNING provider
 """
+# A fresh request is there: a relay is queued and has not started (the write would change nothing).
+_QUEUED_SQL = """
+    SELECT 1 FROM core_relayrequest WHERE provider = %s AND requested_at >= %s
+"""
 _STARTED_SQL = """
     UPDATE core_relayrequest SET requested_at = NULL
     WHERE provider = %s AND requested_at IS NOT NULL
@@ -57,6 +64,9 @@ def relay_request(provider: str) -> datetime | None:
     adapt = connection.ops.adapt_datetimefield_value
     stale = now - timedelta(seconds=REQUEST_FRESH_SECONDS)
     with prepared_cursor(connection) as cursor:
+        cursor.execute(_QUEUED_SQL, [provider, adapt(stale)])
+        if cursor.fetchone():
+            return None
         cursor.execute(_REQUEST_SQL, [provider, adapt(now), adapt(stale)])
         return now if cursor.fetchone() else None
 

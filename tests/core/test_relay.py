@@ -267,8 +267,8 @@ def test_a_relay_keeps_its_slot_from_one_delivery_to_the_next_and_frees_it_at_th
 
     assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 4
     # Taken once and passed on with each next entry; the look for more after the last one
-    # takes a slot before it claims, and finds nothing.
-    assert taken == [PROVIDER, PROVIDER]
+    # claims with the slot the relay kept, finds nothing and gives it back.
+    assert taken == [PROVIDER]
     assert not ProviderSlot.objects.exclude(holder="").exists()
 
 
@@ -306,6 +306,34 @@ def test_a_relay_that_emptied_its_queue_delivers_an_entry_committed_while_it_lin
     assert set(looks) == {PROVIDER}
 
 
+def test_a_lingering_relay_holds_its_slot_and_claims_with_it(
+    django_capture_on_commit_callbacks, published, tasks_not_inline, looks, monkeypatch
+):
+    """The entry committed while the relay lingers is claimed without taking a slot again, and
+    the slot is given back once the relay stops."""
+    from core.models import ProviderSlot
+
+    taken = []
+    real_acquire = outbox.slot_acquire
+    monkeypatch.setattr(outbox, "slot_acquire", lambda **kw: taken.append(1) or real_acquire(**kw))
+    held_while_lingering = []
+
+    def commit_while_lingering():
+        held_while_lingering.append(ProviderSlot.objects.exclude(holder="").count())
+        make_shop(code="PV-R-2")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-R-1")
+    looks.before_first = commit_while_lingering
+
+    outbox_relay(provider=PROVIDER)
+
+    assert OutboxEntry.objects.filter(state=OutboxState.DONE).count() == 2
+    assert held_while_lingering == [1]
+    assert len(taken) == 1
+    assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
 def test_a_lingering_relay_stops_when_nothing_falls_due(
     django_capture_on_commit_callbacks, published, tasks_not_inline, looks
 ):
@@ -319,6 +347,9 @@ def test_a_lingering_relay_stops_when_nothing_falls_due(
     # Pauses of 1, 2, 4, 8 and then 16 ms: at most seven looks in 50 ms, each a read.
     assert 1 <= len(looks) <= 7
     assert OutboxEntry.objects.get().state == OutboxState.DONE
+    from core.models import ProviderSlot
+
+    assert not ProviderSlot.objects.exclude(holder="").exists()  # the kept slot given back
 
 
 def test_a_relay_that_found_nothing_does_not_linger(published, tasks_not_inline, looks):
