@@ -1128,7 +1128,7 @@ class _Followers:
                     key,
                 ],
             )
-            return cls(entry, cursor.fetchall())
+            return cls(entry, sorted(cursor.fetchall()))  # in id order: sorted here, not by SQLite
 
     def publish(self) -> None:
         now = timezone.now()
@@ -1148,13 +1148,14 @@ class _Followers:
 # sort) and PostgreSQL's generic plan walked the primary key. The second half names the
 # condition of the index of waiting entries (core.models) as the index does, so that both
 # databases see they may use it; it leaves out the record's own entries, the first half's.
+# No ORDER BY: the few rows are put in id order in Python (SQLite built a temporary B-tree to
+# sort them, a seventh of the statement's time, inside the outcome's transaction).
 _FOLLOWERS_TEMPLATE = """
     SELECT id, object_key, state, provider FROM core_outboxentry
     WHERE object_key = %s AND state IN ({open_states}) AND id <> %s
     UNION ALL
     SELECT id, object_key, state, provider FROM core_outboxentry
     WHERE waiting_for = %s AND NOT (waiting_for = '') AND state = %s AND object_key <> %s
-    ORDER BY id
 """
 _FOLLOWERS_SQL = _FOLLOWERS_TEMPLATE.format(open_states=_OPEN_PLACEHOLDERS)
 

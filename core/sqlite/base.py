@@ -17,7 +17,13 @@ the kernel, one per database file (`<file>.writelock`):
   none of ours talks to a provider inside one (docs/sync.md).
 
 A transaction takes its place before its `BEGIN IMMEDIATE` and leaves it after its COMMIT or
-ROLLBACK; a statement outside a transaction takes it only if it writes. Writers that do not
+ROLLBACK; a statement outside a transaction takes it only if it writes. The `BEGIN IMMEDIATE` of
+an atomic block is sent with the block's first statement, not when the block opens: what
+Python does before that statement (a save building its INSERT, a service validating) runs while
+the other writers write. With two cores shared by the web server, the worker, the sandbox and
+the writers, a transaction holding the lock ran at a fraction of a core: in the sync
+benchmark, the producers' transactions held the lock 3–4 ms each for about 1 ms of work, and
+the lock was busy for nearly the whole pass (docs/benchmarks.md). Writers that do not
 queue (the sqlite3 shell, another program) still hold SQLite's own lock now and then: for
 them, SQLite answers "busy" at once and the statement is tried again after 0.25 ms, doubling up
 to 4 ms, with jitter, until the timeout. Only statements run outside a transaction are tried
@@ -113,7 +119,8 @@ os.register_at_fork(after_in_child=_forget_queues)
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     deadline_seconds = 30.0
-    owner: DatabaseWrapper | None = None  # set by create_cursor: whose queue a write joins
+    owner: DatabaseWrapper | None = None  # set by create_cursor: whose transaction, whose queue
+    queues = False  # whether a write joins the queue: not for an in-memory database
 
     def execute(self, query, params=None):
         return self._queued(query, super().execute, query, params)
@@ -123,8 +130,10 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
 
     def _queued(self, query, run, *args):
         owner = self.owner
+        if owner is not None and owner.begin_pending:
+            owner.begin_now()  # the atomic block's first statement: its BEGIN goes first
         if (
-            owner is None
+            not self.queues
             or self.connection.in_transaction
             or owner.queue_held is not None
             or not query.lstrip()[:7].upper().startswith(_WRITING)
@@ -166,6 +175,7 @@ def _qmark(query: str) -> str:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     queue_held: WriterQueue | None = None  # while this connection has its turn to write
+    begin_pending = False  # an atomic block is open and has sent no statement yet
 
     def get_new_connection(self, conn_params):
         conn = super().get_new_connection(conn_params)  # the pragmas wait the full timeout
@@ -181,8 +191,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=SQLiteCursorWrapper)
         cursor.deadline_seconds = self.timeout_seconds
-        if not self.is_in_memory_db():  # one connection alone: nobody to queue with
-            cursor.owner = self
+        cursor.owner = self
+        cursor.queues = not self.is_in_memory_db()  # one connection alone: nobody to queue with
         return cursor
 
     # --- the queue -------------------------------------------------------------------------
@@ -197,6 +207,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
             queue.leave()
 
     def _start_transaction_under_autocommit(self):
+        # Sent with the block's first statement (begin_now): until then nothing is locked.
+        self.begin_pending = True
+
+    def begin_now(self) -> None:
+        """Queue for the lock and send the pending `BEGIN IMMEDIATE`."""
+        self.begin_pending = False
         queued = self.queue_held is None and not self.is_in_memory_db()
         if queued:
             self.queue_enter(self.timeout_seconds)
@@ -208,18 +224,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _commit(self):
+        self.begin_pending = False  # a block that sent nothing has nothing to commit
         try:
             return super()._commit()
         finally:
             self.queue_leave()
 
     def _rollback(self):
+        self.begin_pending = False
         try:
             return super()._rollback()
         finally:
             self.queue_leave()
 
     def _close(self):
+        self.begin_pending = False
         try:
             return super()._close()
         finally:
