@@ -2,6 +2,7 @@
 lock (and wait in small steps for writers that do not queue), and the filesystem broker that
 writes each message atomically."""
 
+import contextlib
 import json
 import os
 import signal
@@ -137,6 +138,63 @@ def test_our_writers_queue_and_each_goes_in_when_the_last_is_done(sqlite_file, m
     assert sorted(n for (n,) in other.execute("SELECT n FROM t")) == [1, 2, 3]
     assert other.execute("SELECT n FROM t").fetchone() == (1,)  # the first went first
     assert retries == []
+
+
+def test_an_atomic_block_takes_the_lock_with_its_first_statement(sqlite_file):
+    """Opening the block locks nothing (another writer writes meanwhile); its first statement
+    sends BEGIN IMMEDIATE, and from there the block holds the lock until it commits."""
+    ours, other = sqlite_file
+    with _atomic(ours):
+        assert not ours.connection.in_transaction
+        other.execute("INSERT INTO t (n) VALUES (1)")  # would wait 2 s and fail if it were held
+        with ours.cursor() as cursor:
+            cursor.execute("INSERT INTO t (n) VALUES (%s)", [2])
+        assert ours.connection.in_transaction
+        assert ours.queue_held is not None
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("INSERT INTO t (n) VALUES (3)")  # SQLite's own lock: taken
+    assert ours.queue_held is None
+    assert sorted(n for (n,) in other.execute("SELECT n FROM t")) == [1, 2]
+
+
+def test_an_atomic_block_that_sends_nothing_locks_nothing(sqlite_file):
+    ours, _ = sqlite_file
+    for outcome in ("commit", "rollback"):
+        ours.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+        assert ours.begin_pending and ours.queue_held is None
+        ours.commit() if outcome == "commit" else ours.rollback()
+        ours.set_autocommit(True)
+        assert not ours.begin_pending and ours.queue_held is None
+        assert not ours.connection.in_transaction
+
+
+def test_a_block_rolled_back_after_its_first_statement_leaves_nothing(sqlite_file):
+    ours, other = sqlite_file
+    with pytest.raises(ZeroDivisionError), _atomic(ours):
+        with ours.cursor() as cursor:
+            cursor.execute("INSERT INTO t (n) VALUES (%s)", [4])
+        1 / 0  # noqa: B018 (the block fails after its write)
+    assert ours.queue_held is None
+    assert other.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    other.execute("INSERT INTO t (n) VALUES (5)")  # the lock is free again
+
+
+@contextlib.contextmanager
+def _atomic(ours: DatabaseWrapper):
+    """What transaction.atomic does to a connection it opens a block on, for a connection of
+    ours that is not among the project's aliases."""
+    with ours.cursor():
+        pass  # connected
+    ours.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+    try:
+        yield
+    except BaseException:
+        ours.rollback()
+        raise
+    else:
+        ours.commit()
+    finally:
+        ours.set_autocommit(True)
 
 
 def test_a_read_does_not_queue_behind_a_writer(sqlite_file):
