@@ -42,6 +42,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+from core.audit_creations import written_before_the_lock
 from core.clientaddr import client_address
 from core.retention import rows_delete
 
@@ -103,6 +104,7 @@ def audit_register(
         or getattr(field, "auto_now_add", False)
     }
     excluded |= {name for name in names if any(word in name for word in SECRET_WORDS)}
+    written_before_the_lock(model)  # its creations' entries; before auditlog's receivers
     auditlog.register(model, exclude_fields=sorted(excluded), m2m_fields=set(m2m))
 
 
