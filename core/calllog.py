@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from core.http import CallRecord
 from core.models import RemoteCall
-from core.rows import rows_insert
+from core.rows import Statement, inserts_statement
 
 logger = logging.getLogger("vetrina.calls")
 
@@ -28,9 +28,17 @@ class EntryCalls:
 
     def flush(self) -> None:
         """Write the calls kept so far (call it in the outcome's transaction)."""
+        statement = self.statement()
+        if statement is not None:
+            statement.run()
+
+    def statement(self) -> Statement | None:
+        """The INSERT of the calls kept so far, ready to run in the outcome's transaction (its
+        values converted before it opens); None if there were none. They are no longer kept."""
         rows, self.rows = self.rows, []
-        if rows:
-            rows_insert(RemoteCall, rows)  # once per delivery: SQL built once, not per call
+        if not rows:
+            return None
+        return inserts_statement(RemoteCall, rows)  # once per delivery: SQL built once
 
 
 _current_calls: ContextVar[EntryCalls | None] = ContextVar("current_entry_calls", default=None)

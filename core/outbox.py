@@ -37,7 +37,7 @@ from core.models import (
 from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
-from core.rows import row_columns, row_from_db, row_insert, row_load, row_update
+from core.rows import row_columns, row_from_db, row_insert, row_load, update_statement
 from core.sync import (
     Deferred,
     RemoteState,
@@ -398,8 +398,14 @@ def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEn
 
 
 def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
-    """outbox_claim_next's statement alone: also run inside a success's outcome transaction,
-    where the relay claims its next entry with the same write (one lock, not two)."""
+    """outbox_claim_next's statement alone."""
+    return _claimed_entry(_claim_next_raw(provider, now))
+
+
+def _claim_next_raw(provider: str, now: datetime) -> tuple | None:
+    """The claim's row as the database returns it: run inside a success's outcome transaction,
+    where the relay claims its next entry with the same write (one lock, not two), and made an
+    entry (`_claimed_entry`) once that transaction is over."""
     connection = connections[router.db_for_write(OutboxEntry)]
     adapt = connection.ops.adapt_datetimefield_value
     sql = _claim_next_sql(connection.vendor)
@@ -416,7 +422,10 @@ def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
                 *(str(state) for state in OPEN_STATES),
             ],
         )
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _claimed_entry(row: tuple | None) -> OutboxEntry | None:
     if row is None:
         return None
     entry = row_from_db(OutboxEntry, row[:-2])
@@ -798,7 +807,7 @@ def _deliver_claimed(
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:
-    """`_ours` as the match of a conditional `row_update`."""
+    """`_ours` as the match of a conditional `update_statement`."""
     return {"state": OutboxState.IN_FLIGHT, "claim_token": entry.claim_token}
 
 
@@ -980,50 +989,63 @@ def _record_success(
     entry: OutboxEntry, state: RemoteState | None, calls: EntryCalls, *, claim_next: str = ""
 ) -> tuple[bool, OutboxEntry | None]:
     """Record a success (False: the entry was no longer ours), and with `claim_next`, claim
-    that provider's next due entry in the same transaction."""
+    that provider's next due entry in the same transaction.
+
+    The writes are made ready (SQL and converted values) before the transaction opens, and the
+    next entry is made an instance after it closes: on SQLite the transaction holds the one
+    write lock from its first statement, and only sending the statements happens under it."""
     now = timezone.now()
-    with transaction.atomic():
-        calls.flush()  # written whatever follows: the calls were made
-        still_ours = row_update(
-            OutboxEntry,
-            entry.pk,
+    log = calls.statement()  # written whatever follows: the calls were made
+    done = update_statement(
+        OutboxEntry,
+        entry.pk,
+        {
+            "state": OutboxState.DONE,
+            "completed_at": now,
+            "lease_until": None,
+            "remote_id": state.remote_id if state else "",
+            "last_error": "",
+            "error_code": "",
+            "outcome_unknown": False,
+            "waiting_for": "",
+        },
+        match=_claim_of(entry),
+    )
+    handler = sync_handler_for(entry.model_label)
+    record = (
+        update_statement(
+            handler.model,
+            entry.object_id,
             {
-                "state": OutboxState.DONE,
-                "completed_at": now,
-                "lease_until": None,
-                "remote_id": state.remote_id if state else "",
-                "last_error": "",
-                "error_code": "",
-                "outcome_unknown": False,
-                "waiting_for": "",
+                **handler.record_fields(state),
+                "remote_id": state.remote_id,
+                "remote_data": state.data or None,
+                "sync_status": SyncStatus.SYNCED,  # PENDING if more of the record follows
+                "sync_error": "",
+                "sync_attempts": entry.attempts,
+                "last_sync_attempt_at": now,
+                "synced_at": now,
             },
-            match=_claim_of(entry),
         )
-        if not still_ours:  # our lease ran out and another worker took the entry over
+        if state is not None
+        else None
+    )
+    ahead = None
+    with transaction.atomic():
+        if log is not None:
+            log.run()
+        if not done.run():  # our lease ran out and another worker took the entry over
             _taken_away(entry)
             return False, None
         followers = _Followers.of(entry)
-        if state is not None:
-            handler = sync_handler_for(entry.model_label)
-            more_to_do = followers.more_of_the_record
-            row_update(
-                handler.model,
-                entry.object_id,
-                {
-                    **handler.record_fields(state),
-                    "remote_id": state.remote_id,
-                    "remote_data": state.data or None,
-                    "sync_status": SyncStatus.PENDING if more_to_do else SyncStatus.SYNCED,
-                    "sync_error": "",
-                    "sync_attempts": entry.attempts,
-                    "last_sync_attempt_at": now,
-                    "synced_at": now,
-                },
-            )
+        if record is not None:
+            if followers.more_of_the_record:
+                record.set("sync_status", SyncStatus.PENDING)
+            record.run()
             handler.after_success(object_id=entry.object_id, state=state)
         followers.publish()
-        ahead = _claim_next_row(claim_next, timezone.now()) if claim_next else None
-    return True, ahead
+        ahead = _claim_next_raw(claim_next, timezone.now()) if claim_next else None
+    return True, _claimed_entry(ahead)
 
 
 def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:

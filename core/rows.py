@@ -65,6 +65,47 @@ def row_update(
 ) -> int:
     """UPDATE the row `pk` with `values` (field names), only while its fields equal `match`
     (a conditional write); returns the number of rows changed (0 or 1)."""
+    return update_statement(model, pk, values, match=match).run()
+
+
+class Statement:
+    """A write whose SQL and converted values are ready: `run()` only sends it. Made before a
+    transaction opens, it keeps the conversions out of the transaction (on SQLite, out of the
+    write lock, which a transaction takes with its first statement)."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        sql: str,
+        params: list,
+        *,
+        many: bool = False,
+        fields: dict[str, tuple[int, Any]] | None = None,
+    ) -> None:
+        self.alias = router.db_for_write(model)
+        self.sql = sql
+        self.params = params
+        self.many = many
+        self._fields = fields or {}  # an UPDATE's: name → (its value's index, the field)
+
+    def set(self, name: str, value: Any) -> None:
+        """Change the value an UPDATE writes to field `name` (one of its `values`)."""
+        index, field = self._fields[name]
+        self.params[index] = field.get_db_prep_save(value, connections[self.alias])
+
+    def run(self) -> int:
+        with prepared_cursor(connections[self.alias]) as cursor:
+            if self.many:
+                cursor.executemany(self.sql, self.params)
+            else:
+                cursor.execute(self.sql, self.params)
+            return cursor.rowcount
+
+
+def update_statement(
+    model: type[Model], pk: Any, values: dict[str, Any], *, match: dict[str, Any] | None = None
+) -> Statement:
+    """`row_update`'s statement, to run later."""
     alias = router.db_for_write(model)
     connection = connections[alias]
     match = match or {}
@@ -81,9 +122,8 @@ def row_update(
         field.get_db_prep_value(value, connection)
         for value, field in zip(match.values(), match_fields, strict=True)
     )
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    named = {name: (i, field) for i, (name, field) in enumerate(zip(values, fields, strict=True))}
+    return Statement(model, sql, params, fields=named)
 
 
 def row_exists(model: type[Model], field_name: str, value: Any, *, other_than: Any = None) -> bool:
@@ -136,11 +176,16 @@ def _insert_returning(model: type[Model], alias: str, vendor: str):
 
 def rows_insert(model: type[Model], instances: list[Model]) -> None:
     """INSERT new instances (their primary keys left to the database, not read back)."""
+    inserts_statement(model, instances).run()
+
+
+def inserts_statement(model: type[Model], instances: list[Model]) -> Statement:
+    """`rows_insert`'s statement, to run later (the instances' automatic dates set now)."""
     alias = router.db_for_write(model)
     connection = connections[alias]
     sql, fields = _insert(model, alias, connection.vendor)
-    with prepared_cursor(connection) as cursor:
-        cursor.executemany(sql, [_insert_params(obj, fields, connection) for obj in instances])
+    params = [_insert_params(obj, fields, connection) for obj in instances]
+    return Statement(model, sql, params, many=True)
 
 
 def _insert_params(obj: Model, fields, connection) -> list[Any]:
