@@ -37,7 +37,7 @@ from core.models import (
 from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
-from core.rows import row_columns, row_from_db, row_insert, row_load, update_statement
+from core.rows import insert_statement, row_columns, row_from_db, row_load, update_statement
 from core.sync import (
     Deferred,
     RemoteState,
@@ -102,11 +102,14 @@ def outbox_enqueue(*, obj: SyncedModel, operation: str) -> OutboxEntry | None:
     return entry
 
 
-def _enqueue_create(obj: SyncedModel, handler: SyncHandler) -> OutboxEntry:
+def _enqueue_create(
+    obj: SyncedModel, handler: SyncHandler, ready: _ReadyEntry | None = None
+) -> OutboxEntry:
     """A create is queued in the transaction that saved the record: it has no remote id and no
-    open entry yet, so unlike an edit there is nothing to read first."""
+    open entry yet, so unlike an edit there is nothing to read first. `ready`: its entry, made
+    before the transaction opened."""
     with transaction.atomic(savepoint=False):  # the caller's transaction, if any, is enough
-        entry = _new_entry(obj, handler, Operation.CREATE)
+        entry = (ready or _ReadyEntry(obj, handler, Operation.CREATE)).write(obj)
         if (obj.sync_status, obj.sync_error) != (SyncStatus.PENDING, ""):
             _mark_record(obj, status=SyncStatus.PENDING, error="")
     return entry
@@ -138,23 +141,43 @@ def _enqueue_delete(
 def _new_entry(
     obj: SyncedModel, handler: SyncHandler, operation: str, *, payload: dict | None = None
 ) -> OutboxEntry:
-    now = timezone.now()
-    # Every change of a synced record writes one, inside the change's transaction (on SQLite,
-    # while it holds the one write lock): SQL built once (core.rows), not by the ORM each time.
-    entry = OutboxEntry(
-        provider=handler.provider,
-        model_label=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_key=obj.outbox_key,
-        object_repr=obj.outbox_label()[:200],
-        operation=operation,
-        payload=payload or {},
-        next_attempt_at=now,
-        enqueued_at=now,
-    )
-    row_insert(entry)
-    transaction.on_commit(partial(outbox_publish, entry.pk, handler.provider))
-    return entry
+    return _ReadyEntry(obj, handler, operation, payload=payload).write(obj)
+
+
+class _ReadyEntry:
+    """An outbox entry made ready to be written: the instance, its SQL and its converted
+    values (core.rows, built once, not by the ORM each time). Every change of a synced record
+    writes one inside the change's transaction, on SQLite while it holds the one write lock;
+    a creation makes it before its transaction opens, and `write` only gives it the new
+    record's id and sends it."""
+
+    def __init__(
+        self,
+        obj: SyncedModel,
+        handler: SyncHandler,
+        operation: str,
+        *,
+        payload: dict | None = None,
+    ) -> None:
+        now = timezone.now()
+        self.provider = handler.provider
+        self.entry = OutboxEntry(
+            provider=handler.provider,
+            model_label=obj._meta.label_lower,
+            operation=operation,
+            payload=payload or {},
+            next_attempt_at=now,
+            enqueued_at=now,
+        )
+        self.statement = insert_statement(self.entry)
+
+    def write(self, obj: SyncedModel) -> OutboxEntry:
+        self.statement.set("object_id", str(obj.pk))
+        self.statement.set("object_key", obj.outbox_key)
+        self.statement.set("object_repr", obj.outbox_label()[:200])
+        self.statement.run()
+        transaction.on_commit(partial(outbox_publish, self.entry.pk, self.provider))
+        return self.entry
 
 
 def _revive(entry: OutboxEntry) -> bool:
@@ -1220,6 +1243,14 @@ def outbox_record_save[M: SyncedModel](*, obj: M, operation: str) -> M:
     """Validate a record (full_clean: bad input raises a translated ValidationError and writes
     nothing), save it and queue its create or update, in one transaction."""
     obj.full_clean()
+    if operation == Operation.CREATE and obj._state.adding:
+        # Its entry made now, before the transaction takes the write lock (core/sqlite).
+        handler = sync_handler_for(obj._meta.label_lower)
+        ready = _ReadyEntry(obj, handler, Operation.CREATE)
+        with transaction.atomic():
+            obj.save()
+            _enqueue_create(obj, handler, ready)
+        return obj
     with transaction.atomic():
         obj.save()
         outbox_enqueue(obj=obj, operation=operation)

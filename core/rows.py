@@ -81,17 +81,22 @@ class Statement:
         *,
         many: bool = False,
         fields: dict[str, tuple[int, Any]] | None = None,
+        inserting: Model | None = None,
     ) -> None:
         self.alias = router.db_for_write(model)
         self.sql = sql
         self.params = params
         self.many = many
-        self._fields = fields or {}  # an UPDATE's: name → (its value's index, the field)
+        self._fields = fields or {}  # name → (its value's index, the field)
+        self._inserting = inserting  # an INSERT … RETURNING its primary key: the instance
 
     def set(self, name: str, value: Any) -> None:
-        """Change the value an UPDATE writes to field `name` (one of its `values`)."""
+        """Change the value written to field `name` (one of an UPDATE's `values`, any field of
+        an INSERT's instance, which gets the value too)."""
         index, field = self._fields[name]
         self.params[index] = field.get_db_prep_save(value, connections[self.alias])
+        if self._inserting is not None:
+            setattr(self._inserting, field.attname, value)
 
     def run(self) -> int:
         with prepared_cursor(connections[self.alias]) as cursor:
@@ -99,6 +104,12 @@ class Statement:
                 cursor.executemany(self.sql, self.params)
             else:
                 cursor.execute(self.sql, self.params)
+            if self._inserting is not None:
+                obj = self._inserting
+                obj.pk = cursor.fetchone()[0]
+                obj._state.adding = False
+                obj._state.db = self.alias
+                return 1
             return cursor.rowcount
 
 
@@ -155,16 +166,20 @@ def _exists(model: type[Model], alias: str, vendor: str, field_name: str, other:
 def row_insert(obj: Model) -> None:
     """INSERT a new instance as `Model.save()` would (automatic dates set, every field
     converted alike), and give it the primary key the database chose. No signal is sent: only
-    for the outbox's own rows, which nothing listens to (the audit trail tracks the records)."""
+    for the outbox's own rows, which nothing listens to (the audit trail tracks the records),
+    and for audit entries, whose signals their writer sends (core/audit_creations.py)."""
+    insert_statement(obj).run()
+
+
+def insert_statement(obj: Model) -> Statement:
+    """`row_insert`'s statement, to run later; `set` changes a field's value meanwhile."""
     model = type(obj)
     alias = router.db_for_write(model)
     connection = connections[alias]
     sql, fields = _insert_returning(model, alias, connection.vendor)
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, _insert_params(obj, fields, connection))
-        obj.pk = cursor.fetchone()[0]
-    obj._state.adding = False
-    obj._state.db = alias
+    params = _insert_params(obj, fields, connection)
+    named = {field.attname: (i, field) for i, field in enumerate(fields)}
+    return Statement(model, sql, params, fields=named, inserting=obj)
 
 
 @lru_cache(maxsize=16)

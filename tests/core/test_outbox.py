@@ -93,6 +93,44 @@ def test_a_rolled_back_transaction_sends_nothing(
     assert sandbox_records("volantinopiu", "shop") == []
 
 
+def test_a_creations_entry_names_its_record_and_is_written_after_it(broker_down):
+    """The entry is made before the transaction opens (core.outbox._ReadyEntry) and given the
+    record's id once it is saved: the same row as an entry made afterwards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        shop = make_shop(code="PV-RM-01", city="Roma")
+    entry = OutboxEntry.objects.get()
+    assert (entry.model_label, entry.object_id, entry.object_key, entry.object_repr) == (
+        "campaigns.shop",
+        str(shop.pk),
+        shop.outbox_key,
+        str(shop),
+    )
+    assert (entry.operation, entry.state, entry.provider, entry.payload) == (
+        "create",
+        OutboxState.PENDING,
+        "volantinopiu",
+        {},
+    )
+    assert entry.next_attempt_at <= timezone.now() and entry.enqueued_at is not None
+    tables = [q["sql"].split()[2].strip('"') for q in queries if q["sql"].startswith("INSERT")]
+    assert tables.index("campaigns_shop") < tables.index("core_outboxentry")
+
+
+def test_a_creation_whose_insert_fails_queues_nothing(broker_down, monkeypatch):
+    """The entry made ready before the transaction is dropped with it."""
+    from django.db import IntegrityError
+
+    make_shop(code="PV-RM-02")
+    monkeypatch.setattr(Shop, "full_clean", lambda self, *args, **kwargs: None)
+    with pytest.raises(IntegrityError):
+        make_shop(code="PV-RM-02")  # the database's unique constraint, at the INSERT
+    assert OutboxEntry.objects.count() == 1
+    assert Shop.objects.count() == 1
+
+
 def test_a_save_while_the_broker_is_down_is_delivered_later_by_the_sweeper(
     django_capture_on_commit_callbacks, broker_down, sandbox_records, sweep_later
 ):
