@@ -1,5 +1,6 @@
 """The sync core's guarantees, each proved through the VolantinoPiù shop flow and its sandbox."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -115,7 +116,8 @@ def test_a_creations_entry_names_its_record_and_is_written_after_it(broker_down)
         {},
     )
     assert entry.next_attempt_at <= timezone.now() and entry.enqueued_at is not None
-    tables = [q["sql"].split()[2].strip('"') for q in queries if q["sql"].startswith("INSERT")]
+    # On PostgreSQL a prepared statement is logged as QUERY = '…' - PARAMS = …
+    tables = [m[1] for q in queries if (m := re.search(r'INSERT INTO "?(\w+)', q["sql"]))]
     assert tables.index("campaigns_shop") < tables.index("core_outboxentry")
 
 
