@@ -1018,6 +1018,7 @@ def _record_success(
     next entry is made an instance after it closes: on SQLite the transaction holds the one
     write lock from its first statement, and only sending the statements happens under it."""
     now = timezone.now()
+    made = list(calls.rows)
     log = calls.statement()  # written whatever follows: the calls were made
     done = update_statement(
         OutboxEntry,
@@ -1054,20 +1055,24 @@ def _record_success(
         else None
     )
     ahead = None
-    with transaction.atomic():
-        if log is not None:
-            log.run()
-        if not done.run():  # our lease ran out and another worker took the entry over
-            _taken_away(entry)
-            return False, None
-        followers = _Followers.of(entry)
-        if record is not None:
-            if followers.more_of_the_record:
-                record.set("sync_status", SyncStatus.PENDING)
-            record.run()
-            handler.after_success(object_id=entry.object_id, state=state)
-        followers.publish()
-        ahead = _claim_next_raw(claim_next, timezone.now()) if claim_next else None
+    try:
+        with transaction.atomic():
+            if log is not None:
+                log.run()
+            if not done.run():  # our lease ran out and another worker took the entry over
+                _taken_away(entry)
+                return False, None
+            followers = _Followers.of(entry)
+            if record is not None:
+                if followers.more_of_the_record:
+                    record.set("sync_status", SyncStatus.PENDING)
+                record.run()
+                handler.after_success(object_id=entry.object_id, state=state)
+            followers.publish()
+            ahead = _claim_next_raw(claim_next, timezone.now()) if claim_next else None
+    except BaseException:
+        calls.rows[:0] = made  # rolled back with the outcome: the caller's settle() writes them
+        raise
     return True, _claimed_entry(ahead)
 
 

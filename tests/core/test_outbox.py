@@ -461,6 +461,24 @@ def test_calls_are_logged_and_the_slot_freed_even_if_the_outcome_cannot_be_recor
     assert not ProviderSlot.objects.exclude(holder="").exists()
 
 
+def test_calls_are_logged_even_if_the_outcomes_transaction_fails_midway(broker_down, monkeypatch):
+    """The call log is the outcome transaction's first write: rolled back with it, it is
+    written again on its own (the calls were made)."""
+    from core import outbox
+
+    make_shop()
+    entry = OutboxEntry.objects.get()
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(outbox._Followers, "of", database_gone)  # after the log and the entry
+    with pytest.raises(RuntimeError):
+        outbox_deliver(entry_id=entry.pk)
+    assert [c.outbox_entry_id for c in calls("addShop")] == [entry.pk]
+    assert OutboxEntry.objects.get().state == OutboxState.IN_FLIGHT  # the outcome rolled back
+
+
 def test_a_claim_reads_then_claims_only_the_entry_as_it_was_read(broker_down, monkeypatch):
     """A claim is conditional on what it read: if a retry by hand resets the entry in
     between, the claim misses instead of claiming with stale attempt counts."""
