@@ -7,6 +7,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 
@@ -417,22 +418,28 @@ def outbox_claim_next(*, provider: str, now: datetime | None = None) -> OutboxEn
     One statement picks and claims it: on SQLite it runs alone; on PostgreSQL the pick locks
     the row it chose and skips any another claimer holds (`FOR UPDATE SKIP LOCKED`), so
     relays running side by side take different entries instead of queueing for the first."""
-    return _with_slot(_claim_next_row(provider, now or timezone.now()))
+    claimed = _claim_next_rows(provider, now or timezone.now())
+    return _with_slot(claimed[0] if claimed else None)
 
 
-def _claim_next_row(provider: str, now: datetime) -> OutboxEntry | None:
-    """outbox_claim_next's statement alone."""
-    return _claimed_entry(_claim_next_raw(provider, now))
+def _claim_next_rows(provider: str, now: datetime, limit: int = 1) -> list[OutboxEntry]:
+    """outbox_claim_next's statement alone, for up to `limit` entries (a relay's batch)."""
+    return _claimed_entries(_claim_next_raw(provider, now, limit))
 
 
-def _claim_next_raw(provider: str, now: datetime) -> tuple | None:
-    """The claim's row as the database returns it: run inside a success's outcome transaction,
-    where the relay claims its next entry with the same write (one lock, not two), and made an
-    entry (`_claimed_entry`) once that transaction is over."""
+def _claim_next_raw(provider: str, now: datetime, limit: int = 1) -> list[tuple]:
+    """The claim's rows as the database returns them: run inside a success's outcome
+    transaction, where the relay claims its next entries with the same write (one lock, not
+    two), and made entries (`_claimed_entries`) once that transaction is over."""
     connection = connections[router.db_for_write(OutboxEntry)]
     adapt = connection.ops.adapt_datetimefield_value
-    sql = _claim_next_sql(connection.vendor)
-    with prepared_cursor(connection) as cursor:
+    sql = _claim_next_sql(connection.vendor, limit)
+    # A batch's claim is planned with its values each time on PostgreSQL, not prepared: for
+    # eight rows, a generic plan made with statistics taken mid-burst chose the provider's
+    # index and a sort over every entry ever made (tests/core/test_claim_plan.py). Planning
+    # once a batch costs less than it did once a delivery.
+    cursor_of = connection.cursor if limit > 1 else partial(prepared_cursor, connection)
+    with cursor_of() as cursor:
         cursor.execute(
             sql,
             [
@@ -445,15 +452,18 @@ def _claim_next_raw(provider: str, now: datetime) -> tuple | None:
                 *(str(state) for state in OPEN_STATES),
             ],
         )
-        return cursor.fetchone()
+        return cursor.fetchall()
 
 
-def _claimed_entry(row: tuple | None) -> OutboxEntry | None:
-    if row is None:
-        return None
-    entry = row_from_db(OutboxEntry, row[:-2])
-    entry.breaker_seen = tuple(row[-2:])  # read with the claim: breaker_admit needs no read
-    return entry
+def _claimed_entries(rows: list[tuple]) -> list[OutboxEntry]:
+    """The claimed rows as entries, in id order (RETURNING promises no order)."""
+    entries = []
+    for row in rows:
+        entry = row_from_db(OutboxEntry, row[:-2])
+        entry.breaker_seen = tuple(row[-2:])  # read with the claim: breaker_admit needs no read
+        entry.slot_token = ""  # the batch's first gets the relay's slot, and passes it on
+        entries.append(entry)
+    return sorted(entries, key=lambda entry: entry.pk)
 
 
 def _with_slot(
@@ -483,9 +493,19 @@ def _with_slot(
     return entry
 
 
-@lru_cache(maxsize=4)
-def _claim_next_sql(vendor: str) -> str:
-    """outbox_claim's statement for the provider's first due entry, in the order they came.
+def _batch_with_slot(
+    batch: list[OutboxEntry], held: _Held, spare: _SpareSlot | None = None
+) -> list[OutboxEntry]:
+    """`_with_slot` for a relay's next batch: its first entry gets the slot, and each entry
+    passes it to the next as it is delivered (`_deliver_claimed`)."""
+    _with_slot(batch[0] if batch else None, held, spare)
+    return batch
+
+
+@lru_cache(maxsize=32)
+def _claim_next_sql(vendor: str, limit: int = 1) -> str:
+    """outbox_claim's statement for the provider's first `limit` due entries, in the order
+    they came (a relay's batch; see RELAY_BATCH_ENTRIES).
 
     The row is chosen and written by one statement: SQLite runs it alone, and PostgreSQL locks
     the row as it picks it, re-checking the pick's conditions on its latest version, so the
@@ -507,11 +527,13 @@ def _claim_next_sql(vendor: str) -> str:
     # every entry done: 1,042 buffers a claim, a third of PostgreSQL's time in a 2,000-shop
     # run. A range keeps the column in the order, which only the index gives without a sort.
     indexed = " INDEXED BY outbox_pending_idx" if vendor == "sqlite" else ""
+    # The limit is written in the statement, not passed: a generic plan that does not know it
+    # guesses a tenth of the rows, and might walk another index for that many.
     return f"""
         UPDATE core_outboxentry
         SET claim_token = %s, lease_until = %s, waiting_for = '', state = %s,
             attempts = attempts + 1
-        WHERE id = (
+        WHERE id IN (
             SELECT candidate.id FROM core_outboxentry AS candidate{indexed}
             WHERE candidate.provider >= %s AND candidate.provider <= %s
               AND candidate.state = '{OutboxState.PENDING.value}'
@@ -522,7 +544,7 @@ def _claim_next_sql(vendor: str) -> str:
                   AND earlier.id < candidate.id
                   AND earlier.state IN ({_OPEN_PLACEHOLDERS})
               )
-            ORDER BY candidate.provider, candidate.id LIMIT 1{lock}
+            ORDER BY candidate.provider, candidate.id LIMIT {int(limit)}{lock}
         )
         RETURNING {row_columns(OutboxEntry)}, {breaker_seen_columns("core_outboxentry.provider")}
     """  # noqa: S608 (names from the model, the state a constant of ours; values are parameters)
@@ -532,21 +554,30 @@ def _claim_next_sql(vendor: str) -> str:
 # (a job, another provider's relay) get their turn, and no message stays unacknowledged for long.
 RELAY_MAX_ENTRIES = 200
 RELAY_MAX_SECONDS = 10.0
+# How many due entries a relay claims at once once a queue has formed: it delivers them one
+# after the other within its one provider slot, and records their outcomes, with the claim of
+# the next batch, in one transaction. With one entry due (a lone change) the batch is that
+# entry: it goes out at once, as before. Not for a handler that prepares its payload first
+# (a Wolkvox chunk gives its slot back before its outcome): one at a time.
+RELAY_BATCH_ENTRIES = 8
 
 
 def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
     """A delivery task: deliver `entry_id`, then claim and deliver `provider`'s other due
-    entries one at a time until none is left (core/relay.py says why; `provider` is given for
-    a task published through its relay request, whose entry is a due pending one).
+    entries until none is left (core/relay.py says why; `provider` is given for a task
+    published through its relay request, whose entry is a due pending one).
 
-    A relay that finds work asks once for one more relay, so that a queue is drained by as many
-    worker processes as are free and as the provider's slots allow, not by one alone (while a
-    slot is free: `_ask_for_help`). Once the queue is empty it lingers a moment for the next
-    commit (`_linger`) before it stops. It does not start, or stops, when its provider's slots
-    are all taken (the relays holding them go on: `_claim_within_slots`), and stops when its
-    breaker is open (the entries wait for the trial call); after `RELAY_MAX_ENTRIES` or
-    `RELAY_MAX_SECONDS` it hands over to a fresh one. Returns what happened to `entry_id`
-    (`outbox_deliver`'s words; "skipped" without one)."""
+    A relay claims up to `RELAY_BATCH_ENTRIES` due entries at once and delivers them in turn;
+    their successes are recorded together, with the claim of the next batch, after the last
+    of them (`_deliver_claimed`). A relay that finds work asks once for one more relay, so
+    that a queue is drained by as many worker processes as are free and as the provider's
+    slots allow, not by one alone (while a slot is free: `_ask_for_help`). Once the queue is
+    empty it lingers a moment for the next commit (`_linger`) before it stops. It does not
+    start, or stops, when its provider's slots are all taken (the relays holding them go on:
+    `_claim_within_slots`), and stops when its breaker is open (the entries wait for the
+    trial call), giving back the entries of its batch it has not delivered; after
+    `RELAY_MAX_ENTRIES` or `RELAY_MAX_SECONDS` it hands over to a fresh one. Returns what
+    happened to `entry_id` (`outbox_deliver`'s words; "skipped" without one)."""
     if provider and not _slot_may_be_free(provider):
         # Its relay request is left set, so the commits meanwhile publish no relay that would
         # only find the slots taken too; a relay clears it before its last look.
@@ -556,42 +587,100 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
         return "skipped"  # no such entry
     relay_started(provider)
     started = time.monotonic()
-    entry = (
+    own = (
         outbox_claim(entry_id=entry_id, take_slot=True, slot_first=True)
         if entry_id is not None
         else None
     )
+    batch = deque([own] if own is not None else [])
+    successes: list[_Success] = []  # delivered in this batch, recorded after its last entry
     outcome = last = "skipped"
-    own_entry = entry is not None
     delivered = 0
     asked_for_help = False
     spare = _SpareSlot()
     try:
         while True:
-            if entry is None:
+            if not batch:
                 if delivered >= RELAY_MAX_ENTRIES or time.monotonic() - started > RELAY_MAX_SECONDS:
                     relay_started(provider)  # a request left set (_claim_within_slots): no relay
                     outbox_publish(None, provider)  # more may be due: a fresh relay goes on
                     return outcome
+                limit = _batch_limit(provider, RELAY_MAX_ENTRIES - delivered)
                 if last == "done":  # its queue just ran dry: the next commit may be close
-                    entry = _linger(provider, spare)
-                if entry is None:
+                    batch.extend(_linger(provider, spare, limit))
+                if not batch:
                     if delivered:
                         relay_started(provider)  # before its last look: see _claim_within_slots
-                    entry = _claim_within_slots(provider, spare)
-                if entry is None:
+                    batch.extend(_claim_within_slots(provider, spare, limit))
+                if not batch:
                     return outcome
+            entry = batch.popleft()
             if not asked_for_help:
                 asked_for_help = _ask_for_help(entry)
             delivered += 1
-            room = delivered < RELAY_MAX_ENTRIES and time.monotonic() - started <= RELAY_MAX_SECONDS
-            last, entry = _deliver_claimed(entry, claim_next=provider if room else "", spare=spare)
-            if own_entry:
-                outcome, own_entry = last, False
+            room = RELAY_MAX_ENTRIES - delivered - len(batch)
+            if time.monotonic() - started > RELAY_MAX_SECONDS:
+                room = 0
+            last, ahead = _deliver_claimed(
+                entry,
+                claim_next=provider if room > 0 and not batch else "",
+                batch_limit=_batch_limit(provider, room),
+                spare=spare,
+                then=batch[0] if batch else None,
+                successes=successes,
+            )
+            batch.extend(ahead)
+            if entry is own:
+                outcome = last
+            if not batch and successes:  # the batch ended with a failure: the rest is recorded
+                _record_left_over(successes, batch)
+            if last != "done":
+                for later in batch:  # the breaker seen with the claim may have changed since
+                    later.breaker_seen = None
             if _relay_stops(provider, last):
-                return outcome  # (only a success claims the next entry: `entry` is None here)
+                return outcome
     finally:
-        spare.release()
+        try:
+            _record_left_over(successes, batch)
+        finally:
+            spare.release()
+
+
+def _batch_limit(provider: str, room: int) -> int:
+    """How many entries a relay's next claim may take: a batch, no more than is left of the
+    relay's share (`room`), and one for a provider whose handlers prepare their payload."""
+    if sync_provider_prepares(provider):
+        return 1
+    return max(1, min(RELAY_BATCH_ENTRIES, room))
+
+
+def _record_left_over(successes: list[_Success], batch: deque[OutboxEntry]) -> None:
+    """When a relay stops with a batch half delivered (its provider's breaker opened, no slot
+    came, an error): the successes it delivered are recorded, and the entries it had not
+    delivered are given back to the queue, due now, the attempt not counted."""
+    if successes:
+        try:
+            _record_success(None, None, None, deferred=list(successes))
+        except Exception:
+            # The calls go on record; the entries stay in flight until their lease ends and
+            # the sweeper takes them over, as after a worker's death.
+            for success in successes:
+                success.held.settle()
+            logger.exception("Could not record the outcome of delivered outbox entries")
+        finally:
+            successes.clear()
+    now = timezone.now()
+    while batch:
+        entry = batch.popleft()
+        if entry.slot_token:
+            slot_release(token=entry.slot_token)
+        _ours(entry).update(
+            state=OutboxState.PENDING,
+            attempts=max(entry.attempts - 1, 0),
+            next_attempt_at=now,
+            enqueued_at=None,  # the sweeper publishes it if no relay claims it first
+            lease_until=None,
+        )
 
 
 # How long a relay that has just emptied its provider's queue waits for the next entry before
@@ -624,8 +713,9 @@ class _SpareSlot:
             slot_release(token=self.take())
 
 
-def _linger(provider: str, spare: _SpareSlot | None = None) -> OutboxEntry | None:
-    """The provider's next entry, claimed if one falls due within `RELAY_LINGER_SECONDS`.
+def _linger(provider: str, spare: _SpareSlot | None = None, limit: int = 1) -> list[OutboxEntry]:
+    """The provider's next entries (a batch), claimed if one falls due within
+    `RELAY_LINGER_SECONDS`; none if none does.
 
     Only a relay whose last delivery went through lingers: one that found nothing has no
     reason to think more is coming, and after a failure the provider gets its back-off, not a
@@ -634,28 +724,30 @@ def _linger(provider: str, spare: _SpareSlot | None = None) -> OutboxEntry | Non
     the relay request: a commit meanwhile may still publish a fresh relay, which then finds
     the entry claimed or claims it itself — claims are exclusive."""
     if outbox_deliver_task.app.conf.task_always_eager:
-        return None
+        return []
     deadline = time.monotonic() + RELAY_LINGER_SECONDS
     pause = _LINGER_FIRST_PAUSE
     while time.monotonic() < deadline:
         time.sleep(pause)
         if _looks_due(provider):
             if spare is not None and spare.token:
-                entry = _claim_next_row(provider, timezone.now())
-                if entry is not None:
-                    entry.slot_token = spare.take()
-                    return entry
+                batch = _claim_next_rows(provider, timezone.now(), limit)
+                if batch:
+                    batch[0].slot_token = spare.take()
+                    return batch
             else:
-                entry = _claim_within_slots(provider)
-                if entry is not None:
-                    return entry
+                batch = _claim_within_slots(provider, limit=limit)
+                if batch:
+                    return batch
         pause = min(pause * 2, _LINGER_MAX_PAUSE)
-    return None
+    return []
 
 
-def _claim_within_slots(provider: str, spare: _SpareSlot | None = None) -> OutboxEntry | None:
-    """`outbox_claim_next` with the slot taken first, or None if every slot of the provider is
-    taken: the entry would only wait for a slot, polling, while the relays holding the slots go
+def _claim_within_slots(
+    provider: str, spare: _SpareSlot | None = None, limit: int = 1
+) -> list[OutboxEntry]:
+    """`outbox_claim_next` with the slot taken first, for a batch (the slot goes to its first
+    entry), or none if every slot of the provider is taken: the entry would only wait for a slot, polling, while the relays holding the slots go
     on. Relays that claimed first and then waited polled the database for seconds: about one
     read per delivery of a whole burst on PostgreSQL.
 
@@ -670,16 +762,17 @@ def _claim_within_slots(provider: str, spare: _SpareSlot | None = None) -> Outbo
     slot (a Wolkvox chunk) is claimed from anyway: its relays prepare the next chunk while
     the calls are in flight."""
     if sync_provider_prepares(provider):
-        return outbox_claim_next(provider=provider)
+        entry = outbox_claim_next(provider=provider)
+        return [entry] if entry is not None else []
     slot_token = (spare.take() if spare is not None else "") or _slot_if_free(provider)
     if slot_token is None:
-        return None
-    entry = _claim_next_row(provider, timezone.now())
-    if entry is None:
+        return []
+    batch = _claim_next_rows(provider, timezone.now(), limit)
+    if not batch:
         slot_release(token=slot_token)
-        return None
-    entry.slot_token = slot_token
-    return entry
+        return []
+    batch[0].slot_token = slot_token
+    return batch
 
 
 def _prepares(entry: OutboxEntry) -> bool:
@@ -756,6 +849,14 @@ class _Held:
         self.calls = EntryCalls(entry.pk)
         self.called = False  # whether any call went to the provider
 
+    @classmethod
+    def with_calls(cls, entry: OutboxEntry, calls: EntryCalls) -> _Held:
+        """A delivery's calls as `_Success` reads them (the slot is the caller's)."""
+        held = cls.__new__(cls)
+        held.provider, held.slot_token, held.calls = entry.provider, "", calls
+        held.called = bool(calls.rows)
+        return held
+
     def wait_for_slot(self) -> None:
         """Unless the claim took a slot, wait for one (SLOT_WAIT_SECONDS); else SlotsBusy."""
         lease = settings.OUTBOX["LEASE_SECONDS"]
@@ -794,11 +895,20 @@ def outbox_deliver(*, entry_id: int) -> str:
 
 
 def _deliver_claimed(
-    entry: OutboxEntry, *, claim_next: str = "", spare: _SpareSlot | None = None
-) -> tuple[str, OutboxEntry | None]:
+    entry: OutboxEntry,
+    *,
+    claim_next: str = "",
+    batch_limit: int = 1,
+    spare: _SpareSlot | None = None,
+    then: OutboxEntry | None = None,
+    successes: list[_Success] | None = None,
+) -> tuple[str, list[OutboxEntry]]:
     """Deliver an entry this worker claimed: what happened, and with `claim_next` (a provider),
-    that provider's next due entry, claimed with a success's outcome (None otherwise). With
-    `spare`, a slot kept for a next entry that was not there is left in it, not given back."""
+    up to `batch_limit` of that provider's next due entries, claimed with a success's outcome.
+    With `spare`, a slot kept for a next entry that was not there is left in it, not given
+    back. In a relay's batch, `then` is the batch's next entry: a success is not recorded yet
+    but added to `successes` (its writes made ready), and the slot passes on to `then`; the
+    batch's last success records them all in its transaction."""
     held = _Held(entry)
     admission = None
     try:
@@ -812,21 +922,39 @@ def _deliver_claimed(
         held.settle()
         if admission is not None:
             breaker_record(admission, exc, called=held.called)
-        return _record_exception(entry, exc), None
+        return _record_exception(entry, exc), []
     except BaseException:  # the worker is going away: still free the slot
         held.settle()
         raise
     # A relay that goes on to its provider's next entry keeps the slot for it; not a handler
     # that prepares (a Wolkvox chunk): its slot goes back before the outcome is written, so
     # that the next call starts at once.
-    held.settle(log_calls=False, keep_slot=bool(claim_next) and not handler.prepares)
+    going_on = bool(claim_next) or then is not None
+    held.settle(log_calls=False, keep_slot=going_on and not handler.prepares)
+    if then is not None and successes is not None:
+        successes.append(_Success(entry, state, held))
+        breaker_record(admission, None, called=held.called)
+        then.slot_token, held.slot_token = held.slot_token, ""
+        return "done", []
+    deferred = list(successes or [])
+    if successes:
+        successes.clear()
     try:
-        recorded, ahead = _record_success(entry, state, held.calls, claim_next=claim_next)
+        recorded, ahead = _record_success(
+            entry,
+            state,
+            held.calls,
+            claim_next=claim_next,
+            batch_limit=batch_limit,
+            deferred=deferred,
+        )
         breaker_record(admission, None, called=held.called)
     except Exception:
         held.settle()  # the outcome could not be recorded: the calls made still are, slot freed
+        for success in deferred:
+            success.held.settle()
         raise
-    return "done" if recorded else "skipped", _with_slot(ahead, held, spare)
+    return "done" if recorded else "skipped", _batch_with_slot(ahead, held, spare)
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:
@@ -1008,72 +1136,101 @@ def _create_was_attempted(entry: OutboxEntry) -> bool:
     ).exists()
 
 
-def _record_success(
-    entry: OutboxEntry, state: RemoteState | None, calls: EntryCalls, *, claim_next: str = ""
-) -> tuple[bool, OutboxEntry | None]:
-    """Record a success (False: the entry was no longer ours), and with `claim_next`, claim
-    that provider's next due entry in the same transaction.
+class _Success:
+    """A delivery that went through, its writes made ready (SQL and converted values) before
+    the transaction that records it opens: on SQLite that transaction holds the one write lock
+    from its first statement, and only sending the statements happens under it."""
 
-    The writes are made ready (SQL and converted values) before the transaction opens, and the
-    next entry is made an instance after it closes: on SQLite the transaction holds the one
-    write lock from its first statement, and only sending the statements happens under it."""
-    now = timezone.now()
-    made = list(calls.rows)
-    log = calls.statement()  # written whatever follows: the calls were made
-    done = update_statement(
-        OutboxEntry,
-        entry.pk,
-        {
-            "state": OutboxState.DONE,
-            "completed_at": now,
-            "lease_until": None,
-            "remote_id": state.remote_id if state else "",
-            "last_error": "",
-            "error_code": "",
-            "outcome_unknown": False,
-            "waiting_for": "",
-        },
-        match=_claim_of(entry),
-    )
-    handler = sync_handler_for(entry.model_label)
-    record = (
-        update_statement(
-            handler.model,
-            entry.object_id,
+    def __init__(self, entry: OutboxEntry, state: RemoteState | None, held: _Held) -> None:
+        self.entry, self.state, self.held = entry, state, held
+        calls = held.calls
+        now = timezone.now()
+        self.made = list(calls.rows)
+        self.log = calls.statement()  # written whatever follows: the calls were made
+        self.done = update_statement(
+            OutboxEntry,
+            entry.pk,
             {
-                **handler.record_fields(state),
-                "remote_id": state.remote_id,
-                "remote_data": state.data or None,
-                "sync_status": SyncStatus.SYNCED,  # PENDING if more of the record follows
-                "sync_error": "",
-                "sync_attempts": entry.attempts,
-                "last_sync_attempt_at": now,
-                "synced_at": now,
+                "state": OutboxState.DONE,
+                "completed_at": now,
+                "lease_until": None,
+                "remote_id": state.remote_id if state else "",
+                "last_error": "",
+                "error_code": "",
+                "outcome_unknown": False,
+                "waiting_for": "",
             },
+            match=_claim_of(entry),
         )
-        if state is not None
-        else None
-    )
-    ahead = None
+        self.handler = sync_handler_for(entry.model_label)
+        self.record = (
+            update_statement(
+                self.handler.model,
+                entry.object_id,
+                {
+                    **self.handler.record_fields(state),
+                    "remote_id": state.remote_id,
+                    "remote_data": state.data or None,
+                    "sync_status": SyncStatus.SYNCED,  # PENDING if more of the record follows
+                    "sync_error": "",
+                    "sync_attempts": entry.attempts,
+                    "last_sync_attempt_at": now,
+                    "synced_at": now,
+                },
+            )
+            if state is not None
+            else None
+        )
+
+    def write(self) -> bool:
+        """Its writes, in the caller's transaction; False if the entry was no longer ours."""
+        if self.log is not None:
+            self.log.run()
+        if not self.done.run():  # our lease ran out and another worker took the entry over
+            _taken_away(self.entry)
+            return False
+        followers = _Followers.of(self.entry)
+        if self.record is not None:
+            if followers.more_of_the_record:
+                self.record.set("sync_status", SyncStatus.PENDING)
+            self.record.run()
+            self.handler.after_success(object_id=self.entry.object_id, state=self.state)
+        followers.publish()
+        return True
+
+    def rolled_back(self) -> None:
+        """Its transaction failed: the calls go back to its log, for settle() to write."""
+        self.held.calls.rows[:0] = self.made
+
+
+def _record_success(
+    entry: OutboxEntry | None,
+    state: RemoteState | None,
+    calls: EntryCalls | None,
+    *,
+    claim_next: str = "",
+    batch_limit: int = 1,
+    deferred: list[_Success] = (),
+) -> tuple[bool, list[OutboxEntry]]:
+    """Record a success (False: the entry was no longer ours) and the `deferred` successes of
+    the same relay's batch before it, in one transaction; with `claim_next`, claim up to
+    `batch_limit` of that provider's next due entries in it too. Without `entry`, only the
+    deferred ones (a relay stopping mid-batch)."""
+    successes = list(deferred)
+    if entry is not None:
+        own = _Success(entry, state, _Held.with_calls(entry, calls))
+        successes.append(own)
+    rows: list[tuple] = []
     try:
         with transaction.atomic():
-            if log is not None:
-                log.run()
-            if not done.run():  # our lease ran out and another worker took the entry over
-                _taken_away(entry)
-                return False, None
-            followers = _Followers.of(entry)
-            if record is not None:
-                if followers.more_of_the_record:
-                    record.set("sync_status", SyncStatus.PENDING)
-                record.run()
-                handler.after_success(object_id=entry.object_id, state=state)
-            followers.publish()
-            ahead = _claim_next_raw(claim_next, timezone.now()) if claim_next else None
+            recorded = [success.write() for success in successes]
+            if claim_next:
+                rows = _claim_next_raw(claim_next, timezone.now(), batch_limit)
     except BaseException:
-        calls.rows[:0] = made  # rolled back with the outcome: the caller's settle() writes them
+        for success in successes:
+            success.rolled_back()
         raise
-    return True, _claimed_entry(ahead)
+    return (recorded[-1] if entry is not None else True), _claimed_entries(rows)
 
 
 def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.models import OPEN_STATES, OutboxEntry, OutboxState
-from core.outbox import _FOLLOWERS_SQL, _claim_next_sql
+from core.outbox import _FOLLOWERS_SQL, RELAY_BATCH_ENTRIES, _claim_next_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,10 @@ def _parameters() -> list:
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan")
-def test_on_sqlite_the_claim_walks_the_relay_index_without_sorting(a_run_mostly_done):
+@pytest.mark.parametrize("limit", [1, RELAY_BATCH_ENTRIES])
+def test_on_sqlite_the_claim_walks_the_relay_index_without_sorting(a_run_mostly_done, limit):
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {_claim_next_sql('sqlite')}", _parameters())
+        cursor.execute(f"EXPLAIN QUERY PLAN {_claim_next_sql('sqlite', limit)}", _parameters())
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "outbox_pending_idx" in plan and "TEMP B-TREE" not in plan, plan
 
@@ -88,6 +89,22 @@ def test_on_postgresql_the_generic_plan_walks_the_relay_index(statistics, reques
             plan = " ".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("DEALLOCATE claim_plan_probe")
+    candidate = re.search(r"Index Scan using (\w+) on core_outboxentry candidate", plan)
+    assert candidate is not None and candidate.group(1) == "outbox_pending_idx", plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+@pytest.mark.parametrize("statistics", ["a_run_mostly_done", "statistics_of_the_bursts_start"])
+def test_on_postgresql_a_batchs_claim_planned_with_its_values_walks_the_relay_index(
+    statistics, request
+):
+    """A batch's claim is not prepared (core.outbox._claim_next_raw): planned with its values,
+    it walks the index of pending entries under either statistics."""
+    request.getfixturevalue(statistics)
+    with connection.cursor() as cursor:
+        sql = _claim_next_sql("postgresql", RELAY_BATCH_ENTRIES)
+        cursor.execute(f"EXPLAIN {sql}", _parameters())
+        plan = " ".join(row[0] for row in cursor.fetchall())
     candidate = re.search(r"Index Scan using (\w+) on core_outboxentry candidate", plan)
     assert candidate is not None and candidate.group(1) == "outbox_pending_idx", plan
 

@@ -13,7 +13,14 @@ from campaigns.models import Shop
 from campaigns.services import shop_update
 from core import outbox, relay
 from core.limits import provider_concurrency, slot_acquire, slot_release
-from core.models import OutboxEntry, OutboxState, ProviderBreaker, SyncStatus
+from core.models import (
+    OutboxEntry,
+    OutboxState,
+    ProviderBreaker,
+    ProviderSlot,
+    RemoteCall,
+    SyncStatus,
+)
 from core.outbox import outbox_claim_next, outbox_relay
 from core.tasks import outbox_deliver_task
 from tests.campaigns.factories import make_shop
@@ -422,3 +429,186 @@ def test_a_relay_that_finds_every_slot_taken_leaves_its_request_set_for_the_hold
     # As it starts, and before its last look for more.
     assert cleared == [PROVIDER, PROVIDER]
     assert OutboxEntry.objects.get().state == OutboxState.DONE
+
+
+# --- batches --------------------------------------------------------------------------------
+@pytest.fixture
+def claims(monkeypatch):
+    """The relay's claim statements, by how many entries each took."""
+    taken = []
+    real = outbox._claim_next_raw
+
+    def counted(provider, now, limit=1):
+        rows = real(provider, now, limit)
+        taken.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(outbox, "_claim_next_raw", counted)
+    return taken
+
+
+@pytest.fixture
+def outcome_transactions(monkeypatch):
+    """How many deliveries each outcome transaction recorded."""
+    recorded = []
+    real = outbox._record_success
+
+    def counted(entry, state, calls, **options):
+        recorded.append(len(options.get("deferred", ())) + (entry is not None))
+        return real(entry, state, calls, **options)
+
+    monkeypatch.setattr(outbox, "_record_success", counted)
+    return recorded
+
+
+def test_a_relay_claims_a_queue_in_batches_and_records_each_batch_in_one_transaction(
+    django_capture_on_commit_callbacks, published, monkeypatch, claims, outcome_transactions,
+    sandbox_records,
+):  # fmt: skip
+    monkeypatch.setattr(outbox, "RELAY_BATCH_ENTRIES", 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        shops = [make_shop(code=f"PV-B-{n}") for n in range(6)]
+    relay.relay_started(PROVIDER)
+
+    outbox_relay(provider=PROVIDER)
+
+    # Four claimed by one statement, then the last two with the first batch's outcomes; the
+    # second batch's outcomes claim nothing, and neither does the relay's last look.
+    assert claims == [4, 2, 0, 0]
+    assert outcome_transactions == [4, 2]
+    assert [r["codice"] for r in sandbox_records(PROVIDER, "shop")] == [s.code for s in shops]
+    assert set(OutboxEntry.objects.values_list("state", "attempts")) == {(OutboxState.DONE, 1)}
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+
+
+def test_a_lone_change_is_a_batch_of_one_and_goes_out_at_once(
+    django_capture_on_commit_callbacks, published, claims, outcome_transactions
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_shop(code="PV-B-1")
+    entry = OutboxEntry.objects.get()
+
+    assert outbox_relay(entry_id=entry.pk, provider=PROVIDER) == "done"
+    assert outcome_transactions == [1]
+    assert Shop.objects.get().sync_status == SyncStatus.SYNCED
+
+
+def test_a_batch_never_holds_two_entries_of_one_record(
+    django_capture_on_commit_callbacks, published
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shop = make_shop(code="PV-B-1")
+        make_shop(code="PV-B-2")
+    create, other = OutboxEntry.objects.order_by("id")
+    assert outbox.outbox_claim(entry_id=create.pk) is not None  # in flight: an edit queues behind
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_update(shop=shop, data={"city": "Torino"})
+    edit = OutboxEntry.objects.exclude(pk__in=[create.pk, other.pk]).get()
+    OutboxEntry.objects.filter(pk=create.pk).update(state=OutboxState.PENDING)  # a retry
+
+    batch = outbox._claim_next_rows(PROVIDER, timezone.now(), 8)
+
+    assert [e.pk for e in batch] == [create.pk, other.pk]  # the edit waits for its create
+    assert OutboxEntry.objects.get(pk=edit.pk).state == OutboxState.PENDING
+
+
+def test_a_failure_in_a_batch_leaves_the_others_going_and_their_outcomes_recorded(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+    from core.errors import ProviderUnavailable
+    from core.sync import sync_handler_for
+
+    handler = sync_handler_for("campaigns.shop")
+    real_create = handler.create
+
+    def create(obj):
+        if obj.code == "PV-B-1":
+            raise ProviderUnavailable("down for a moment", provider=PROVIDER, code="HTTP_503")
+        return real_create(obj)
+
+    monkeypatch.setattr(handler, "create", create)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(4):
+            make_shop(code=f"PV-B-{n}")
+    relay.relay_started(PROVIDER)
+
+    outbox_relay(provider=PROVIDER)
+
+    states = dict(Shop.objects.values_list("code", "sync_status"))
+    assert states == {
+        "PV-B-0": SyncStatus.SYNCED,
+        "PV-B-1": SyncStatus.PENDING,  # its retry is scheduled
+        "PV-B-2": SyncStatus.SYNCED,
+        "PV-B-3": SyncStatus.SYNCED,
+    }
+    assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+def test_a_relay_stopped_mid_batch_records_what_it_delivered_and_gives_the_rest_back(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+    """The provider's breaker opens during the batch: the delivery after it reads the breaker
+    again (the state seen with the claim is stale), waits for the trial, and the relay stops;
+    the entries it had not reached go back to the queue with their attempt not counted."""
+    from core.errors import ProviderUnavailable
+    from core.sync import sync_handler_for
+
+    handler = sync_handler_for("campaigns.shop")
+    real_create = handler.create
+
+    def create(obj):
+        if obj.code == "PV-B-1":
+            ProviderBreaker.objects.create(
+                provider=PROVIDER,
+                state="open",
+                failures=5,
+                since=timezone.now(),
+                retry_at=timezone.now() + timedelta(minutes=1),
+            )
+            raise ProviderUnavailable("down", provider=PROVIDER, code="HTTP_503")
+        return real_create(obj)
+
+    monkeypatch.setattr(handler, "create", create)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(5):
+            make_shop(code=f"PV-B-{n}")
+    relay.relay_started(PROVIDER)
+
+    outbox_relay(provider=PROVIDER)
+
+    entries = {
+        code: (state, attempts, lease)
+        for code, state, attempts, lease in OutboxEntry.objects.values_list(
+            "object_repr", "state", "attempts", "lease_until"
+        )
+    }
+    by_code = {code.split(" ")[0]: value for code, value in entries.items()}
+    assert by_code["PV-B-0"] == (OutboxState.DONE, 1, None)  # recorded as the relay stopped
+    assert by_code["PV-B-1"][:2] == (OutboxState.PENDING, 1)  # its retry
+    assert by_code["PV-B-2"][:2] == (OutboxState.PENDING, 0)  # deferred for the breaker
+    assert by_code["PV-B-3"] == (OutboxState.PENDING, 0, None)  # given back
+    assert by_code["PV-B-4"] == (OutboxState.PENDING, 0, None)
+    assert Shop.objects.get(code="PV-B-0").sync_status == SyncStatus.SYNCED
+    assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+def test_a_batch_whose_outcomes_cannot_be_recorded_still_logs_every_call_and_frees_the_slot(
+    django_capture_on_commit_callbacks, published, monkeypatch
+):
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-B-{n}")
+    relay.relay_started(PROVIDER)
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(outbox._Followers, "of", database_gone)  # after the log and the entry
+    with pytest.raises(RuntimeError):
+        outbox_relay(provider=PROVIDER)
+
+    assert RemoteCall.objects.filter(operation="addShop").count() == 3
+    # In flight until their lease ends: the sweeper takes them over, as after a worker's death.
+    assert set(OutboxEntry.objects.values_list("state", flat=True)) == {OutboxState.IN_FLIGHT}
+    assert not ProviderSlot.objects.exclude(holder="").exists()
