@@ -560,6 +560,11 @@ RELAY_MAX_SECONDS = 10.0
 # entry: it goes out at once, as before. Not for a handler that prepares its payload first
 # (a Wolkvox chunk gives its slot back before its outcome): one at a time.
 RELAY_BATCH_ENTRIES = 8
+# A batch's deliveries start within this long of its claim; past it, the successes are recorded
+# and the entries not yet delivered go back to the queue (the relay claims them again). So a
+# slow provider's outcomes are not held back for long, and every delivery of a batch ends
+# well within the lease its claim took (each is bounded by half the lease: _deadline_seconds).
+RELAY_BATCH_SECONDS = 1.0
 
 
 def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
@@ -593,6 +598,7 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
         else None
     )
     batch = deque([own] if own is not None else [])
+    first_of_batch, batch_claimed = (own.pk if own is not None else None), time.monotonic()
     successes: list[_Success] = []  # delivered in this batch, recorded after its last entry
     outcome = last = "skipped"
     delivered = 0
@@ -614,7 +620,16 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
                     batch.extend(_claim_within_slots(provider, spare, limit))
                 if not batch:
                     return outcome
+                first_of_batch, batch_claimed = batch[0].pk, time.monotonic()
             entry = batch.popleft()
+            if (
+                entry.pk != first_of_batch
+                and time.monotonic() - batch_claimed > RELAY_BATCH_SECONDS
+            ):
+                # A slow provider: what went through is recorded, the rest claimed again.
+                batch.appendleft(entry)
+                _record_left_over(successes, batch)
+                continue
             if not asked_for_help:
                 asked_for_help = _ask_for_help(entry)
             delivered += 1
@@ -629,6 +644,8 @@ def outbox_relay(*, entry_id: int | None = None, provider: str = "") -> str:
                 then=batch[0] if batch else None,
                 successes=successes,
             )
+            if ahead:
+                first_of_batch, batch_claimed = ahead[0].pk, time.monotonic()
             batch.extend(ahead)
             if entry is own:
                 outcome = last

@@ -612,3 +612,24 @@ def test_a_batch_whose_outcomes_cannot_be_recorded_still_logs_every_call_and_fre
     # In flight until their lease ends: the sweeper takes them over, as after a worker's death.
     assert set(OutboxEntry.objects.values_list("state", flat=True)) == {OutboxState.IN_FLIGHT}
     assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+def test_a_batch_past_its_time_records_what_went_through_and_claims_the_rest_again(
+    django_capture_on_commit_callbacks, published, monkeypatch, outcome_transactions
+):
+    """A slow provider: each batch's deliveries must start within RELAY_BATCH_SECONDS of its
+    claim (here none may: every batch delivers its first entry alone), so no outcome waits
+    long and no delivery of a batch outlives the lease its claim took."""
+    monkeypatch.setattr(outbox, "RELAY_BATCH_SECONDS", 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            make_shop(code=f"PV-B-{n}")
+    relay.relay_started(PROVIDER)
+
+    outbox_relay(provider=PROVIDER)
+
+    # Each entry claimed more than once, its attempt counted once: given back uncounted.
+    assert set(OutboxEntry.objects.values_list("state", "attempts")) == {(OutboxState.DONE, 1)}
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert outcome_transactions == [1, 1, 1]
+    assert not ProviderSlot.objects.exclude(holder="").exists()
