@@ -527,13 +527,17 @@ def _claim_next_sql(vendor: str, limit: int = 1) -> str:
     # every entry done: 1,042 buffers a claim, a third of PostgreSQL's time in a 2,000-shop
     # run. A range keeps the column in the order, which only the index gives without a sort.
     indexed = " INDEXED BY outbox_pending_idx" if vendor == "sqlite" else ""
+    # On PostgreSQL the pick is an array made once (an InitPlan): as `id IN (…)`, the planner
+    # made it the inner side of a semi-join and ran it again, locking rows, for every entry of
+    # the table (a claim over a few thousand entries took seconds). SQLite runs `IN (…)` once.
+    among, among_end = ("= ANY(ARRAY", ")") if vendor == "postgresql" else ("IN", "")
     # The limit is written in the statement, not passed: a generic plan that does not know it
     # guesses a tenth of the rows, and might walk another index for that many.
     return f"""
         UPDATE core_outboxentry
         SET claim_token = %s, lease_until = %s, waiting_for = '', state = %s,
             attempts = attempts + 1
-        WHERE id IN (
+        WHERE id {among} (
             SELECT candidate.id FROM core_outboxentry AS candidate{indexed}
             WHERE candidate.provider >= %s AND candidate.provider <= %s
               AND candidate.state = '{OutboxState.PENDING.value}'
@@ -545,7 +549,7 @@ def _claim_next_sql(vendor: str, limit: int = 1) -> str:
                   AND earlier.state IN ({_OPEN_PLACEHOLDERS})
               )
             ORDER BY candidate.provider, candidate.id LIMIT {int(limit)}{lock}
-        )
+        ){among_end}
         RETURNING {row_columns(OutboxEntry)}, {breaker_seen_columns("core_outboxentry.provider")}
     """  # noqa: S608 (names from the model, the state a constant of ours; values are parameters)
 
@@ -764,9 +768,10 @@ def _claim_within_slots(
     provider: str, spare: _SpareSlot | None = None, limit: int = 1
 ) -> list[OutboxEntry]:
     """`outbox_claim_next` with the slot taken first, for a batch (the slot goes to its first
-    entry), or none if every slot of the provider is taken: the entry would only wait for a slot, polling, while the relays holding the slots go
-    on. Relays that claimed first and then waited polled the database for seconds: about one
-    read per delivery of a whole burst on PostgreSQL.
+    entry), or none if every slot of the provider is taken: the entries would only wait for a
+    slot, polling, while the relays holding the slots go on. Relays that claimed first and
+    then waited polled the database for seconds: about one read per delivery of a whole burst
+    on PostgreSQL.
 
     Leaving the entries to the holders is safe because a relay claims again at the top of its
     loop, after it gave its slot back: an entry due before the slots were found taken is

@@ -107,6 +107,8 @@ def test_on_postgresql_a_batchs_claim_planned_with_its_values_walks_the_relay_in
         plan = " ".join(row[0] for row in cursor.fetchall())
     candidate = re.search(r"Index Scan using (\w+) on core_outboxentry candidate", plan)
     assert candidate is not None and candidate.group(1) == "outbox_pending_idx", plan
+    # The pick runs once (an InitPlan), not as the inner side of a join run again per row.
+    assert "InitPlan" in plan and "Semi Join" not in plan, plan
 
 
 def _followers_parameters() -> list:
