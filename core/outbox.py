@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
 
@@ -493,15 +494,6 @@ def _with_slot(
     return entry
 
 
-def _batch_with_slot(
-    batch: list[OutboxEntry], held: _Held, spare: _SpareSlot | None = None
-) -> list[OutboxEntry]:
-    """`_with_slot` for a relay's next batch: its first entry gets the slot, and each entry
-    passes it to the next as it is delivered (`_deliver_claimed`)."""
-    _with_slot(batch[0] if batch else None, held, spare)
-    return batch
-
-
 @lru_cache(maxsize=32)
 def _claim_next_sql(vendor: str, limit: int = 1) -> str:
     """outbox_claim's statement for the provider's first `limit` due entries, in the order
@@ -686,7 +678,7 @@ def _record_left_over(successes: list[_Success], batch: deque[OutboxEntry]) -> N
             # The calls go on record; the entries stay in flight until their lease ends and
             # the sweeper takes them over, as after a worker's death.
             for success in successes:
-                success.held.settle()
+                success.settle()
             logger.exception("Could not record the outcome of delivered outbox entries")
         finally:
             successes.clear()
@@ -871,14 +863,6 @@ class _Held:
         self.calls = EntryCalls(entry.pk)
         self.called = False  # whether any call went to the provider
 
-    @classmethod
-    def with_calls(cls, entry: OutboxEntry, calls: EntryCalls) -> _Held:
-        """A delivery's calls as `_Success` reads them (the slot is the caller's)."""
-        held = cls.__new__(cls)
-        held.provider, held.slot_token, held.calls = entry.provider, "", calls
-        held.called = bool(calls.rows)
-        return held
-
     def wait_for_slot(self) -> None:
         """Unless the claim took a slot, wait for one (SLOT_WAIT_SECONDS); else SlotsBusy."""
         lease = settings.OUTBOX["LEASE_SECONDS"]
@@ -954,7 +938,7 @@ def _deliver_claimed(
     going_on = bool(claim_next) or then is not None
     held.settle(log_calls=False, keep_slot=going_on and not handler.prepares)
     if then is not None and successes is not None:
-        successes.append(_Success(entry, state, held))
+        successes.append(_Success(entry, state, held.calls, held))
         breaker_record(admission, None, called=held.called)
         then.slot_token, held.slot_token = held.slot_token, ""
         return "done", []
@@ -974,9 +958,10 @@ def _deliver_claimed(
     except Exception:
         held.settle()  # the outcome could not be recorded: the calls made still are, slot freed
         for success in deferred:
-            success.held.settle()
+            success.settle()
         raise
-    return "done" if recorded else "skipped", _batch_with_slot(ahead, held, spare)
+    _with_slot(ahead[0] if ahead else None, held, spare)  # the first of the next batch gets it
+    return "done" if recorded else "skipped", ahead
 
 
 def _claim_of(entry: OutboxEntry) -> dict[str, str]:
@@ -1163,9 +1148,15 @@ class _Success:
     the transaction that records it opens: on SQLite that transaction holds the one write lock
     from its first statement, and only sending the statements happens under it."""
 
-    def __init__(self, entry: OutboxEntry, state: RemoteState | None, held: _Held) -> None:
-        self.entry, self.state, self.held = entry, state, held
-        calls = held.calls
+    def __init__(
+        self,
+        entry: OutboxEntry,
+        state: RemoteState | None,
+        calls: EntryCalls,
+        held: _Held | None = None,
+    ) -> None:
+        self.entry, self.state, self.calls = entry, state, calls
+        self.held = held  # a deferred success's: settle() writes its calls if it is not recorded
         now = timezone.now()
         self.made = list(calls.rows)
         self.log = calls.statement()  # written whatever follows: the calls were made
@@ -1222,7 +1213,12 @@ class _Success:
 
     def rolled_back(self) -> None:
         """Its transaction failed: the calls go back to its log, for settle() to write."""
-        self.held.calls.rows[:0] = self.made
+        self.calls.rows[:0] = self.made
+
+    def settle(self) -> None:
+        """Not recorded: its calls are written on their own (and any slot it held freed)."""
+        if self.held is not None:
+            self.held.settle()
 
 
 def _record_success(
@@ -1232,7 +1228,7 @@ def _record_success(
     *,
     claim_next: str = "",
     batch_limit: int = 1,
-    deferred: list[_Success] = (),
+    deferred: Sequence[_Success] = (),
 ) -> tuple[bool, list[OutboxEntry]]:
     """Record a success (False: the entry was no longer ours) and the `deferred` successes of
     the same relay's batch before it, in one transaction; with `claim_next`, claim up to
@@ -1240,8 +1236,7 @@ def _record_success(
     deferred ones (a relay stopping mid-batch)."""
     successes = list(deferred)
     if entry is not None:
-        own = _Success(entry, state, _Held.with_calls(entry, calls))
-        successes.append(own)
+        successes.append(_Success(entry, state, calls))
     rows: list[tuple] = []
     try:
         with transaction.atomic():

@@ -142,13 +142,7 @@ def test_a_relay_stops_while_its_providers_breaker_is_open(
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(3):
             make_shop(code=f"PV-R-{n}")
-    ProviderBreaker.objects.create(
-        provider=PROVIDER,
-        state="open",
-        failures=5,
-        since=timezone.now(),
-        retry_at=timezone.now() + timedelta(minutes=1),
-    )
+    open_breaker()
 
     assert outbox_relay(provider=PROVIDER) == "skipped"
 
@@ -431,6 +425,17 @@ def test_a_relay_that_finds_every_slot_taken_leaves_its_request_set_for_the_hold
     assert OutboxEntry.objects.get().state == OutboxState.DONE
 
 
+def open_breaker() -> None:
+    """The provider's breaker open, its trial a minute away."""
+    ProviderBreaker.objects.create(
+        provider=PROVIDER,
+        state="open",
+        failures=5,
+        since=timezone.now(),
+        retry_at=timezone.now() + timedelta(minutes=1),
+    )
+
+
 # --- batches --------------------------------------------------------------------------------
 @pytest.fixture
 def claims(monkeypatch):
@@ -459,6 +464,41 @@ def outcome_transactions(monkeypatch):
 
     monkeypatch.setattr(outbox, "_record_success", counted)
     return recorded
+
+
+@pytest.fixture
+def queued_shops(django_capture_on_commit_callbacks, published):
+    """`queued_shops(n)`: n shops created, their entries waiting for a relay, none started."""
+
+    def make(count: int) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(count):
+                make_shop(code=f"PV-B-{n}")
+        relay.relay_started(PROVIDER)
+
+    return make
+
+
+@pytest.fixture
+def fails_for(monkeypatch):
+    """`fails_for(code, then=…)`: the shop's create answers 503 (after `then()`, if given)."""
+    from core.errors import ProviderUnavailable
+    from core.sync import sync_handler_for
+
+    handler = sync_handler_for("campaigns.shop")
+    real_create = handler.create
+
+    def failing(code: str, then=None) -> None:
+        def create(obj):
+            if obj.code == code:
+                if then is not None:
+                    then()
+                raise ProviderUnavailable("down", provider=PROVIDER, code="HTTP_503")
+            return real_create(obj)
+
+        monkeypatch.setattr(handler, "create", create)
+
+    return failing
 
 
 def test_a_relay_claims_a_queue_in_batches_and_records_each_batch_in_one_transaction(
@@ -513,24 +553,10 @@ def test_a_batch_never_holds_two_entries_of_one_record(
 
 
 def test_a_failure_in_a_batch_leaves_the_others_going_and_their_outcomes_recorded(
-    django_capture_on_commit_callbacks, published, monkeypatch
+    queued_shops, fails_for
 ):
-    from core.errors import ProviderUnavailable
-    from core.sync import sync_handler_for
-
-    handler = sync_handler_for("campaigns.shop")
-    real_create = handler.create
-
-    def create(obj):
-        if obj.code == "PV-B-1":
-            raise ProviderUnavailable("down for a moment", provider=PROVIDER, code="HTTP_503")
-        return real_create(obj)
-
-    monkeypatch.setattr(handler, "create", create)
-    with django_capture_on_commit_callbacks(execute=True):
-        for n in range(4):
-            make_shop(code=f"PV-B-{n}")
-    relay.relay_started(PROVIDER)
+    fails_for("PV-B-1")
+    queued_shops(4)
 
     outbox_relay(provider=PROVIDER)
 
@@ -545,34 +571,13 @@ def test_a_failure_in_a_batch_leaves_the_others_going_and_their_outcomes_recorde
 
 
 def test_a_relay_stopped_mid_batch_records_what_it_delivered_and_gives_the_rest_back(
-    django_capture_on_commit_callbacks, published, monkeypatch
+    queued_shops, fails_for
 ):
     """The provider's breaker opens during the batch: the delivery after it reads the breaker
     again (the state seen with the claim is stale), waits for the trial, and the relay stops;
     the entries it had not reached go back to the queue with their attempt not counted."""
-    from core.errors import ProviderUnavailable
-    from core.sync import sync_handler_for
-
-    handler = sync_handler_for("campaigns.shop")
-    real_create = handler.create
-
-    def create(obj):
-        if obj.code == "PV-B-1":
-            ProviderBreaker.objects.create(
-                provider=PROVIDER,
-                state="open",
-                failures=5,
-                since=timezone.now(),
-                retry_at=timezone.now() + timedelta(minutes=1),
-            )
-            raise ProviderUnavailable("down", provider=PROVIDER, code="HTTP_503")
-        return real_create(obj)
-
-    monkeypatch.setattr(handler, "create", create)
-    with django_capture_on_commit_callbacks(execute=True):
-        for n in range(5):
-            make_shop(code=f"PV-B-{n}")
-    relay.relay_started(PROVIDER)
+    fails_for("PV-B-1", then=open_breaker)
+    queued_shops(5)
 
     outbox_relay(provider=PROVIDER)
 
@@ -593,13 +598,9 @@ def test_a_relay_stopped_mid_batch_records_what_it_delivered_and_gives_the_rest_
 
 
 def test_a_batch_whose_outcomes_cannot_be_recorded_still_logs_every_call_and_frees_the_slot(
-    django_capture_on_commit_callbacks, published, monkeypatch
+    queued_shops, monkeypatch
 ):
-
-    with django_capture_on_commit_callbacks(execute=True):
-        for n in range(3):
-            make_shop(code=f"PV-B-{n}")
-    relay.relay_started(PROVIDER)
+    queued_shops(3)
 
     def database_gone(*args, **kwargs):
         raise RuntimeError("the database went away")
@@ -615,16 +616,13 @@ def test_a_batch_whose_outcomes_cannot_be_recorded_still_logs_every_call_and_fre
 
 
 def test_a_batch_past_its_time_records_what_went_through_and_claims_the_rest_again(
-    django_capture_on_commit_callbacks, published, monkeypatch, outcome_transactions
+    queued_shops, monkeypatch, outcome_transactions
 ):
     """A slow provider: each batch's deliveries must start within RELAY_BATCH_SECONDS of its
     claim (here none may: every batch delivers its first entry alone), so no outcome waits
     long and no delivery of a batch outlives the lease its claim took."""
     monkeypatch.setattr(outbox, "RELAY_BATCH_SECONDS", 0)
-    with django_capture_on_commit_callbacks(execute=True):
-        for n in range(3):
-            make_shop(code=f"PV-B-{n}")
-    relay.relay_started(PROVIDER)
+    queued_shops(3)
 
     outbox_relay(provider=PROVIDER)
 
