@@ -15,6 +15,7 @@ when something changes: a delivery reads it once, and a healthy provider costs n
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,8 @@ from core.prepared import prepared_cursor
 from core.providers import provider_label
 from core.publish import outbox_publish
 from core.sync import Deferred
+
+logger = logging.getLogger("vetrina.outbox")
 
 # The outbox's error code on entries waiting for a breaker: the close sends exactly these.
 CIRCUIT_OPEN = "CIRCUIT_OPEN"
@@ -173,7 +176,9 @@ def _failed(admission: Admission, exc: BaseException) -> None:
     message = str(exc)[:2000]
     provider = admission.provider
     if admission.trial_token:
-        ProviderBreaker.objects.filter(provider=provider, probe_token=admission.trial_token).update(
+        reopened = ProviderBreaker.objects.filter(
+            provider=provider, probe_token=admission.trial_token
+        ).update(
             state=BreakerState.OPEN,
             since=now,
             retry_at=now + _cooldown(),
@@ -183,6 +188,8 @@ def _failed(admission: Admission, exc: BaseException) -> None:
             last_error=message,
             last_failure_at=now,
         )
+        if reopened:
+            logger.warning("Circuit breaker of %s stays open: the trial call failed", provider)
         return
     counted = ProviderBreaker.objects.filter(provider=provider).update(
         failures=F("failures") + 1, last_error=message, last_failure_at=now
@@ -196,9 +203,13 @@ def _failed(admission: Admission, exc: BaseException) -> None:
             ],
             ignore_conflicts=True,
         )
-    ProviderBreaker.objects.filter(
+    opened = ProviderBreaker.objects.filter(
         provider=provider, state=BreakerState.CLOSED, failures__gte=_threshold()
     ).update(state=BreakerState.OPEN, since=now, retry_at=now + _cooldown())
+    if opened:
+        logger.warning(
+            "Circuit breaker of %s opened after %s failures in a row", provider, _threshold()
+        )
 
 
 def _answered(admission: Admission) -> None:
@@ -231,6 +242,8 @@ def _close(breakers: QuerySet[ProviderBreaker], provider: str, now) -> int:
         )
         if closed:
             _release_backlog(provider, now)
+    if closed:
+        logger.info("Circuit breaker of %s closed", provider)
     return closed
 
 

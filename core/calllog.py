@@ -54,6 +54,13 @@ def calls_for_entry(calls: EntryCalls) -> Iterator[EntryCalls]:
         _current_calls.reset(token)
 
 
+def delivering_entry_id() -> int | None:
+    """The outbox entry whose delivery is making the current call, if any (a relay delivers
+    several entries in one task: the task's own argument does not say which)."""
+    calls = _current_calls.get()
+    return calls.entry_id if calls is not None else None
+
+
 def remote_call_record(record: CallRecord) -> None:
     # A 2xx whose answer could not be read (a drift, a garbled body) is not a success.
     ok = record.status is not None and record.status < 300 and not record.error_code

@@ -2,6 +2,7 @@
 delivery back without spending an attempt, lets one trial call out after the cool-down, and
 closes on its success, sending the backlog at once. Proved through the VolantinoPiù shop flow."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -40,14 +41,19 @@ def shops_queued(count: int) -> list[Shop]:
 
 
 def test_a_dead_provider_opens_its_breaker_after_n_failures_and_later_entries_keep_their_attempts(
-    broker_idle, knobs, sandbox_records
+    broker_idle, knobs, sandbox_records, caplog
 ):
     knobs("volantinopiu", forced_status=503)
     shops_queued(6)
 
-    outcomes = [outbox_deliver(entry_id=e.pk) for e in entries()]
+    with caplog.at_level(logging.WARNING, logger="vetrina.outbox"):
+        outcomes = [outbox_deliver(entry_id=e.pk) for e in entries()]
 
     assert outcomes == ["retry"] * THRESHOLD + ["deferred"] * 3
+    # The operator's log says so, once.
+    assert [r.getMessage() for r in caplog.records if "breaker" in r.getMessage()] == [
+        f"Circuit breaker of volantinopiu opened after {THRESHOLD} failures in a row"
+    ]
     assert breaker().state == BreakerState.OPEN
     assert breaker().failures == THRESHOLD
     held_back = entries()[THRESHOLD:]
@@ -78,7 +84,7 @@ def test_while_open_even_a_due_retry_waits_without_spending_an_attempt(broker_id
 
 
 def test_after_the_cooldown_one_trial_call_closes_the_breaker_and_the_backlog_drains(
-    broker_idle, knobs, deliver, sandbox_records
+    broker_idle, knobs, deliver, sandbox_records, caplog
 ):
     knobs("volantinopiu", forced_status=503)
     shops_queued(8)
@@ -89,9 +95,10 @@ def test_after_the_cooldown_one_trial_call_closes_the_breaker_and_the_backlog_dr
 
     with time_machine.travel(timezone.now() + timedelta(seconds=COOLDOWN + 1)):
         trial = entries()[THRESHOLD]  # a held-back entry comes due first
-        with deliver():
+        with deliver(), caplog.at_level(logging.INFO, logger="vetrina.outbox"):
             assert outbox_deliver(entry_id=trial.pk) == "done"
         assert breaker().state == BreakerState.CLOSED
+        assert "Circuit breaker of volantinopiu closed" in caplog.messages
         assert breaker().failures == 0
         # The backlog no longer waits for its deferral to end.
         waiting = [e for e in entries() if e.state == OutboxState.PENDING]
@@ -107,15 +114,17 @@ def test_after_the_cooldown_one_trial_call_closes_the_breaker_and_the_backlog_dr
     assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
 
 
-def test_a_failed_trial_opens_the_breaker_for_another_cooldown(broker_idle, knobs):
+def test_a_failed_trial_opens_the_breaker_for_another_cooldown(broker_idle, knobs, caplog):
     knobs("volantinopiu", forced_status=503)
     shops_queued(THRESHOLD + 1)
     for e in entries():
         outbox_deliver(entry_id=e.pk)
     trial_at = timezone.now() + timedelta(seconds=COOLDOWN + 1)
 
-    with time_machine.travel(trial_at):
+    with time_machine.travel(trial_at), caplog.at_level(logging.WARNING, logger="vetrina.outbox"):
         assert outbox_deliver(entry_id=entries()[-1].pk) == "retry"
+
+    assert "Circuit breaker of volantinopiu stays open: the trial call failed" in caplog.messages
 
     assert breaker().state == BreakerState.OPEN
     assert breaker().retry_at >= trial_at + timedelta(seconds=COOLDOWN - 1)

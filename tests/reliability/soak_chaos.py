@@ -26,6 +26,8 @@ from kombu.exceptions import OperationalError
 
 import core.outbox
 from callcenter.models import CallUpload
+from core.breaker import breaker_is_open, breaker_status
+from core.calllog import delivering_entry_id
 from core.models import (
     Job,
     JobStatus,
@@ -33,6 +35,7 @@ from core.models import (
     OutboxEntry,
     OutboxState,
     ProviderSlot,
+    RelayRequest,
     RemoteCall,
 )
 from core.outbox import outbox_cancel
@@ -69,7 +72,9 @@ class WorkerKilled(BaseException):
     and lease, a job *running*, an upload *preparing* with its lease. The outbox's own
     `except BaseException: held.settle()` would give the provider slot back and write the call
     log, which a killed process never does: while a worker dies `_Held.settle` is a no-op, so
-    the slot stays held until its lease runs out and the calls are never logged. The broker then
+    the slot stays held until its lease runs out and the calls are never logged; so are the
+    relay's `finally` clauses, which would record the successes of its batch so far and give
+    back the entries it had not reached (those stay in flight too). The broker then
     hands the task to another worker at once (acks_late, reject_on_worker_lost), which must
     find nothing to do while the lease holds; the test then jumps past every lease, and beat's
     periodic tasks must take over what the dead process held."""
@@ -142,6 +147,7 @@ class Chaos:
         # kills
         self.armed: Kill | None = None
         self.armed_at = 0
+        self.armed_waited = 0  # operations the armed kill waited with its provider open to calls
         self.never_fired: list[str] = []
         self.outstanding: Kill | None = None  # fired, its leases not yet run out
         self.expire_at: int | None = None
@@ -164,6 +170,8 @@ class Chaos:
         real_apply, real_apply_async = Task.apply, Task.apply_async
         real_send = DjangoSandboxAdapter.send
         real_settle = core.outbox._Held.settle
+        real_record_left_over = core.outbox._record_left_over
+        real_release_spare = core.outbox._SpareSlot.release
 
         def apply(task, args=None, kwargs=None, *more, **options):
             token = _running.set((task.name, tuple(args or ())))
@@ -203,24 +211,55 @@ class Chaos:
                 return  # a killed process frees nothing and writes nothing
             real_settle(held, **options)
 
+        def record_left_over(successes, batch):
+            if chaos.dying:
+                # … nor does it record the successes of its batch delivered so far, or give
+                # back the entries of its batch it had not reached: all stay in flight under
+                # their claim's lease, for the sweeper to take over once it runs out.
+                return
+            real_record_left_over(successes, batch)
+
+        def release_spare(spare):
+            if not chaos.dying:
+                real_release_spare(spare)
+
         monkeypatch.setattr(Task, "apply", apply)
         monkeypatch.setattr(Task, "apply_async", apply_async)
         monkeypatch.setattr(DjangoSandboxAdapter, "send", send)
         monkeypatch.setattr(core.outbox._Held, "settle", settle)
+        monkeypatch.setattr(core.outbox, "_record_left_over", record_left_over)
+        monkeypatch.setattr(core.outbox._SpareSlot, "release", release_spare)
         monkeypatch.setattr("callcenter.services.outbox_enqueue", self._enqueue_wrapper())
 
     # --- kills ----------------------------------------------------------------------------
     def arm(self, kill: Kill) -> None:
         self.armed = Kill(kill.kind, kill.provider, kill.when)
         self.armed_at = self.operation
+        self.armed_waited = 0
+
+    def waited_one_more(self) -> int:
+        """Count an operation the armed kill waits for its victim, unless its provider's
+        breaker is open as it starts: no delivery calls that provider then (docs/reliability.md),
+        and the random 5xx answers do open it now and then, for a cool-down that spans up to a
+        few hundred operations. Answers how many operations it has waited."""
+        kill = self.armed
+        if kill is not None and not (kill.kind == "delivery" and breaker_is_open(kill.provider)):
+            self.armed_waited += 1
+        return self.armed_waited
 
     def _kill_here(self, provider: str) -> Kill | None:
         kill, running = self.armed, _running.get()
         if kill is None or running is None:
             return None
-        name, args = running
-        if kill.kind == "delivery" and name == DELIVER_TASK and provider == kill.provider:
-            entry = OutboxEntry.objects.get(pk=args[0])
+        name, _ = running
+        delivering = delivering_entry_id()
+        if (
+            kill.kind == "delivery"
+            and name == DELIVER_TASK
+            and provider == kill.provider
+            and delivering is not None
+        ):
+            entry = OutboxEntry.objects.get(pk=delivering)
             kill.entry_id = entry.pk
             kill.victim = f"entry {entry.pk} {entry.operation} {entry.object_key}"
         elif kill.kind == "job" and "job" in name:
@@ -251,6 +290,27 @@ class Chaos:
             return entry
 
         return outbox_enqueue
+
+    def why_no_victim(self) -> str:
+        """What the armed kill's provider looked like when it gave up waiting: its breaker, its
+        slots held and its open entries (a kill that found no victim must say why)."""
+        kill, now = self.armed, timezone.now()
+        if kill is None or kill.kind != "delivery":
+            return ""
+        slots = ProviderSlot.objects.filter(provider=kill.provider, lease_until__gt=now).exclude(
+            holder=""
+        )
+        entries = Counter(
+            OutboxEntry.objects.filter(provider=kill.provider)
+            .filter(state__in=(OutboxState.PENDING, OutboxState.IN_FLIGHT))
+            .values_list("state", flat=True)
+        )
+        request = RelayRequest.objects.filter(provider=kill.provider).first()
+        return (
+            f"breaker {breaker_status(kill.provider)}, {slots.count()} slot(s) held, "
+            f"open entries {dict(entries)}, relay requested at "
+            f"{request.requested_at if request else None} (now {now})"
+        )
 
     def _fired(self, kill: Kill) -> None:
         kill.fired_at = self.operation
@@ -313,8 +373,10 @@ class Chaos:
         running = _running.get()
         if not self.cancel_inside_armed or running is None or running[0] != DELIVER_TASK:
             return
+        delivering = delivering_entry_id()
+        if delivering is None:
+            return
         self.cancel_inside_armed = False
-        delivering = running[1][0]
         if self.rng.random() < 0.5 or not self._cancel_random(where="inside", exclude=delivering):
             self._cancel(delivering, where="inside")  # in flight: it must lose
 
