@@ -39,7 +39,15 @@ from core.models import (
 from core.prepared import prepared_cursor
 from core.publish import outbox_publish
 from core.relay import relay_started
-from core.rows import insert_statement, row_columns, row_from_db, row_load, update_statement
+from core.rows import (
+    Statement,
+    insert_statement,
+    row_columns,
+    row_from_db,
+    row_load,
+    run_together,
+    update_statement,
+)
 from core.sync import (
     Deferred,
     RemoteState,
@@ -1195,22 +1203,6 @@ class _Success:
             else None
         )
 
-    def write(self) -> bool:
-        """Its writes, in the caller's transaction; False if the entry was no longer ours."""
-        if self.log is not None:
-            self.log.run()
-        if not self.done.run():  # our lease ran out and another worker took the entry over
-            _taken_away(self.entry)
-            return False
-        followers = _Followers.of(self.entry)
-        if self.record is not None:
-            if followers.more_of_the_record:
-                self.record.set("sync_status", SyncStatus.PENDING)
-            self.record.run()
-            self.handler.after_success(object_id=self.entry.object_id, state=self.state)
-        followers.publish()
-        return True
-
     def rolled_back(self) -> None:
         """Its transaction failed: the calls go back to its log, for settle() to write."""
         self.calls.rows[:0] = self.made
@@ -1240,7 +1232,7 @@ def _record_success(
     rows: list[tuple] = []
     try:
         with transaction.atomic():
-            recorded = [success.write() for success in successes]
+            recorded = _write_successes(successes)
             if claim_next:
                 rows = _claim_next_raw(claim_next, timezone.now(), batch_limit)
     except BaseException:
@@ -1248,6 +1240,53 @@ def _record_success(
             success.rolled_back()
         raise
     return (recorded[-1] if entry is not None else True), _claimed_entries(rows)
+
+
+def _write_successes(successes: list[_Success]) -> list[bool]:
+    """The writes of a relay's successes, in the caller's transaction, statement by statement
+    for all of them rather than success by success: their calls' log, their entries' outcome,
+    their followers' read and their records each take one call into the driver (`executemany`,
+    one round trip on PostgreSQL), not one a success. Answers, for each, whether its entry was
+    still ours (a worker whose lease ran out, or a cancel, took it: nothing of it is written)."""
+    logs = [success.log for success in successes if success.log is not None]
+    if logs:
+        run_together(logs)
+    changed = run_together([success.done for success in successes])
+    ours = _still_ours(successes, changed)
+    written = [success for success, mine in zip(successes, ours, strict=True) if mine]
+    followers = _Followers.of_all([success.entry for success in written])
+    records: dict[str, list[Statement]] = {}
+    for success, after in zip(written, followers, strict=True):
+        if success.record is not None:
+            if after.more_of_the_record:
+                success.record.set("sync_status", SyncStatus.PENDING)
+            records.setdefault(success.record.sql, []).append(success.record)
+    for statements in records.values():
+        run_together(statements)
+    for success in written:
+        if success.record is not None:
+            success.handler.after_success(object_id=success.entry.object_id, state=success.state)
+    for after in followers:
+        after.publish()
+    return ours
+
+
+def _still_ours(successes: list[_Success], changed: int) -> list[bool]:
+    """Which of `successes` their outcome's UPDATE changed, from the rows it changed in all:
+    all of them, nearly always; otherwise read back (an entry another worker took over keeps
+    its state or gets that worker's claim token, a cancelled one is not done)."""
+    if changed == len(successes):
+        return [True] * len(successes)
+    done = dict(
+        OutboxEntry.objects.filter(
+            pk__in=[success.entry.pk for success in successes], state=OutboxState.DONE
+        ).values_list("pk", "claim_token")
+    )
+    ours = [done.get(success.entry.pk) == success.entry.claim_token for success in successes]
+    for success, mine in zip(successes, ours, strict=True):
+        if not mine:  # our lease ran out and another worker took the entry over
+            _taken_away(success.entry)
+    return ours
 
 
 def _record_failure(entry: OutboxEntry, exc: ProviderError) -> str:
@@ -1338,21 +1377,18 @@ class _Followers:
         )
 
     @classmethod
-    def of(cls, entry: OutboxEntry) -> _Followers:
+    def of_all(cls, entries: list[OutboxEntry]) -> list[_Followers]:
+        """The followers of each of `entries` (done, of records all different), in one read."""
+        if not entries:
+            return []
+        keys = [entry.object_key for entry in entries]
         with prepared_cursor(connections[router.db_for_read(OutboxEntry)]) as cursor:
-            key = entry.object_key
             cursor.execute(
-                _FOLLOWERS_SQL,
-                [
-                    key,
-                    *(str(state) for state in OPEN_STATES),
-                    entry.pk,
-                    key,
-                    str(OutboxState.PENDING),
-                    key,
-                ],
+                _followers_sql(len(keys)),
+                [*keys, *(str(state) for state in OPEN_STATES), *keys, _PENDING, *keys],
             )
-            return cls(entry, sorted(cursor.fetchall()))  # in id order: sorted here, not by SQLite
+            rows = sorted(cursor.fetchall())  # in id order: sorted here, not by SQLite
+        return [cls(entry, _followers_of(entry, rows)) for entry in entries]
 
     def publish(self) -> None:
         now = timezone.now()
@@ -1367,7 +1403,23 @@ class _Followers:
             transaction.on_commit(partial(outbox_publish, self.following, self.provider))
 
 
-# Read after every success: written once, as the claim is. Two halves, each through its own
+def _followers_of(entry: OutboxEntry, rows: list[tuple]) -> list[tuple[int, str, str, str]]:
+    """The rows of a batch's followers read that follow `entry`: its record's other open
+    entries, and the entries of other records waiting for its record."""
+    key = entry.object_key
+    return [
+        (i, object_key, state, provider)
+        for i, object_key, state, provider, waiting_for in rows
+        if (object_key == key and i != entry.pk)
+        or (waiting_for == key and object_key != key and state == _PENDING)
+    ]
+
+
+_PENDING = str(OutboxState.PENDING)
+
+
+# Read after a relay's successes: written once per count of records, as the claim is. Two
+# halves, each through its own
 # index: written as one OR, SQLite's planner read the whole table in id order (to spare the
 # sort) and PostgreSQL's generic plan walked the primary key. The second half names the
 # condition of the index of waiting entries (core.models) as the index does, so that both
@@ -1375,13 +1427,23 @@ class _Followers:
 # No ORDER BY: the few rows are put in id order in Python (SQLite built a temporary B-tree to
 # sort them, a seventh of the statement's time, inside the outcome's transaction).
 _FOLLOWERS_TEMPLATE = """
-    SELECT id, object_key, state, provider FROM core_outboxentry
-    WHERE object_key = %s AND state IN ({open_states}) AND id <> %s
+    SELECT id, object_key, state, provider, waiting_for FROM core_outboxentry
+    WHERE object_key IN ({keys}) AND state IN ({open_states})
     UNION ALL
-    SELECT id, object_key, state, provider FROM core_outboxentry
-    WHERE waiting_for = %s AND NOT (waiting_for = '') AND state = %s AND object_key <> %s
+    SELECT id, object_key, state, provider, waiting_for FROM core_outboxentry
+    WHERE waiting_for IN ({keys}) AND NOT (waiting_for = '') AND state = %s
+      AND object_key NOT IN ({keys})
 """
-_FOLLOWERS_SQL = _FOLLOWERS_TEMPLATE.format(open_states=_OPEN_PLACEHOLDERS)
+
+
+@lru_cache(maxsize=RELAY_BATCH_ENTRIES)
+def _followers_sql(count: int) -> str:
+    """The followers read for `count` records (their entries done: not open any more)."""
+    keys = ", ".join(["%s"] * count)
+    return _FOLLOWERS_TEMPLATE.format(keys=keys, open_states=_OPEN_PLACEHOLDERS)
+
+
+_FOLLOWERS_SQL = _followers_sql(1)
 
 
 def _record_queryset(entry: OutboxEntry) -> QuerySet:

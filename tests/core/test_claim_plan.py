@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.models import OPEN_STATES, OutboxEntry, OutboxState
-from core.outbox import _FOLLOWERS_SQL, RELAY_BATCH_ENTRIES, _claim_next_sql
+from core.outbox import RELAY_BATCH_ENTRIES, _claim_next_sql, _followers_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -111,34 +111,36 @@ def test_on_postgresql_a_batchs_claim_planned_with_its_values_walks_the_relay_in
     assert "InitPlan" in plan and "Semi Join" not in plan, plan
 
 
-def _followers_parameters() -> list:
-    key = "campaigns.shop:4950"
+def _followers_parameters(count: int) -> list:
+    keys = [f"campaigns.shop:{4950 + n}" for n in range(count)]
     open_states = (str(state) for state in OPEN_STATES)
-    return [key, *open_states, 4950, key, str(OutboxState.PENDING), key]
+    return [*keys, *open_states, *keys, str(OutboxState.PENDING), *keys]
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan")
-def test_on_sqlite_the_followers_read_uses_an_index_for_each_half(a_run_mostly_done):
+@pytest.mark.parametrize("count", [1, RELAY_BATCH_ENTRIES])
+def test_on_sqlite_the_followers_read_uses_an_index_for_each_half(a_run_mostly_done, count):
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {_FOLLOWERS_SQL}", _followers_parameters())
+        cursor.execute(f"EXPLAIN QUERY PLAN {_followers_sql(count)}", _followers_parameters(count))
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     assert "outbox_key_state_idx" in plan and "outbox_waiting_idx" in plan, plan
     assert "SCAN core_outboxentry " not in f"{plan} ", plan  # no whole-table scan
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
-def test_on_postgresql_the_followers_generic_plan_reads_through_indexes(a_run_mostly_done):
+@pytest.mark.parametrize("count", [1, RELAY_BATCH_ENTRIES])
+def test_on_postgresql_the_followers_generic_plan_reads_through_indexes(a_run_mostly_done, count):
     """Nearly every entry's `waiting_for` is empty: a generic plan that took "waiting_for = $n"
     for every row walked the whole table for each success."""
     numbered = iter(range(1, 100))
-    sql = re.sub("%s", lambda _: f"${next(numbered)}", _FOLLOWERS_SQL)
-    values = ", ".join(["%s"] * len(_followers_parameters()))
+    sql = re.sub("%s", lambda _: f"${next(numbered)}", _followers_sql(count))
+    values = ", ".join(["%s"] * len(_followers_parameters(count)))
     with connection.cursor() as cursor:
         cursor.execute(f"PREPARE followers_plan_probe AS {sql}")
         try:
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             cursor.execute(
-                f"EXPLAIN EXECUTE followers_plan_probe({values})", _followers_parameters()
+                f"EXPLAIN EXECUTE followers_plan_probe({values})", _followers_parameters(count)
             )
             plan = " ".join(row[0] for row in cursor.fetchall())
         finally:

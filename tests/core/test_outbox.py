@@ -472,7 +472,7 @@ def test_calls_are_logged_even_if_the_outcomes_transaction_fails_midway(broker_d
     def database_gone(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(outbox._Followers, "of", database_gone)  # after the log and the entry
+    monkeypatch.setattr(outbox._Followers, "of_all", database_gone)  # after the log and the entry
     with pytest.raises(RuntimeError):
         outbox_deliver(entry_id=entry.pk)
     assert [c.outbox_entry_id for c in calls("addShop")] == [entry.pk]

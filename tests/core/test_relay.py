@@ -521,6 +521,100 @@ def test_a_relay_claims_a_queue_in_batches_and_records_each_batch_in_one_transac
     assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
 
 
+def test_a_batchs_outcome_is_one_statement_of_each_kind_not_one_a_delivery(
+    queued_shops, monkeypatch
+):
+    """The calls' log, the entries' outcome, the followers' read and the records: one call
+    into the database driver each for the whole batch (one round trip each on PostgreSQL)."""
+    from django.db import connection
+
+    monkeypatch.setattr(outbox, "RELAY_BATCH_ENTRIES", 4)
+    queued_shops(4)
+    statements = []
+
+    def recording(execute, sql, params, many, context):
+        statements.append((" ".join(sql.split()[:3]), many))
+        return execute(sql, params, many, context)
+
+    real = outbox._write_successes
+
+    def outcome(successes):
+        with connection.execute_wrapper(recording):
+            return real(successes)
+
+    monkeypatch.setattr(outbox, "_write_successes", outcome)
+    outbox_relay(provider=PROVIDER)
+
+    assert sorted(statements) == sorted(
+        [
+            ('INSERT INTO "core_remotecall"', True),
+            ('UPDATE "core_outboxentry" SET', True),
+            ("SELECT id, object_key,", False),
+            ('UPDATE "campaigns_shop" SET', True),
+        ]
+    )
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert RemoteCall.objects.filter(operation="addShop").count() == 4
+
+
+def test_an_entry_of_a_batch_taken_over_meanwhile_is_not_recorded_the_others_are(
+    queued_shops, monkeypatch
+):
+    """A worker whose lease ran out on one entry of its batch (another took it over) records
+    the rest of the batch, and nothing of that one."""
+    from core.sync import sync_handler_for
+
+    queued_shops(3)
+    handler = sync_handler_for("campaigns.shop")
+    real_create = handler.create
+
+    def create(obj):
+        if obj.code == "PV-B-2":  # while the last is delivered, another worker takes the first
+            first = OutboxEntry.objects.get(object_id=str(Shop.objects.get(code="PV-B-0").pk))
+            OutboxEntry.objects.filter(pk=first.pk).update(claim_token="another-worker")
+        return real_create(obj)
+
+    monkeypatch.setattr(handler, "create", create)
+    outbox_relay(provider=PROVIDER)
+
+    by_code = {
+        shop.code: (shop.sync_status, OutboxEntry.objects.get(object_id=str(shop.pk)).state)
+        for shop in Shop.objects.all()
+    }
+    assert by_code == {
+        "PV-B-0": (SyncStatus.PENDING, OutboxState.IN_FLIGHT),  # the other worker's to record
+        "PV-B-1": (SyncStatus.SYNCED, OutboxState.DONE),
+        "PV-B-2": (SyncStatus.SYNCED, OutboxState.DONE),
+    }
+    assert RemoteCall.objects.filter(operation="addShop").count() == 3  # every call logged
+
+
+def test_a_batch_sends_each_records_next_entry_after_it(
+    django_capture_on_commit_callbacks, published, outcome_transactions, sandbox_records
+):
+    """The followers of a whole batch, read at once: a record's edit queued behind its create
+    goes after it, and the record stays pending until then."""
+    with django_capture_on_commit_callbacks(execute=True):
+        shop = make_shop(code="PV-B-1")
+        make_shop(code="PV-B-2")
+    create = OutboxEntry.objects.order_by("id").first()
+    assert outbox.outbox_claim(entry_id=create.pk) is not None  # in flight: an edit queues behind
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_update(shop=shop, data={"city": "Torino"})
+    OutboxEntry.objects.filter(pk=create.pk).update(state=OutboxState.PENDING, attempts=0)
+    relay.relay_started(PROVIDER)
+
+    outbox_relay(provider=PROVIDER)
+
+    assert outcome_transactions == [2, 1]  # both creates, then the edit they let through
+    assert {r["codice"]: r["citta"] for r in sandbox_records(PROVIDER, "shop")} == {
+        "PV-B-1": "Torino",
+        "PV-B-2": "Milano",
+    }
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert set(OutboxEntry.objects.values_list("state", flat=True)) == {OutboxState.DONE}
+
+
 def test_a_lone_change_is_a_batch_of_one_and_goes_out_at_once(
     django_capture_on_commit_callbacks, published, claims, outcome_transactions
 ):
@@ -605,7 +699,7 @@ def test_a_batch_whose_outcomes_cannot_be_recorded_still_logs_every_call_and_fre
     def database_gone(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(outbox._Followers, "of", database_gone)  # after the log and the entry
+    monkeypatch.setattr(outbox._Followers, "of_all", database_gone)  # after the log and the entry
     with pytest.raises(RuntimeError):
         outbox_relay(provider=PROVIDER)
 
