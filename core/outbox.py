@@ -1026,9 +1026,8 @@ def _perform(handler: SyncHandler, entry: OutboxEntry, held: _Held) -> RemoteSta
             # A create went out but its answer was lost before the row was deleted here.
             found = handler.find_for_delete(entry.payload)
             remote_id = found.remote_id if found else ""
-        if remote_id:
-            handler.delete(remote_id=remote_id, payload=entry.payload)
-        return None
+        answer = handler.delete(remote_id=remote_id, payload=entry.payload) if remote_id else None
+        return RemoteState("", answer) if answer else None  # for after_delete, with the outcome
     obj = row_load(handler.model, entry.object_id)
     if obj is None:
         return None  # deleted locally meanwhile; its delete entry takes care of the remote side
@@ -1165,6 +1164,9 @@ class _Success:
     ) -> None:
         self.entry, self.state, self.calls = entry, state, calls
         self.held = held  # a deferred success's: settle() writes its calls if it is not recorded
+        self.deleted = entry.operation == Operation.DELETE  # its state: what `delete` answered
+        if self.deleted:
+            state = None  # no record left to write it to: after_delete gets it
         now = timezone.now()
         self.made = list(calls.rows)
         self.log = calls.statement()  # written whatever follows: the calls were made
@@ -1263,9 +1265,11 @@ def _write_successes(successes: list[_Success]) -> list[bool]:
             records.setdefault(success.record.sql, []).append(success.record)
     for statements in records.values():
         run_together(statements)
-    for success in written:
+    for success in written:  # in the order they were delivered
         if success.record is not None:
             success.handler.after_success(object_id=success.entry.object_id, state=success.state)
+        elif success.deleted and success.state is not None:
+            success.handler.after_delete(payload=success.entry.payload, answer=success.state.data)
     for after in followers:
         after.publish()
     return ours

@@ -79,8 +79,17 @@ class SyncHandler(ABC):
         """Make the call; raise a core.errors.ProviderError on failure."""
 
     @abstractmethod
-    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
-        """Make the call; raise a core.errors.ProviderError on failure."""
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Make the call; raise a core.errors.ProviderError on failure. It may answer what the
+        provider said that Vetrina keeps (for `after_delete`), and writes nothing itself."""
+
+    def after_delete(self, *, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        """Runs in the transaction that records a delete's success, with what `delete` answered
+        (e.g. a balance read back after it). Such writes belong here and not in `delete`: a
+        relay records its batch's outcomes after the batch's last delivery, in the order they
+        were delivered, and a write made while delivering would be overwritten by the outcome
+        of an entry delivered before it (docs/sync.md, "The relay")."""
+        return None
 
     def on_unknown_outcome(self, obj: SyncedModel) -> None:
         """Called before repeating an attempt whose answer was lost. A provider with no way to

@@ -314,12 +314,16 @@ class MovementSync(SyncHandler):
             code=RECORD_NOT_FOUND,
         )
 
-    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> None:
+    def delete(self, *, remote_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         client = amm_client()
         with suppress(ProviderNotFound):  # already gone at AMM: the goal is met
             client.delete_record(payload["program"], payload["code"], remote_id)
-        balance = _card_points_of(payload["program"], payload["code"])
-        FidelityCard.objects.filter(pk=payload["card"]).update(remote_points=balance)
+        return {"card_points": _card_points_of(payload["program"], payload["code"])}
+
+    def after_delete(self, *, payload: dict[str, Any], answer: dict[str, Any]) -> None:
+        # AMM's balance read right after the delete (None: not known), written with the
+        # delete's outcome, after the outcomes of the movements delivered before it.
+        FidelityCard.objects.filter(pk=payload["card"]).update(remote_points=answer["card_points"])
 
     def find_for_delete(self, payload: dict[str, Any]) -> RemoteState | None:
         """A record whose create answer was lost, found as `find_existing` finds it."""
