@@ -1246,10 +1246,11 @@ def _record_success(
 
 def _write_successes(successes: list[_Success]) -> list[bool]:
     """The writes of a relay's successes, in the caller's transaction, statement by statement
-    for all of them rather than success by success: their calls' log, their entries' outcome,
-    their followers' read and their records each take one call into the driver (`executemany`,
-    one round trip on PostgreSQL), not one a success. Answers, for each, whether its entry was
-    still ours (a worker whose lease ran out, or a cancel, took it: nothing of it is written)."""
+    for all of them rather than success by success: their calls' log, their entries' outcome
+    and their followers' read each take one call into the driver (`executemany`, one round
+    trip on PostgreSQL), and so do their records' updates as long as no hook comes between
+    them. Answers, for each, whether its entry was still ours (a worker whose lease ran out, or
+    a cancel, took it: nothing of it is written)."""
     logs = [success.log for success in successes if success.log is not None]
     if logs:
         run_together(logs)
@@ -1257,22 +1258,41 @@ def _write_successes(successes: list[_Success]) -> list[bool]:
     ours = _still_ours(successes, changed)
     written = [success for success, mine in zip(successes, ours, strict=True) if mine]
     followers = _Followers.of_all([success.entry for success in written])
-    records: dict[str, list[Statement]] = {}
+    # The records and the hooks in the order they were delivered, as if one by one: a hook may
+    # write what a later record's update writes too (AMM's balance is written by a movement's
+    # hook and by its card's update), so only the updates of one SQL with no hook between them
+    # go together. (The followers were read before any hook ran: no hook queues an entry.)
+    together: list[Statement] = []
     for success, after in zip(written, followers, strict=True):
         if success.record is not None:
             if after.more_of_the_record:
                 success.record.set("sync_status", SyncStatus.PENDING)
-            records.setdefault(success.record.sql, []).append(success.record)
-    for statements in records.values():
-        run_together(statements)
-    for success in written:  # in the order they were delivered
-        if success.record is not None:
-            success.handler.after_success(object_id=success.entry.object_id, state=success.state)
+            if together and together[0].sql != success.record.sql:
+                _run_and_clear(together)
+            together.append(success.record)
+            if _has_hook(success.handler, "after_success"):
+                _run_and_clear(together)
+                success.handler.after_success(
+                    object_id=success.entry.object_id, state=success.state
+                )
         elif success.deleted and success.state is not None:
+            _run_and_clear(together)
             success.handler.after_delete(payload=success.entry.payload, answer=success.state.data)
+    _run_and_clear(together)
     for after in followers:
         after.publish()
     return ours
+
+
+def _run_and_clear(statements: list[Statement]) -> None:
+    if statements:
+        run_together(statements)
+        statements.clear()
+
+
+def _has_hook(handler: SyncHandler, name: str) -> bool:
+    """Whether the handler's class overrides `name` (SyncHandler's own does nothing)."""
+    return getattr(type(handler), name) is not getattr(SyncHandler, name)
 
 
 def _still_ours(successes: list[_Success], changed: int) -> list[bool]:
