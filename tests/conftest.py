@@ -72,6 +72,22 @@ def deliver(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def outcome_transactions(monkeypatch):
+    """How many deliveries each outcome transaction of a relay recorded (a batch's, or one)."""
+    from core import outbox
+
+    recorded = []
+    real = outbox._record_success
+
+    def counted(entry, state, calls, **options):
+        recorded.append(len(options.get("deferred", ())) + (entry is not None))
+        return real(entry, state, calls, **options)
+
+    monkeypatch.setattr(outbox, "_record_success", counted)
+    return recorded
+
+
+@pytest.fixture
 def api(client):
     """The test client as a script would use the API: a superuser's token."""
     from django.contrib.auth import get_user_model

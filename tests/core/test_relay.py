@@ -453,20 +453,6 @@ def claims(monkeypatch):
 
 
 @pytest.fixture
-def outcome_transactions(monkeypatch):
-    """How many deliveries each outcome transaction recorded."""
-    recorded = []
-    real = outbox._record_success
-
-    def counted(entry, state, calls, **options):
-        recorded.append(len(options.get("deferred", ())) + (entry is not None))
-        return real(entry, state, calls, **options)
-
-    monkeypatch.setattr(outbox, "_record_success", counted)
-    return recorded
-
-
-@pytest.fixture
 def queued_shops(django_capture_on_commit_callbacks, published):
     """`queued_shops(n)`: n shops created, their entries waiting for a relay, none started."""
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 
-from core import outbox, relay
+from core import relay
 from core.models import OutboxEntry, OutboxState, SyncStatus
 from core.outbox import outbox_relay
 from core.services import records_sync_now
@@ -19,20 +19,6 @@ from sandbox.models import AmmCard
 from tests.loyalty.factories import make_card
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def outcome_transactions(monkeypatch):
-    """How many deliveries each outcome transaction recorded."""
-    recorded = []
-    real = outbox._record_success
-
-    def counted(entry, state, calls, **options):
-        recorded.append(len(options.get("deferred", ())) + (entry is not None))
-        return real(entry, state, calls, **options)
-
-    monkeypatch.setattr(outbox, "_record_success", counted)
-    return recorded
 
 
 def test_a_movement_added_then_another_deleted_in_one_batch_leave_amms_last_balance(
