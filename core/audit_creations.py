@@ -29,7 +29,12 @@ from typing import Any
 from auditlog import get_logentry_model
 from auditlog.cid import get_cid
 from auditlog.context import auditlog_disabled
-from auditlog.diff import model_instance_diff, track_field
+from auditlog.diff import (
+    get_field_value,
+    is_primitive,
+    model_instance_diff,
+    track_field,
+)
 from auditlog.models import DEFAULT_OBJECT_REPR
 from auditlog.signals import post_log, pre_log
 from django.conf import settings
@@ -82,9 +87,7 @@ def _prepare(sender, instance: Model, raw: bool = False, **kwargs) -> None:
 def _prepared(instance: Model) -> _Prepared:
     """The creation's changes and its entry, all but the record's id (auditlog.receivers
     ._create_log_entry and LogEntryManager.log_create, for a creation)."""
-    changes = model_instance_diff(
-        None, instance, use_json_for_changes=settings.AUDITLOG_STORE_JSON_CHANGES
-    )
+    changes = _creation_diff(instance, settings.AUDITLOG_STORE_JSON_CHANGES)
     if not changes:
         return _Prepared(changes, None)
     log_entry_model = get_logentry_model()
@@ -105,6 +108,45 @@ def _prepared(instance: Model) -> _Prepared:
         update_fields=None,
     )
     return _Prepared(changes, entry)
+
+
+def _creation_diff(instance: Model, use_json: bool) -> dict[str, Any] | None:
+    """`model_instance_diff(None, instance)`, the diff auditlog records for a creation, with
+    the fields it compares found once per model (`_compared_fields`) and the "before" side
+    known: with no instance, auditlog's `get_field_value` answers the default it finds, and
+    finds none (None, or "None" as text). Masked fields are left to auditlog's own."""
+    fields = _compared_fields(type(instance))
+    if fields is None:
+        return model_instance_diff(None, instance, use_json_for_changes=use_json)
+    before = None if use_json else "None"
+    diff = {}
+    for field in fields:
+        after = get_field_value(instance, field, use_json)
+        if after == before:
+            continue
+        if use_json:
+            diff[field.name] = (before, after if is_primitive(after) else smart_str(after))
+        else:
+            diff[field.name] = (before, smart_str(after))
+    return diff or None
+
+
+@cache
+def _compared_fields(model: type[Model]) -> tuple[Field, ...] | None:
+    """The fields `model_instance_diff` compares for a new `model` instance (every tracked
+    field, then the registration's include and exclude lists), None if it masks some."""
+    from auditlog.registry import auditlog
+
+    fields = {field for field in model._meta.get_fields() if track_field(field)}  # as
+    # get_fields_in_model, which asks an instance for its model's fields
+    registered = auditlog.get_model_fields(model)
+    if registered["mask_fields"]:
+        return None
+    if registered["include_fields"] or registered["exclude_fields"]:
+        if registered["include_fields"]:
+            fields = {field for field in fields if field.name in registered["include_fields"]}
+        fields = {field for field in fields if field.name not in registered["exclude_fields"]}
+    return tuple(fields)
 
 
 def _write(sender, instance: Model, created: bool, raw: bool = False, **kwargs) -> None:

@@ -43,6 +43,7 @@ from core.rows import (
     Statement,
     insert_statement,
     row_columns,
+    row_create,
     row_from_db,
     row_load,
     run_together,
@@ -1513,7 +1514,7 @@ def outbox_record_save[M: SyncedModel](*, obj: M, operation: str) -> M:
         handler = sync_handler_for(obj._meta.label_lower)
         ready = _ReadyEntry(obj, handler, Operation.CREATE)
         with transaction.atomic():
-            obj.save()
+            row_create(obj)
             _enqueue_create(obj, handler, ready)
         return obj
     with transaction.atomic():

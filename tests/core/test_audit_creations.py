@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from decimal import Decimal
 
 import pytest
 from auditlog.context import disable_auditlog, set_actor
+from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from auditlog.signals import post_log, pre_log
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import DateTimeField
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from campaigns.models import Media, Shop
 from campaigns.services import shop_create
 from core import audit_creations
+from core.audit import audited_models
 from tests.campaigns.images import image_upload
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +181,29 @@ def test_an_update_and_a_deletion_are_still_auditlogs():
         )
     )
     assert actions == [LogEntry.Action.CREATE, LogEntry.Action.UPDATE, LogEntry.Action.DELETE]
+
+
+def filled(model):
+    """A new instance of `model` with a value in its relations and its first date and time."""
+    instance = model()
+    for field in model._meta.concrete_fields:
+        if field.is_relation:
+            setattr(instance, field.attname, 7)
+        elif isinstance(field, DateTimeField):
+            setattr(instance, field.attname, timezone.now())
+    return instance
+
+
+@pytest.mark.parametrize("use_json", [False, True])
+@pytest.mark.parametrize("model", audited_models(), ids=lambda model: model._meta.label)
+def test_the_creations_diff_is_auditlogs_for_every_audited_model(model, use_json):
+    for instance in (model(), filled(model)):
+        expected = model_instance_diff(None, instance, use_json_for_changes=use_json)
+        assert audit_creations._creation_diff(instance, use_json) == expected
+
+
+def test_the_creations_diff_of_a_shop_with_every_value():
+    shop = Shop(latitude=Decimal("45.464211"), active=False, **shop_fields("DIFF"))
+    expected = model_instance_diff(None, shop)
+    assert audit_creations._creation_diff(shop, False) == expected
+    assert expected["latitude"] == ("None", "45.464211") and expected["active"][1] == "False"

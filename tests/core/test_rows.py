@@ -1,13 +1,22 @@
 """`core.rows` writes exactly what the ORM would: its shortcut past the field conversions that
-change nothing gives each field's `get_db_prep_save` answer, on either database."""
+change nothing gives each field's `get_db_prep_save` answer, on either database; `row_create`
+writes a new record's row and sends its signals as `save()` does."""
+
+from decimal import Decimal
+from unittest import mock
 
 import pytest
-from django.db import connection
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, Value
+from django.db.models.functions import Concat
+from django.db.models.signals import post_save, pre_save
 from django.utils.functional import lazy
 
 from campaigns.models import Shop
-from core.models import OutboxEntry, OutboxState, RemoteCall
-from core.rows import _db_value
+from core.models import OutboxEntry, OutboxState, RemoteCall, SyncedModel
+from core.rows import _db_value, _plainly_inserted, row_create
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +46,98 @@ def test_a_lazy_text_is_still_resolved_and_a_number_still_goes_through_its_field
     assert _db_value(field, lazy_text("Milano"), connection) == "Milano"
     assert type(_db_value(field, lazy_text("Milano"), connection)) is str
     assert _db_value(field, 12, connection) == "12"  # to_python's str(), not the shortcut
+
+
+# --- row_create: Model.save() for a new instance -------------------------------------------
+
+
+def synced_models() -> list[type]:
+    return [model for model in apps.get_models() if issubclass(model, SyncedModel)]
+
+
+@pytest.mark.parametrize("model", synced_models(), ids=lambda model: model._meta.label)
+def test_every_synced_record_is_created_by_the_built_once_insert(model):
+    # outbox_record_save creates each of them with row_create: none falls back to save().
+    assert _plainly_inserted(model)
+
+
+def test_a_model_that_saves_its_own_way_is_not_inserted_plainly():
+    assert not _plainly_inserted(get_user_model())  # AbstractBaseUser overrides save()
+
+
+def received(signal, sender) -> tuple[list[dict], object]:
+    calls: list[dict] = []
+
+    def receiver(sender, instance, **kwargs):
+        calls.append(
+            {"sender": sender, "pk": instance.pk, "adding": instance._state.adding, **kwargs}
+        )
+
+    signal.connect(receiver, sender=sender, weak=False)
+    return calls, receiver
+
+
+def test_row_create_writes_the_row_and_sends_the_signals_save_does():
+    fields = {
+        "address": "Via Roma 1",
+        "city": "Milano",
+        "postal_code": "20121",
+        "province": "MI",
+        "latitude": Decimal("45.464211"),
+        "email": "negozio@example.com",
+        "active": False,
+    }
+    before, pre = received(pre_save, Shop)
+    after, post = received(post_save, Shop)
+    try:
+        saved = Shop(code="SAVED", **fields)
+        saved.save()
+        created = Shop(code="CREATED", **fields)
+        row_create(created)
+    finally:
+        pre_save.disconnect(pre, sender=Shop)
+        post_save.disconnect(post, sender=Shop)
+    assert created.pk is not None and created.pk != saved.pk
+    assert not created._state.adding and created._state.db == saved._state.db == "default"
+    ignored = {"id", "code", "created_at", "updated_at"}
+    names = [f.attname for f in Shop._meta.concrete_fields if f.attname not in ignored]
+    rows = Shop.objects.filter(pk__in=[saved.pk, created.pk]).order_by("pk")
+    assert [list(row) for row in rows.values_list(*names)] == [
+        [getattr(saved, name) for name in names]
+    ] * 2
+    assert created.created_at is not None and created.updated_at is not None
+    fresh = Shop.objects.get(pk=created.pk)
+    assert (fresh.created_at, fresh.updated_at) == (created.created_at, created.updated_at)
+    # Each signal once per save, with the same arguments, the key read back by post_save.
+    assert [call | {"pk": None} for call in before] == [
+        {"sender": Shop, "pk": None, "adding": True, "signal": pre_save, "raw": False,
+         "using": "default", "update_fields": None}
+    ] * 2  # fmt: skip
+    assert [call["pk"] for call in after] == [saved.pk, created.pk]
+    assert after[0] | {"pk": None} == after[1] | {"pk": None}
+    assert after[1]["created"] is True and after[1]["adding"] is False
+
+
+def test_an_expression_or_a_model_not_plainly_inserted_goes_through_save():
+    shop = Shop(
+        code="EXPR", address="Via Roma 1", city="Milano", description=Concat(Value("a"), Value("b"))
+    )
+    row_create(shop)
+    assert Shop.objects.get(pk=shop.pk).description == "ab"  # resolved by the ORM's INSERT
+    shop = Shop(code="SAVE", address="Via Roma 1", city="Milano")
+    with (
+        mock.patch("core.rows._plainly_inserted", return_value=False),
+        mock.patch.object(Shop, "save", autospec=True, side_effect=Model.save) as save,
+    ):
+        row_create(shop)
+    save.assert_called_once_with(shop)
+    assert Shop.objects.filter(code="SAVE").exists()
+
+
+def test_a_failed_insert_marks_the_transaction_for_rollback_as_save_does():
+    Shop.objects.create(code="TAKEN", address="Via Roma 1", city="Milano")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            row_create(Shop(code="TAKEN", address="Via Roma 2", city="Milano"))
+        assert transaction.get_rollback()
+        transaction.set_rollback(False)
