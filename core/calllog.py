@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 from core.http import CallRecord
 from core.models import RemoteCall
-from core.rows import Statement, inserts_statement
+from core.rows import Statement, new_row_values, values_statement
 
 logger = logging.getLogger("vetrina.calls")
 
@@ -24,7 +24,7 @@ class EntryCalls:
 
     def __init__(self, entry_id: int) -> None:
         self.entry_id = entry_id
-        self.rows: list[RemoteCall] = []
+        self.rows: list[list] = []  # each call's row, as its INSERT's values
 
     def flush(self) -> None:
         """Write the calls kept so far (call it in the outcome's transaction)."""
@@ -38,7 +38,7 @@ class EntryCalls:
         rows, self.rows = self.rows, []
         if not rows:
             return None
-        return inserts_statement(RemoteCall, rows)  # once per delivery: SQL built once
+        return values_statement(RemoteCall, rows)  # once per delivery: SQL built once
 
 
 _current_calls: ContextVar[EntryCalls | None] = ContextVar("current_entry_calls", default=None)
@@ -75,20 +75,20 @@ def remote_call_record(record: CallRecord) -> None:
         record.error_code,
     )
     calls = _current_calls.get()
-    row = RemoteCall(
-        provider=record.provider,
-        operation=record.operation[:64],
-        method=record.method,
-        path=record.path[:300],
-        status_code=record.status,
-        duration_ms=record.duration_ms,
-        error_code=record.error_code[:64],
-        error=record.error[:2000],
-        answer_shape=record.answer_shape[:2000],
-        ok=ok,
-        outbox_entry_id=calls.entry_id if calls else None,
-    )
+    values = {
+        "provider": record.provider,
+        "operation": record.operation[:64],
+        "method": record.method,
+        "path": record.path[:300],
+        "status_code": record.status,
+        "duration_ms": record.duration_ms,
+        "error_code": record.error_code[:64],
+        "error": record.error[:2000],
+        "answer_shape": record.answer_shape[:2000],
+        "ok": ok,
+        "outbox_entry_id": calls.entry_id if calls else None,
+    }
     if calls is None:
-        row.save()
-    else:
-        calls.rows.append(row)
+        RemoteCall(**values).save()
+    else:  # its row's values, converted now (when it was made): no instance needed
+        calls.rows.append(new_row_values(RemoteCall, values))

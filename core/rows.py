@@ -11,11 +11,20 @@ else keeps the ORM."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import BooleanField, CharField, Field, Model, TextField
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    Model,
+    TextField,
+)
 from django.db.models.signals import post_save, pre_save
 
 from core.prepared import prepared_cursor
@@ -164,8 +173,9 @@ def update_statement(
 
 # Fields whose conversion gives a value back unchanged (Field.get_db_prep_save →
 # get_db_prep_value → get_prep_value → to_python: a string or None for these, a bool or None
-# for a BooleanField): a delivery's writes convert some twenty-five values, mostly strings and
-# flags, and the four calls each went through were a tenth of what building its statements
+# for a BooleanField; an aware datetime or None only adapted to the database for a
+# DateTimeField): a delivery's writes convert some twenty-five values, mostly strings, flags
+# and times, and the four calls each went through were a tenth of what building its statements
 # cost. Exact classes only (a subclass, such as a phone number field, may convert otherwise);
 # no integer field, whose value the PostgreSQL backend wraps for server-side binding.
 _TEXT_FIELDS = frozenset({CharField, TextField})
@@ -178,6 +188,9 @@ def _db_value(field: Field, value: Any, connection) -> Any:
         return value
     if kind is BooleanField and (value is None or type(value) is bool):
         return value
+    if kind is DateTimeField and (value is None or (type(value) is datetime and value.tzinfo)):
+        # to_python and the naive-time warning leave these as they are: only the adaptation
+        return connection.ops.adapt_datetimefield_value(value)
     return field.get_db_prep_save(value, connection)
 
 
@@ -299,6 +312,51 @@ def inserts_statement(model: type[Model], instances: list[Model]) -> Statement:
     sql, fields = _insert(model, alias, connection.vendor)
     params = [_insert_params(obj, fields, connection) for obj in instances]
     return Statement(model, sql, params, many=True)
+
+
+def new_row_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
+    """The INSERT values of a new `model` row (for `values_statement`), as `inserts_statement`
+    would give them for `model(**values)` — each field's value from `values`, by its column's
+    attribute name, or its default — without making the instance: a provider call's log row
+    is written from these, several a delivery. Only for a model whose fields all take their
+    value as it is when saved (`_values_as_given`)."""
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    _, fields = _insert(model, alias, connection.vendor)
+    if not _values_as_given(model):
+        raise ValueError(f"{model.__name__}: a field sets its own value when saved")
+    unknown = values.keys() - {field.attname for field in fields}
+    if unknown:
+        raise TypeError(f"{model.__name__} has no field {sorted(unknown)}")
+    return [
+        _db_value(
+            field,
+            values[field.attname] if field.attname in values else field.get_default(),
+            connection,
+        )
+        for field in fields
+    ]
+
+
+def values_statement(model: type[Model], rows: list[list[Any]]) -> Statement:
+    """The INSERT of rows made by `new_row_values`, to run later (one `executemany`)."""
+    sql, _ = _insert(
+        model, router.db_for_write(model), connections[router.db_for_write(model)].vendor
+    )
+    return Statement(model, sql, rows, many=True)
+
+
+@lru_cache(maxsize=16)
+def _values_as_given(model: type[Model]) -> bool:
+    """Whether saving leaves every field's value as it was given (`Field.pre_save` reads the
+    attribute; a date without auto_now / auto_now_add too)."""
+    for field in model._meta.concrete_fields:
+        if type(field).pre_save is Field.pre_save:
+            continue
+        if isinstance(field, DateField) and not (field.auto_now or field.auto_now_add):
+            continue
+        return False
+    return True
 
 
 def _insert_params(obj: Model, fields, connection) -> list[Any]:

@@ -2,8 +2,10 @@
 change nothing gives each field's `get_db_prep_save` answer, on either database; `row_create`
 writes a new record's row and sends its signals as `save()` does."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
@@ -16,12 +18,31 @@ from django.utils.functional import lazy
 
 from campaigns.models import Shop
 from core.models import OutboxEntry, OutboxState, RemoteCall, SyncedModel
-from core.rows import _db_value, _plainly_inserted, row_create
+from core.rows import (
+    _db_value,
+    _plainly_inserted,
+    inserts_statement,
+    new_row_values,
+    row_create,
+    values_statement,
+)
 
 pytestmark = pytest.mark.django_db
 
 lazy_text = lazy(str, str)  # as gettext_lazy's proxies, without a catalogue
-SAMPLES = [None, "", "Via Roma 1", OutboxState.DONE, lazy_text("Milano"), True, False, 0, 7]
+SAMPLES = [
+    None,
+    "",
+    "Via Roma 1",
+    OutboxState.DONE,
+    lazy_text("Milano"),
+    True,
+    False,
+    0,
+    7,
+    datetime(2026, 12, 7, 16, 59, 44, 123456, tzinfo=UTC),
+    datetime(2026, 12, 7, 17, 59, 44, tzinfo=ZoneInfo("Europe/Rome")),
+]
 
 
 @pytest.mark.parametrize("model", [OutboxEntry, RemoteCall, Shop])
@@ -141,3 +162,29 @@ def test_a_failed_insert_marks_the_transaction_for_rollback_as_save_does():
             row_create(Shop(code="TAKEN", address="Via Roma 2", city="Milano"))
         assert transaction.get_rollback()
         transaction.set_rollback(False)
+
+
+def test_a_new_rows_values_are_those_of_its_instance():
+    values = {
+        "provider": "volantinopiu",
+        "operation": "addShop",
+        "method": "POST",
+        "path": "/addShop",
+        "status_code": 201,
+        "duration_ms": 12,
+        "ok": True,
+        "created_at": datetime(2026, 12, 7, 16, 59, 44, tzinfo=UTC),
+    }
+    expected = inserts_statement(RemoteCall, [RemoteCall(**values)]).params
+    assert [new_row_values(RemoteCall, values)] == expected
+    values_statement(RemoteCall, expected).run()
+    call = RemoteCall.objects.get()
+    assert (call.error, call.answer_shape, call.outbox_entry_id) == ("", "", None)  # defaults
+    assert call.created_at == values["created_at"] and call.status_code == 201
+
+
+def test_a_new_rows_values_refuse_what_the_instance_would_not_take():
+    with pytest.raises(TypeError):
+        new_row_values(RemoteCall, {"provider": "amm", "no_such_field": 1})
+    with pytest.raises(ValueError):
+        new_row_values(Shop, {"code": "X"})  # its dates are set when it is saved
