@@ -92,8 +92,9 @@ class Statement:
         many: bool = False,
         fields: dict[str, tuple[int, Any]] | None = None,
         inserting: Model | None = None,
+        alias: str = "",
     ) -> None:
-        self.alias = router.db_for_write(model)
+        self.alias = alias or router.db_for_write(model)  # given by a caller that knows it
         self.sql = sql
         self.params = params
         self.many = many
@@ -168,7 +169,7 @@ def update_statement(
         for value, field in zip(match.values(), match_fields, strict=True)
     )
     named = {name: (i, field) for i, (name, field) in enumerate(zip(values, fields, strict=True))}
-    return Statement(model, sql, params, fields=named)
+    return Statement(model, sql, params, fields=named, alias=alias)
 
 
 # Fields whose conversion gives a value back unchanged (Field.get_db_prep_save →
@@ -290,7 +291,7 @@ def insert_statement(obj: Model) -> Statement:
     sql, fields = _insert_returning(model, alias, connection.vendor)
     params = _insert_params(obj, fields, connection)
     named = {field.attname: (i, field) for i, field in enumerate(fields)}
-    return Statement(model, sql, params, fields=named, inserting=obj)
+    return Statement(model, sql, params, fields=named, inserting=obj, alias=alias)
 
 
 @lru_cache(maxsize=16)
@@ -311,7 +312,7 @@ def inserts_statement(model: type[Model], instances: list[Model]) -> Statement:
     connection = connections[alias]
     sql, fields = _insert(model, alias, connection.vendor)
     params = [_insert_params(obj, fields, connection) for obj in instances]
-    return Statement(model, sql, params, many=True)
+    return Statement(model, sql, params, many=True, alias=alias)
 
 
 def new_row_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
@@ -340,10 +341,9 @@ def new_row_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
 
 def values_statement(model: type[Model], rows: list[list[Any]]) -> Statement:
     """The INSERT of rows made by `new_row_values`, to run later (one `executemany`)."""
-    sql, _ = _insert(
-        model, router.db_for_write(model), connections[router.db_for_write(model)].vendor
-    )
-    return Statement(model, sql, rows, many=True)
+    alias = router.db_for_write(model)
+    sql, _ = _insert(model, alias, connections[alias].vendor)
+    return Statement(model, sql, rows, many=True, alias=alias)
 
 
 @lru_cache(maxsize=16)
