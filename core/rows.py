@@ -47,6 +47,26 @@ def row_load[M: Model](model: type[M], pk: Any, *, by: str = "") -> M | None:
     return _instance(model, alias, fields, converters, row)
 
 
+def rows_load[M: Model](model: type[M], pks: list[Any]) -> dict[str, M]:
+    """The instances whose primary keys are `pks` (text forms accepted), by their key's text:
+    one statement for several rows, as `row_load` reads one (a missing row is left out)."""
+    if not pks:
+        return {}
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    key = model._meta.pk
+    sql, fields, converters = _select(model, alias, connection.vendor, "", len(pks))
+    params = [key.get_db_prep_value(key.to_python(pk), connection) for pk in pks]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = {}
+    for row in rows:
+        obj = _instance(model, alias, fields, converters, row)
+        found[str(obj.pk)] = obj
+    return found
+
+
 def row_columns(model: type[Model]) -> str:
     """Every column of `model`, in `row_from_db`'s order: for a statement's RETURNING."""
     alias = router.db_for_read(model)
@@ -374,8 +394,8 @@ def _insert(model: type[Model], alias: str, vendor: str):
     return f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", fields  # noqa: S608
 
 
-@lru_cache(maxsize=64)
-def _select(model: type[Model], alias: str, vendor: str, key: str = ""):
+@lru_cache(maxsize=128)
+def _select(model: type[Model], alias: str, vendor: str, key: str = "", count: int = 0):
     connection = connections[alias]
     quote = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields]
@@ -383,7 +403,8 @@ def _select(model: type[Model], alias: str, vendor: str, key: str = ""):
     columns = ", ".join(f"{table}.{quote(f.column)}" for f in fields)
     column = quote(model._meta.get_field(key).column if key else model._meta.pk.column)
     # Names from the model's own declaration, quoted; every value is a parameter.
-    sql = f"SELECT {columns} FROM {table} WHERE {table}.{column} = %s"  # noqa: S608
+    match = f"IN ({', '.join(['%s'] * count)})" if count else "= %s"  # `count` keys, or one
+    sql = f"SELECT {columns} FROM {table} WHERE {table}.{column} {match}"  # noqa: S608
     converters = []
     for index, field in enumerate(fields):
         expression = field.get_col(model._meta.db_table)

@@ -711,3 +711,53 @@ def test_a_batch_past_its_time_records_what_went_through_and_claims_the_rest_aga
     assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
     assert outcome_transactions == [1, 1, 1]
     assert not ProviderSlot.objects.exclude(holder="").exists()
+
+
+def test_a_batch_reads_its_records_with_its_claim_not_one_a_delivery(queued_shops, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(outbox, "RELAY_BATCH_ENTRIES", 4)
+    queued_shops(4)
+    reads = []
+
+    def recording(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and 'FROM "campaigns_shop"' in sql:
+            reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(recording):
+        outbox_relay(provider=PROVIDER)
+
+    assert len(reads) == 1 and " IN (%s, %s, %s, %s)" in reads[0]
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+
+
+def test_an_edit_saved_after_its_batchs_claim_goes_out_with_its_own_entry_next(
+    queued_shops, monkeypatch, sandbox_records, django_capture_on_commit_callbacks
+):
+    from core.sync import sync_handler_for
+
+    monkeypatch.setattr(outbox, "RELAY_BATCH_ENTRIES", 2)
+    queued_shops(2)
+    second = Shop.objects.get(code="PV-B-1")
+    handler = sync_handler_for("campaigns.shop")
+    real_create = handler.create
+
+    def create(obj):
+        if obj.code == "PV-B-0":  # the batch is claimed and read: the second shop is edited
+            with django_capture_on_commit_callbacks(execute=True):
+                shop_update(shop=Shop.objects.get(pk=second.pk), data={"city": "Torino"})
+        return real_create(obj)
+
+    monkeypatch.setattr(handler, "create", create)
+    outbox_relay(provider=PROVIDER)
+
+    # Its create sent the shop as read with the claim, its update (claimed after) the edit.
+    entries = OutboxEntry.objects.filter(object_id=str(second.pk)).order_by("pk")
+    assert [(e.operation, e.state) for e in entries] == [
+        ("create", OutboxState.DONE),
+        ("update", OutboxState.DONE),
+    ]
+    assert [r["citta"] for r in sandbox_records(PROVIDER, "shop")] == ["Milano", "Torino"]
+    second.refresh_from_db()
+    assert (second.city, second.sync_status) == ("Torino", SyncStatus.SYNCED)

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Value
 from django.db.models.functions import Concat
 from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
 from django.utils.functional import lazy
 
 from campaigns.models import Shop
@@ -24,6 +25,8 @@ from core.rows import (
     inserts_statement,
     new_row_values,
     row_create,
+    row_load,
+    rows_load,
     values_statement,
 )
 
@@ -188,3 +191,21 @@ def test_a_new_rows_values_refuse_what_the_instance_would_not_take():
         new_row_values(RemoteCall, {"provider": "amm", "no_such_field": 1})
     with pytest.raises(ValueError):
         new_row_values(Shop, {"code": "X"})  # its dates are set when it is saved
+
+
+def test_several_rows_are_read_in_one_statement_as_one_row_is():
+    shops = [
+        Shop.objects.create(code=f"R{n}", address="Via Roma 1", city="Milano") for n in range(3)
+    ]
+    keys = [str(shop.pk) for shop in shops[:2]] + ["999999"]  # the last one is not there
+    with CaptureQueriesContext(connection) as queries:
+        found = rows_load(Shop, keys)
+    assert len(queries) == 1
+    assert set(found) == set(keys[:2])
+    for key, shop in found.items():
+        alone = row_load(Shop, key)
+        assert {f.attname: getattr(shop, f.attname) for f in Shop._meta.concrete_fields} == {
+            f.attname: getattr(alone, f.attname) for f in Shop._meta.concrete_fields
+        }
+        assert not shop._state.adding and shop._state.db == "default"
+    assert rows_load(Shop, []) == {}
