@@ -487,20 +487,30 @@ _UNREAD = object()
 
 def _read_records(entries: list[OutboxEntry]) -> None:
     """The records a batch's creates and updates send, read in one statement per model just
-    after the claim, instead of one read per delivery (a round trip each on PostgreSQL). The
-    batch is delivered within `RELAY_BATCH_SECONDS` of its claim, and reading a record a
-    moment earlier changes nothing of what reaches the provider: a change saved meanwhile
-    queues an entry of its own, which no claim takes before this one is done and which sends
-    the record as it is then; a record deleted meanwhile queues its delete behind this
-    delivery (`_enqueue_delete` sees the claimed entry)."""
+    after the claim, instead of one read per delivery (a round trip each on PostgreSQL); only
+    for handlers that say it is harmless (`SyncHandler.read_with_claim`). The batch is
+    delivered within `RELAY_BATCH_SECONDS` of its claim: a change saved meanwhile queues an
+    entry of its own, which no claim takes before this one is done and which sends the record
+    as it is then; a record deleted meanwhile is still sent, and its delete, queued behind the
+    claimed entry (`_enqueue_delete`), removes it. Best effort: if the read fails, each record
+    is read before its call, as a lone entry's is."""
     by_model: dict[str, list[OutboxEntry]] = {}
-    for entry in entries:
-        if entry.operation != Operation.DELETE:
-            by_model.setdefault(entry.model_label, []).append(entry)
-    for label, group in by_model.items():
-        found = rows_load(sync_handler_for(label).model, [entry.object_id for entry in group])
-        for entry in group:
-            entry.__dict__[_RECORD_READ] = found.get(entry.object_id)
+    try:
+        for entry in entries:
+            if (
+                entry.operation != Operation.DELETE
+                and sync_handler_for(entry.model_label).read_with_claim
+            ):
+                by_model.setdefault(entry.model_label, []).append(entry)
+        for label, group in by_model.items():
+            model = sync_handler_for(label).model
+            found = rows_load(model, [entry.object_id for entry in group])
+            for entry in group:
+                entry.__dict__[_RECORD_READ] = found.get(entry.object_id)
+    except Exception:  # the claim is committed: its entries must still be delivered
+        logger.warning("A batch's records could not be read with its claim", exc_info=True)
+        for entry in entries:
+            entry.__dict__.pop(_RECORD_READ, None)
 
 
 def _with_slot(

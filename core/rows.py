@@ -49,21 +49,24 @@ def row_load[M: Model](model: type[M], pk: Any, *, by: str = "") -> M | None:
 
 def rows_load[M: Model](model: type[M], pks: list[Any]) -> dict[str, M]:
     """The instances whose primary keys are `pks` (text forms accepted), by their key's text:
-    one statement for several rows, as `row_load` reads one (a missing row is left out)."""
+    one statement for several rows, as `row_load` reads one (a missing row is left out; each
+    found one under the text it was asked by)."""
     if not pks:
         return {}
     alias = router.db_for_read(model)
     connection = connections[alias]
     key = model._meta.pk
     sql, fields, converters = _select(model, alias, connection.vendor, "", len(pks))
-    params = [key.get_db_prep_value(key.to_python(pk), connection) for pk in pks]
+    keys = [key.to_python(pk) for pk in pks]
+    asked = {str(value): str(pk) for value, pk in zip(keys, pks, strict=True)}
+    params = [key.get_db_prep_value(value, connection) for value in keys]
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = {}
     for row in rows:
         obj = _instance(model, alias, fields, converters, row)
-        found[str(obj.pk)] = obj
+        found[asked[str(obj.pk)]] = obj
     return found
 
 
@@ -209,7 +212,9 @@ def _db_value(field: Field, value: Any, connection) -> Any:
         return value
     if kind is BooleanField and (value is None or type(value) is bool):
         return value
-    if kind is DateTimeField and (value is None or (type(value) is datetime and value.tzinfo)):
+    if kind is DateTimeField and (
+        value is None or (type(value) is datetime and value.utcoffset() is not None)
+    ):
         # to_python and the naive-time warning leave these as they are: only the adaptation
         return connection.ops.adapt_datetimefield_value(value)
     return field.get_db_prep_save(value, connection)
@@ -290,6 +295,8 @@ def _plainly_inserted(model: type[Model]) -> bool:
     if any(getattr(model, step) is not getattr(Model, step) for step in steps):
         return False
     if meta.proxy or meta.parents or meta.auto_created or meta.auto_field is not meta.pk:
+        return False
+    if meta.order_with_respect_to is not None:  # save() numbers `_order` with a query
         return False
     if list(meta.db_returning_fields) != [meta.pk]:
         return False

@@ -43,6 +43,12 @@ class SyncHandler(ABC):
     # True when building what a create sends takes long (a Wolkvox chunk of 10,000 leads):
     # `prepare` then runs before a provider slot is taken, so the slot is held for the call only.
     prepares: ClassVar[bool] = False
+    # True when sending a record as read a moment before its call is harmless even if it was
+    # deleted here meanwhile: its create reaches nobody beyond the provider's copy, which its
+    # remote delete (queued behind the claimed entry) then removes, and no hook writes with the
+    # outcome. A relay then reads a batch's records with its claim (core.outbox._read_records)
+    # instead of one by one before each call.
+    read_with_claim: ClassVar[bool] = False
 
     def record_fields(self, state: RemoteState) -> dict[str, Any]:
         """Model fields to store from the provider's answer, beyond remote id and raw data."""

@@ -761,3 +761,39 @@ def test_an_edit_saved_after_its_batchs_claim_goes_out_with_its_own_entry_next(
     assert [r["citta"] for r in sandbox_records(PROVIDER, "shop")] == ["Milano", "Torino"]
     second.refresh_from_db()
     assert (second.city, second.sync_status) == ("Torino", SyncStatus.SYNCED)
+
+
+def test_only_handlers_that_say_it_is_harmless_read_their_records_with_the_claim():
+    from core.sync import _handlers
+
+    reading = [h for h in _handlers.values() if h.read_with_claim]
+    assert [h.model._meta.label_lower for h in reading] == ["campaigns.shop"]
+    for handler in reading:  # what makes sending a record deleted meanwhile harmless
+        assert handler.remote_delete and not handler.prepares
+        assert not outbox._has_hook(handler, "after_success")
+
+
+def test_a_batch_whose_records_cannot_be_read_with_its_claim_reads_each_before_its_call(
+    queued_shops, monkeypatch, caplog
+):
+    from django.db import DatabaseError, connection
+
+    def broken(model, pks):
+        raise DatabaseError("the connection went away")
+
+    monkeypatch.setattr(outbox, "RELAY_BATCH_ENTRIES", 4)
+    monkeypatch.setattr(outbox, "rows_load", broken)
+    queued_shops(4)
+    reads = []
+
+    def recording(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and 'FROM "campaigns_shop"' in sql:
+            reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(recording):
+        outbox_relay(provider=PROVIDER)
+
+    assert len(reads) == 4  # one before each call, as a lone entry's
+    assert set(Shop.objects.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert "could not be read with its claim" in caplog.text

@@ -208,3 +208,5 @@ def test_several_rows_are_read_in_one_statement_as_one_row_is():
         }
         assert not shop._state.adding and shop._state.db == "default"
     assert rows_load(Shop, []) == {}
+    asked = f"00{shops[2].pk}"  # found under the text it was asked by, as row_load takes it
+    assert list(rows_load(Shop, [asked])) == [asked]
