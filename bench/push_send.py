@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import F
 
 from bench import data
-from bench.measure import wait_until
+from bench.measure import wait_for_deliveries
 from loyalty.models import Customer, FidelityCard, FidelityProgram
 from messaging.models import PushBatch, PushSend, SendStatus
 from messaging.services import push_send_confirm, push_send_create, push_send_estimate
@@ -49,7 +49,7 @@ def run(*, program: FidelityProgram, audience: int) -> dict[str, float]:
     started = time.monotonic()
     push_send_confirm(send=send)
     done = PushSend.objects.filter(pk=send.pk, status__in=(SendStatus.SENT, SendStatus.FAILED))
-    wait_until(done.exists, timeout=600, interval=0.05)
+    wait_for_deliveries(done.exists, timeout=600, interval=0.05)
     elapsed = time.monotonic() - started
     send.refresh_from_db()
     if send.status != SendStatus.SENT or send.resolved_count != audience:

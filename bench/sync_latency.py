@@ -14,7 +14,7 @@ from functools import partial
 from django.db import transaction
 
 from bench.environment import celery_beat
-from bench.measure import percentile, wait_until
+from bench.measure import percentile, wait_for_deliveries, wait_until
 from bench.sync_overhead import shop_fields
 from campaigns.models import Shop
 from campaigns.services import shop_create, shop_update
@@ -30,7 +30,9 @@ def run(*, changes: int, per_second: float = 20.0) -> dict[str, float]:
     shops = [shop_create(**shop_fields(PREFIX, n)) for n in range(changes)]
     ids = [str(shop.pk) for shop in shops]
     entries = OutboxEntry.objects.filter(model_label="campaigns.shop", object_id__in=ids)
-    wait_until(lambda: not entries.exclude(state=OutboxState.DONE).exists(), timeout=300)
+    wait_for_deliveries(
+        lambda: not entries.exclude(state=OutboxState.DONE).exists(), timeout=300, interval=0.02
+    )
     committed: dict[str, float] = {}
     with celery_beat():
         started = time.monotonic()

@@ -24,7 +24,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bench.environment import REPO
-from bench.measure import fan_out, wait_until
+from bench.measure import fan_out, wait_for_deliveries
 from campaigns.models import Shop
 from campaigns.services import shop_create
 from campaigns.volantinopiu import ShopData
@@ -81,7 +81,7 @@ def path_rate(
     with mock.patch.object(outbox_deliver_task, "delay", counted):
         fan_out(lambda n: shop_create(**shop_fields(prefix, n)), range(count), threads=concurrency)
     synced = Shop.objects.filter(code__startswith=f"{prefix}-", sync_status="synced")
-    wait_until(lambda: synced.count() >= count, timeout=timeout, interval=0.1)
+    wait_for_deliveries(lambda: synced.count() >= count, timeout=timeout, interval=0.1)
     # Until the last shop's own synced_at, which the worker wrote as it recorded the outcome
     # (one clock, one machine), not until a poll noticed: the polls neither add their interval
     # to the path nor need to be frequent (each is a count, CPU the path would share).

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import math
 import time
-from functools import partial
 
 import requests
 from django.conf import settings
 from django.utils import timezone
 
 from bench import data
-from bench.measure import wait_until
+from bench.measure import wait_for_deliveries
 from callcenter.models import CallCampaign, CallUpload, UploadStatus
 from callcenter.services import call_upload_create
 from callcenter.wolkvox import MAX_RECORDS_PER_CALL
-from core.outbox import outbox_sweep
 from sandbox.knobs import knob_reset, knob_set
 from sandbox.models import WolkvoxTokenUse
 
@@ -73,23 +71,6 @@ def _warm_up() -> None:
         ).raise_for_status()
 
 
-# While the upload is awaited, what beat's sweeper does in the product (every
-# OUTBOX_SWEEP_SECONDS): a chunk whose call failed in passing (a lost connection) is queued
-# again as a retry, which only the sweeper publishes, and no beat runs beside the benchmark's
-# workers — one full run waited its 600 s for such a chunk. A pass takes 7–14 s: the first
-# sweep comes after them.
-SWEEP_SECONDS = 15.0
-
-
-def _finished_or_swept(finished, last_sweep: list[float]) -> bool:
-    if finished.exists():
-        return True
-    if time.monotonic() - last_sweep[0] >= SWEEP_SECONDS:
-        outbox_sweep()
-        last_sweep[0] = time.monotonic()
-    return False
-
-
 def run(*, campaign: CallCampaign, leads: int) -> dict[str, float]:
     knob_reset(provider="wolkvox")
     _warm_up()
@@ -99,7 +80,7 @@ def run(*, campaign: CallCampaign, leads: int) -> dict[str, float]:
         started = time.monotonic()
         upload = call_upload_create(campaign=campaign)
         finished = CallUpload.objects.filter(pk=upload.pk).exclude(status=UploadStatus.SENDING)
-        wait_until(partial(_finished_or_swept, finished, [started]), timeout=600, interval=0.02)
+        wait_for_deliveries(finished.exists, timeout=600, interval=0.02)
         elapsed = time.monotonic() - started
     finally:
         knob_reset(provider="wolkvox")
