@@ -259,15 +259,12 @@ def row_create(obj: Model) -> None:
     arguments (the audit trail listens to them), the primary key the database chose — with the
     INSERT's SQL built once per model (`_insert_returning`) instead of by the ORM each time,
     which was a quarter of what creating a shop cost its user. Only where `save()` would do
-    nothing more than that (`_plainly_inserted`): any other model, instance or value (an
-    expression) is handed to `save()` itself."""
+    nothing more than that (`_plainly_inserted`): any other model or instance is handed to
+    `save()` itself, and a key or an expression (the value a receiver of `pre_save` may set
+    too) to the ORM's own INSERT."""
     model = type(obj)
     if not (obj._state.adding and obj.pk is None and _plainly_inserted(model)):
         obj.save()
-        return
-    values = obj.__dict__
-    if any(hasattr(values.get(field.attname), "resolve_expression") for field in _fields(model)):
-        obj.save()  # the ORM resolves an expression into the INSERT's SQL
         return
     using = router.db_for_write(model, instance=obj)
     if using != router.db_for_write(model):  # a router that decides by the instance
@@ -277,9 +274,23 @@ def row_create(obj: Model) -> None:
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     # After the signal, as the ORM does: a receiver may still change a value.
     with transaction.mark_for_rollback_on_error(using):  # as save_base: a failed INSERT
-        insert_statement(obj).run()  # the key read back, no longer adding, its database set
+        if obj.pk is None and not _has_expression(obj):
+            insert_statement(obj).run()  # the key read back, no longer adding, its database set
+        else:
+            # What save_base does between its signals for a model without parents: the ORM
+            # resolves an expression into its SQL, and with a key tries an UPDATE first.
+            obj._save_table(raw=False, cls=model, using=using)
+            obj._state.db = using
+            obj._state.adding = False
     post_save.send(
         sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+    )
+
+
+def _has_expression(obj: Model) -> bool:
+    values = obj.__dict__
+    return any(
+        hasattr(values.get(field.attname), "resolve_expression") for field in _fields(type(obj))
     )
 
 

@@ -158,6 +158,35 @@ def test_an_expression_or_a_model_not_plainly_inserted_goes_through_save():
     assert Shop.objects.filter(code="SAVE").exists()
 
 
+@pytest.mark.parametrize("given", ["expression", "key"])
+def test_a_value_a_pre_save_receiver_gives_is_written_as_save_writes_it(given):
+    """A receiver of pre_save runs before the INSERT is chosen: an expression or a key it sets
+    goes to the ORM's own INSERT, with each signal sent once, as save() would."""
+    free_pk = (Shop.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 100
+
+    def give(sender, instance, **kwargs):
+        if given == "expression":
+            instance.description = Concat(Value("a"), Value("b"))
+        else:
+            instance.pk = free_pk
+
+    pre_save.connect(give, sender=Shop, weak=False)
+    before, pre = received(pre_save, Shop)
+    after, post = received(post_save, Shop)
+    try:
+        shop = Shop(code="GIVEN", address="Via Roma 1", city="Milano")
+        row_create(shop)
+    finally:
+        for signal, receiver in ((pre_save, give), (pre_save, pre), (post_save, post)):
+            signal.disconnect(receiver, sender=Shop)
+    fresh = Shop.objects.get(code="GIVEN")
+    assert shop.pk == fresh.pk and (given == "expression" or fresh.pk == free_pk)
+    assert given == "key" or fresh.description == "ab"
+    assert not shop._state.adding and shop._state.db == "default"
+    assert len(before) == 1 and [call["pk"] for call in after] == [fresh.pk]
+    assert after[0]["created"] is True
+
+
 def test_a_failed_insert_marks_the_transaction_for_rollback_as_save_does():
     Shop.objects.create(code="TAKEN", address="Via Roma 1", city="Milano")
     with transaction.atomic():
