@@ -273,17 +273,18 @@ def row_create(obj: Model) -> None:
     obj._prepare_related_fields_for_save(operation_name="save")
     pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     # After the signal, as the ORM does: a receiver may still change a value.
+    updated = False
     with transaction.mark_for_rollback_on_error(using):  # as save_base: a failed INSERT
         if obj.pk is None and not _has_expression(obj):
             insert_statement(obj).run()  # the key read back, no longer adding, its database set
         else:
             # What save_base does between its signals for a model without parents: the ORM
             # resolves an expression into its SQL, and with a key tries an UPDATE first.
-            obj._save_table(raw=False, cls=model, using=using)
+            updated = obj._save_table(raw=False, cls=model, using=using)
             obj._state.db = using
             obj._state.adding = False
     post_save.send(
-        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+        sender=model, instance=obj, created=not updated, update_fields=None, raw=False, using=using
     )
 
 
